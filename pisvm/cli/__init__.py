@@ -1,0 +1,1 @@
+"""Console scripts of the suite; each module's ``main`` is one command."""

@@ -1,0 +1,55 @@
+"""What every console script shares: one-line errors and MPI-safe exits."""
+
+import socket
+import sys
+import traceback
+import warnings
+
+
+def _format_warning(message, category, filename, lineno, line=None):
+    return f"warning: {message}\n"
+
+
+def run(main, prog, argv=None, comm=None):
+    """Call ``main(argv)`` and turn failures into one line and an exit status.
+
+    ``ValueError`` and ``OSError`` are bad input: ``prog: error: message`` on
+    stderr, exit status 2, no traceback.  Any other exception is a bug or a
+    system failure: its traceback goes to stderr with a ``rank r of s on
+    host`` header, and under MPI (``comm.size > 1``) the whole job is aborted
+    so that no rank hangs in a collective call.
+
+    Parameters
+    ----------
+    main : callable
+        ``main(argv)``; returns an exit status or None.
+    prog : str
+        Command name used in messages.
+    argv : list of str, optional
+    comm : mpi4py.MPI.Comm, optional
+        The job's communicator.
+    """
+    warnings.formatwarning = _format_warning
+    try:
+        status = main(argv)
+    except (ValueError, OSError) as error:
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(f"{prog}: error: {message}", file=sys.stderr, flush=True)
+        if comm is not None and comm.size > 1:
+            # Only reached when one rank alone found the error (input errors
+            # are agreed collectively before work starts): end the job.
+            comm.Abort(2)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr, flush=True)
+        if comm is not None and comm.size > 1:
+            comm.Abort(130)
+        sys.exit(130)
+    except Exception:  # noqa: BLE001 - last resort: report where, then end every rank
+        rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
+        print(f"{prog}: error in rank {rank} of {size} on {socket.gethostname()}:\n"
+              f"{traceback.format_exc()}", file=sys.stderr, flush=True)
+        if comm is not None and comm.size > 1:
+            comm.Abort(1)
+        sys.exit(1)
+    sys.exit(status or 0)

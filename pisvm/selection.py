@@ -1,0 +1,78 @@
+"""Train/test selection masks over a scene (the reference tutorial's HDF5 layout).
+
+A selection file is HDF5 with:
+
+``selection``
+    int8 array of shape (n_rows, n_cols): 0 removed/unlabelled, 1 test, 2 train;
+``mean``, ``stddev``
+    float64 arrays of shape (n_bands,): statistics of the training pixels'
+    spectra (normalisation without leakage);
+
+and attributes describing how it was made: ``mode``, ``seed`` or
+``epsilon``/``min_points``, ``training_fraction``, ``removed_labels``.
+"""
+
+import os
+
+import h5py
+import numpy as np
+
+REMOVED, TEST, TRAIN = 0, 1, 2
+
+
+def write_selection(path, selection, mean, stddev, **attrs):
+    """Write a selection mask, the training statistics and the split parameters.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    selection : ndarray of shape (n_rows, n_cols)
+        Values in {0 removed, 1 test, 2 train}.
+    mean, stddev : ndarray of shape (n_bands,)
+    **attrs
+        Split parameters stored as HDF5 attributes (lists become arrays).
+    """
+    selection = np.asarray(selection)
+    if selection.ndim != 2 or not np.isin(selection, (REMOVED, TEST, TRAIN)).all():
+        raise ValueError(f"{path}: selection must be 2-D with values in {{0, 1, 2}}")
+    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
+    with h5py.File(tmp, "w") as h5:
+        h5.create_dataset("selection", data=selection.astype(np.int8), compression="gzip")
+        h5.create_dataset("mean", data=np.asarray(mean, dtype=np.float64))
+        h5.create_dataset("stddev", data=np.asarray(stddev, dtype=np.float64))
+        for key, value in attrs.items():
+            h5.attrs[key] = np.asarray(value) if isinstance(value, (list, tuple)) else value
+    os.replace(tmp, path)
+
+
+def read_selection(path, shape=None):
+    """Read a selection file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    shape : tuple of int, optional
+        The scene's (n_rows, n_cols); a different selection shape is an error.
+
+    Returns
+    -------
+    selection : ndarray of shape (n_rows, n_cols), dtype int8
+    info : dict
+        ``mean`` and ``stddev`` arrays and every attribute of the file.
+    """
+    path = os.fspath(path)
+    try:
+        with h5py.File(path, "r") as h5:
+            if "selection" not in h5:
+                raise ValueError(f"{path}: no dataset 'selection' (not a selection file)")
+            selection = h5["selection"][()].astype(np.int8)
+            info = {key: h5[key][()] for key in ("mean", "stddev") if key in h5}
+            info.update({key: (value.tolist() if isinstance(value, np.ndarray) else value)
+                         for key, value in h5.attrs.items()})
+    except OSError as error:
+        raise ValueError(f"{path}: not a readable HDF5 selection file ({error})") from None
+    if shape is not None and selection.shape != tuple(shape):
+        raise ValueError(f"{path}: selection shape {selection.shape} does not match the scene's {tuple(shape)}")
+    if not np.isin(selection, (REMOVED, TEST, TRAIN)).all():
+        raise ValueError(f"{path}: selection values must be 0 (removed), 1 (test) or 2 (train)")
+    return selection, info

