@@ -6,6 +6,13 @@ import traceback
 import warnings
 
 
+class CollectiveError(ValueError):
+    """Bad input that every rank learnt together (rank 0 checked it and broadcast the verdict).
+
+    Only rank 0 prints it, and no rank aborts: every rank exits with status 2.
+    """
+
+
 def _format_warning(message, category, filename, lineno, line=None):
     return f"warning: {message}\n"
 
@@ -30,8 +37,13 @@ def run(main, prog, argv=None, comm=None):
         The job's communicator.
     """
     warnings.formatwarning = _format_warning
+    rank = 0 if comm is None else comm.rank
     try:
         status = main(argv)
+    except CollectiveError as error:
+        if rank == 0:
+            print(f"{prog}: error: {str(error).splitlines()[0]}", file=sys.stderr, flush=True)
+        sys.exit(2)
     except (ValueError, OSError) as error:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"{prog}: error: {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,137 @@
+"""SVM solvers behind one interface: fit on a training set, predict a test set.
+
+Every backend is a small object with ``name``, ``supports_pairs`` and
+
+``fit_predict(X_train, y_train, X_test, gamma, C)``
+    returns the predicted labels of ``X_test``;
+
+backends with ``supports_pairs`` also have
+
+``fit_predict_pairs(X_train, y_train, X_test, gamma, C, pairs)``
+    trains the one-vs-one binary problems ``pairs`` (class index pairs
+    ``(a, b)``, ``a < b``, into ``numpy.unique(y_train)``) and returns, for
+    each, a bool array of shape (n_test,): True where class ``a`` wins.
+
+LIBSVM solves a multi-class problem as exactly these binary problems (the
+samples of classes a and b, in their original order) and predicts by votes,
+ties going to the lower class.  :func:`vote` combines pair results the same
+way, so a task split into pair groups on several ranks predicts exactly what
+one ``SVC`` predicts.
+"""
+
+import numpy as np
+from sklearn.svm import SVC
+
+BACKENDS = ("libsvm", "thundersvm")
+
+
+class LibsvmBackend:
+    """LIBSVM through scikit-learn's ``SVC`` (RBF kernel, one-vs-one).
+
+    Parameters
+    ----------
+    cache_mb : float, default 200
+        Kernel cache of one solver, in MB.
+    tol : float, default 1e-3
+        Stopping tolerance (LIBSVM ``-e``).
+    shrinking : bool, default True
+        LIBSVM's shrinking heuristic (``-h``).
+    class_weight : dict, optional
+        ``{label: weight}``; class ``label`` gets ``C * weight`` (LIBSVM ``-wi``).
+    """
+
+    name = "libsvm"
+    supports_pairs = True
+
+    def __init__(self, cache_mb=200.0, tol=1e-3, shrinking=True, class_weight=None):
+        self.cache_mb = cache_mb
+        self.tol = tol
+        self.shrinking = shrinking
+        self.class_weight = class_weight
+
+    def _svc(self, gamma, C):
+        return SVC(C=C, kernel="rbf", gamma=gamma, tol=self.tol, shrinking=self.shrinking,
+                   cache_size=self.cache_mb, class_weight=self.class_weight,
+                   decision_function_shape="ovo")
+
+    def fit_predict(self, X_train, y_train, X_test, gamma, C):
+        return self._svc(gamma, C).fit(X_train, y_train).predict(X_test)
+
+    def fit_predict_pairs(self, X_train, y_train, X_test, gamma, C, pairs):
+        classes = np.unique(y_train)
+        wins = []
+        for a, b in pairs:
+            in_pair = (y_train == classes[a]) | (y_train == classes[b])
+            model = self._svc(gamma, C).fit(X_train[in_pair], y_train[in_pair])
+            wins.append(model.predict(X_test) == classes[a])
+        return wins
+
+
+class ThundersvmBackend:
+    """ThunderSVM (``thundersvm`` package; the PyPI ``thundersvm-cpu`` wheel on CPUs).
+
+    ThunderSVM runs its own one-vs-one loop in C++ with OpenMP threads, so
+    tasks are not split into pairs.  Same parameters as :class:`LibsvmBackend`
+    (``n_jobs`` threads per solver, default 1 so that MPI ranks do not
+    oversubscribe cores).
+    """
+
+    name = "thundersvm"
+    supports_pairs = False
+
+    def __init__(self, cache_mb=200.0, tol=1e-3, shrinking=True, class_weight=None, n_jobs=1):
+        try:
+            import thundersvm
+        except (ImportError, OSError) as error:
+            raise ValueError(f"backend 'thundersvm' is not usable here ({error}); "
+                             "install it with: pip install 'pisvm[thundersvm]'") from None
+        self._module = thundersvm
+        self.cache_mb = cache_mb
+        self.tol = tol
+        self.shrinking = shrinking
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+
+    def fit_predict(self, X_train, y_train, X_test, gamma, C):
+        model = self._module.SVC(kernel="rbf", gamma=gamma, C=C, tol=self.tol, shrinking=self.shrinking,
+                                 cache_size=self.cache_mb, class_weight=self.class_weight,
+                                 n_jobs=self.n_jobs, verbose=False)
+        model.fit(X_train, y_train)
+        return np.asarray(model.predict(X_test)).astype(y_train.dtype)
+
+
+def make_backend(name, **options):
+    """Return the backend called ``name`` (one of :data:`BACKENDS`) built with ``options``."""
+    if name == "libsvm":
+        return LibsvmBackend(**options)
+    if name == "thundersvm":
+        return ThundersvmBackend(**options)
+    raise ValueError(f"backend {name!r} not in {{{', '.join(repr(b) for b in BACKENDS)}}}")
+
+
+def class_pairs(n_classes):
+    """Return the one-vs-one pairs ``(a, b)``, ``a < b``, in LIBSVM's order, as a list."""
+    return [(a, b) for a in range(n_classes) for b in range(a + 1, n_classes)]
+
+
+def vote(wins_by_pair, n_classes):
+    """Combine one-vs-one results into class indices, LIBSVM's way.
+
+    Parameters
+    ----------
+    wins_by_pair : dict
+        ``{(a, b): bool array of shape (n_test,)}`` for every pair of
+        :func:`class_pairs`; True where class ``a`` wins.
+    n_classes : int
+
+    Returns
+    -------
+    ndarray of shape (n_test,), dtype int64
+        Index of the class with most votes; ties go to the lowest index.
+    """
+    n_test = len(next(iter(wins_by_pair.values())))
+    votes = np.zeros((n_test, n_classes), dtype=np.int32)
+    for (a, b), a_wins in wins_by_pair.items():
+        votes[:, a] += a_wins
+        votes[:, b] += ~a_wins
+    return votes.argmax(axis=1)

@@ -1,0 +1,270 @@
+"""pisvm-grid: cross-validated RBF-SVM grid search over MPI ranks.
+
+    mpirun -n 80 pisvm-grid train.el -g 2 4 8 16 32 -c 1 10 100 1000 10000 -v 10 --test test.el --out run1
+
+Without a training file it runs the built-in synthetic workload (the
+seed-shaped problem, small scale, with a held-out test part).
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import socket
+import sys
+import time
+
+import numpy as np
+
+from ._common import CollectiveError, run
+
+PROG = "pisvm-grid"
+SEED_GAMMAS = [2.0, 4.0, 8.0, 16.0, 32.0]
+SEED_COSTS = [1.0, 10.0, 100.0, 1000.0, 10000.0]
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} must be > 0")
+    return value
+
+
+def _weight(text):
+    label, sep, weight = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=WEIGHT")
+    return float(label), _positive_float(weight)
+
+
+def build_parser(rank=0):
+    parser = _RankParser(prog=PROG, rank=rank, description=__doc__.split("\n\n")[0],
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("train", nargs="?", help="LibSVM training file (default: built-in synthetic workload)")
+    parser.add_argument("-g", "--gamma", nargs="+", type=float, default=None, metavar="G",
+                        help=f"RBF gamma values (default: the seeds' grid {SEED_GAMMAS})")
+    parser.add_argument("-c", "--cost", nargs="+", type=float, default=None, metavar="C",
+                        help=f"C values (default: the seeds' grid {SEED_COSTS})")
+    parser.add_argument("--log2g", metavar="B,E,S", help="gamma = 2**e for e in begin,end,step (LIBSVM grid.py)")
+    parser.add_argument("--log2c", metavar="B,E,S", help="C = 2**e for e in begin,end,step (LIBSVM grid.py)")
+    parser.add_argument("-v", "--folds", type=int, default=10, help="cross-validation folds")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the stratified fold assignment")
+    parser.add_argument("-m", "--cache-mb", type=_positive_float, default=200.0, help="kernel cache per solver, MB")
+    parser.add_argument("-e", "--tolerance", type=_positive_float, default=1e-3, help="solver stopping tolerance")
+    parser.add_argument("--no-shrinking", action="store_true", help="turn off LIBSVM's shrinking heuristic")
+    parser.add_argument("--class-weight", choices=["balanced"], help="weigh C by inverse class frequency")
+    parser.add_argument("-w", "--weight", type=_weight, action="append", default=[], metavar="LABEL=W",
+                        help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
+    parser.add_argument("--backend", default="libsvm", help="solver: libsvm (scikit-learn) or thundersvm")
+    parser.add_argument("--test", metavar="FILE", help="LibSVM test file: train the best cell on all training "
+                        "data and report OA, AA, kappa, per-class accuracy and the confusion matrix")
+    parser.add_argument("--out", default="pisvm-grid-out", metavar="DIR", help="output folder")
+    parser.add_argument("--resume", action="store_true", help="continue the journal in --out, skipping finished work")
+    parser.add_argument("--parts", type=int, default=None, metavar="N",
+                        help="split every task into N groups of one-vs-one problems "
+                             "(default: as needed to give every rank work)")
+    parser.add_argument("--synth-scale", type=float, default=0.04, metavar="F",
+                        help="size of the built-in workload as a fraction of the seeds' 33,396 samples")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    return parser
+
+
+class _RankParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are printed by rank 0 only."""
+
+    def __init__(self, *args, rank=0, **kwargs):
+        self.rank = rank
+        super().__init__(*args, **kwargs)
+
+    def _print_message(self, message, file=None):
+        if self.rank == 0:
+            super()._print_message(message, file)
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _versions():
+    import mpi4py
+    import scipy
+    import sklearn
+
+    import pisvm
+
+    versions = {"pisvm": pisvm.__version__, "python": platform.python_version(), "numpy": np.__version__,
+                "scipy": scipy.__version__, "scikit-learn": sklearn.__version__, "mpi4py": mpi4py.__version__}
+    try:
+        from mpi4py import MPI
+
+        versions["mpi"] = MPI.Get_library_version().splitlines()[0].strip()
+    except Exception:  # noqa: BLE001 - a version string is informative only
+        pass
+    return versions
+
+
+def load_inputs(args):
+    """Rank 0: validate the arguments and read the data; ValueError on bad input.
+
+    Returns the arrays, the fold assignment, the journal header and metadata.
+    """
+    from ..backends import make_backend
+    from ..folds import stratified_folds
+    from ..grid import check_grid, log2_range
+    from ..libsvm import read_libsvm
+
+    gammas = list(args.gamma or []) + (log2_range(args.log2g, "--log2g") if args.log2g else [])
+    costs = list(args.cost or []) + (log2_range(args.log2c, "--log2c") if args.log2c else [])
+    gammas, costs = check_grid(gammas or SEED_GAMMAS, costs or SEED_COSTS)
+    if args.folds < 2:
+        raise ValueError(f"folds == {args.folds}, must be >= 2")
+    if args.parts is not None and args.parts < 1:
+        raise ValueError(f"parts == {args.parts}, must be >= 1")
+    make_backend(args.backend, **_solver_options(args, None))
+    if args.train is None:
+        from ..synth import seed_problem
+        from sklearn.model_selection import train_test_split
+
+        if not 0 < args.synth_scale <= 1:
+            raise ValueError(f"synth-scale == {args.synth_scale}, must be in (0, 1]")
+        X_all, y_all = seed_problem(scale=args.synth_scale, random_state=args.seed)
+        X, X_test, y, y_test = train_test_split(X_all, y_all, test_size=1 / 3, stratify=y_all,
+                                                random_state=args.seed)
+        data_name = f"synthetic seed-shaped problem (scale {args.synth_scale:g}, seed {args.seed})"
+        data_sha, test_sha = f"synthetic:{args.synth_scale:g}:{args.seed}", None
+        if args.test:
+            raise ValueError("--test needs a training file (the built-in workload has its own test part)")
+    else:
+        X, y = read_libsvm(args.train)
+        data_name, data_sha = args.train, _sha256(args.train)
+        X_test = y_test = test_sha = None
+        if args.test:
+            X_test, y_test = read_libsvm(args.test)
+            test_sha = _sha256(args.test)
+            n_features = max(X.shape[1], X_test.shape[1])
+            X = np.pad(X, ((0, 0), (0, n_features - X.shape[1])))
+            X_test = np.pad(X_test, ((0, 0), (0, n_features - X_test.shape[1])))
+    fold = stratified_folds(y, n_splits=args.folds, random_state=args.seed)
+    class_weight = _class_weight(args, y)
+    header = {"data_sha256": data_sha, "test_sha256": test_sha, "gammas": gammas, "costs": costs,
+              "folds": args.folds, "seed": args.seed, "backend": args.backend,
+              "solver": _solver_options(args, class_weight, json_ready=True)}
+    return {"X": X, "y": y, "fold": fold, "X_test": X_test, "y_test": y_test, "gammas": gammas,
+            "costs": costs, "class_weight": class_weight, "header": header, "data_name": data_name}
+
+
+def _class_weight(args, y):
+    """Explicit ``{label: weight}`` (balanced weights are fixed from the whole training set)."""
+    labels = np.unique(y)
+    weights = {}
+    if args.class_weight == "balanced":
+        counts = np.array([np.sum(y == label) for label in labels])
+        weights = {float(label): len(y) / (len(labels) * count) for label, count in zip(labels, counts)}
+    for label, weight in args.weight:
+        if label not in labels:
+            raise ValueError(f"weight for label {label:g}: no such class in the training data")
+        weights[label] = weights.get(label, 1.0) * weight
+    return weights or None
+
+
+def _solver_options(args, class_weight, json_ready=False):
+    options = {"cache_mb": args.cache_mb, "tol": args.tolerance, "shrinking": not args.no_shrinking,
+               "class_weight": class_weight}
+    if json_ready and class_weight:
+        options["class_weight"] = {f"{label:g}": weight for label, weight in sorted(class_weight.items())}
+    return options
+
+
+def _prepare_out(out_dir):
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        probe = os.path.join(out_dir, f".write-test{os.getpid()}")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise ValueError(f"output folder {out_dir}: cannot write ({error.strerror or error})") from None
+
+
+def _main(argv, comm):
+    from ..backends import make_backend
+    from ..engine import Problem
+    from ..gridsearch import grid_search
+    from ..journal import Journal
+    from ..report import format_table, write_results
+
+    rank = 0 if comm is None else comm.rank
+    size = 1 if comm is None else comm.size
+    args = build_parser(rank).parse_args(argv)
+    started = time.time()
+    payload, journal = None, None
+    if rank == 0:
+        try:
+            payload = load_inputs(args)
+            _prepare_out(args.out)
+            journal = Journal(os.path.join(args.out, "journal.jsonl"), payload["header"], resume=args.resume)
+        except (ValueError, OSError) as error:
+            payload = {"error": str(error)}
+    if comm is not None:
+        payload = comm.bcast(payload, root=0)
+    if "error" in payload:
+        raise CollectiveError(payload["error"])
+
+    problem = Problem(payload["X"], payload["y"], payload["fold"], payload["X_test"], payload["y_test"])
+    backend = make_backend(args.backend, **_solver_options(args, payload["class_weight"]))
+    hosts = [socket.gethostname()] if comm is None else comm.gather(socket.gethostname(), root=0)
+    if rank == 0:
+        resumed = len(journal.records)
+        print(f"{PROG}: {payload['data_name']}: {len(problem.y)} samples, {problem.X.shape[1]} features, "
+              f"{len(np.unique(problem.y))} classes; {len(payload['gammas'])}x{len(payload['costs'])} grid, "
+              f"{args.folds} folds, {size} rank(s), backend {args.backend}"
+              + (f"; resuming with {resumed} finished units" if resumed else ""), file=sys.stderr, flush=True)
+    summary = grid_search(problem, payload["gammas"], payload["costs"], backend, comm=comm,
+                          previous_records=journal.records if journal else (),
+                          on_record=journal.append if journal else None,
+                          n_parts=args.parts, progress=not args.quiet)
+    if rank != 0:
+        return 0
+    journal.close()
+    metadata = {
+        "data": payload["data_name"], "test_data": args.test, "data_sha256": payload["header"]["data_sha256"],
+        "test_sha256": payload["header"]["test_sha256"], "n_samples": int(len(problem.y)),
+        "n_features": int(problem.X.shape[1]), "n_classes": int(len(np.unique(problem.y))),
+        "folds": args.folds, "seed": args.seed, "ranks": size, "hosts": sorted(set(hosts)),
+        "backend": args.backend, "solver": payload["header"]["solver"], "table_time": "seconds_span",
+        "wall_s": time.time() - started, "resumed_units": resumed, "command": [PROG] + list(argv or sys.argv[1:]),
+        "versions": _versions(),
+    }
+    write_results(args.out, summary, metadata)
+    best = summary["best"]
+    print(format_table(summary["cells"]))
+    print(f"best: gamma {best['gamma']:g}, C {best['C']:g}: {100 * best['accuracy']:.2f} % "
+          f"({args.folds}-fold cross-validation)")
+    if summary["test"] is not None:
+        from ..metrics import format_report
+
+        print("\n".join(format_report(summary["test"], title="test")))
+    print(f"{PROG}: results in {args.out}/ (grid.json, grid.csv, table.md, heatmap.png); "
+          f"wall {metadata['wall_s'] / 60:.2f} min", file=sys.stderr)
+    return 0
+
+
+def main(argv=None):
+    comm = None
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.size > 1:
+        comm = MPI.COMM_WORLD
+    run(lambda a: _main(a, comm), PROG, argv, comm=comm)
+
+
+if __name__ == "__main__":
+    main()

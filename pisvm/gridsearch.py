@@ -1,0 +1,118 @@
+"""Cross-validated grid search over (gamma, C): the Python API behind ``pisvm-grid``."""
+
+import numpy as np
+
+from .backends import class_pairs
+from .engine import Progress, TaskResults, run_units
+from .grid import TEST_FOLD, make_units, parts_per_task
+from .metrics import classification_report
+
+
+def best_cell(cells):
+    """Pick the best cell: highest mean accuracy; ties go to smaller C, then smaller gamma."""
+    return max(cells, key=lambda cell: (cell["accuracy"], -cell["C"], -cell["gamma"]))
+
+
+def summarize_cells(results, gammas, costs, n_folds):
+    """Per-cell accuracy and time from finished tasks, in (gamma, C) order.
+
+    Returns
+    -------
+    list of dict
+        ``gamma``, ``C``, ``accuracy`` (mean of fold accuracies, a fraction),
+        ``fold_accuracies``, ``correct`` (summed), ``seconds_sum`` (summed unit
+        seconds: the cell's serial cost), ``seconds_span`` (wall clock from its
+        first unit's start to its last unit's end).
+    """
+    cells = []
+    for gamma in gammas:
+        for C in costs:
+            outcomes = [results.outcome[(gamma, C, k)] for k in range(n_folds)]
+            fold_accuracies = [o["correct"] / o["n_test"] for o in outcomes]
+            cells.append({
+                "gamma": gamma, "C": C,
+                "accuracy": float(np.mean(fold_accuracies)),
+                "fold_accuracies": fold_accuracies,
+                "correct": int(sum(o["correct"] for o in outcomes)),
+                "seconds_sum": float(sum(o["seconds"] for o in outcomes)),
+                "seconds_span": float(max(o["end"] for o in outcomes) - min(o["start"] for o in outcomes)),
+            })
+    return cells
+
+
+def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(), on_record=None,
+                n_parts=None, progress=True):
+    """Run the cross-validated grid, then (with a test set) the best cell on the test set.
+
+    Parameters
+    ----------
+    problem : pisvm.engine.Problem
+    gammas, costs : list of float
+        Validated grid values (see :func:`pisvm.grid.check_grid`).
+    backend : object
+        A solver from :func:`pisvm.backends.make_backend`.
+    comm : mpi4py.MPI.Comm, optional
+        Every rank calls this function; None runs serially.
+    previous_records : iterable of dict
+        Journal records of an earlier, interrupted run: their work is skipped.
+    on_record : callable, optional
+        Called on rank 0 with every new unit record (the journal's append).
+    n_parts : int, optional
+        Pair groups per task; by default :func:`pisvm.grid.parts_per_task` for
+        the number of ranks (1 for a backend without pair support).
+    progress : bool, default True
+        Progress line on rank 0's stderr.
+
+    Returns
+    -------
+    dict or None
+        On rank 0: ``cells`` (see :func:`summarize_cells`), ``best``,
+        ``test`` (classification report of the best cell on the test set, or
+        None), ``records`` (all unit records); None on other ranks.
+    """
+    rank = 0 if comm is None else comm.rank
+    size = 1 if comm is None else comm.size
+    results = None
+    phases = [list(range(problem.n_folds))]
+    if problem.X_test is not None:
+        phases.append([TEST_FOLD])
+    best = None
+    for folds in phases:
+        units = []
+        if rank == 0:
+            if results is None:
+                results = TaskResults(problem)
+                for record in previous_records:
+                    results.add(record)
+            phase_gammas, phase_costs = (gammas, costs) if folds[0] != TEST_FOLD else ([best["gamma"]], [best["C"]])
+            n_tasks = len(phase_gammas) * len(phase_costs) * len(folds)
+            n_pairs = len(class_pairs(len(problem.classes(folds[0]))))
+            parts = n_parts or (parts_per_task(n_tasks, size, n_pairs) if backend.supports_pairs else 1)
+            if not backend.supports_pairs:
+                parts = 1
+            units = make_units(phase_gammas, phase_costs, folds, n_parts=parts,
+                               pairs_cost=problem.pairs_cost, done=results.done)
+            meter = Progress(len(units), "grid" if folds[0] != TEST_FOLD else "test", enabled=progress)
+
+            def keep(record, meter=meter):
+                if on_record is not None:
+                    on_record(record)
+                meter.step()
+        run_units(units, problem, backend, results, on_record=keep if rank == 0 else None, comm=comm)
+        if rank == 0 and folds[0] != TEST_FOLD:
+            cells = summarize_cells(results, gammas, costs, problem.n_folds)
+            best = best_cell(cells)
+        if comm is not None and len(phases) > 1 and folds[0] != TEST_FOLD:
+            best = comm.bcast(best, root=0)
+    if rank != 0:
+        return None
+    test = None
+    if problem.X_test is not None:
+        task = (best["gamma"], best["C"], TEST_FOLD)
+        predicted = results.predictions(task)
+        labels = np.union1d(problem.y, problem.y_test)
+        test = classification_report(y_true=problem.y_test, y_pred=predicted, labels=labels)
+        test.update(gamma=best["gamma"], C=best["C"], seconds=results.outcome[task]["seconds"],
+                    seconds_span=results.outcome[task]["end"] - results.outcome[task]["start"])
+    records = [record for task_records in results.records.values() for record in task_records]
+    return {"cells": cells, "best": best, "test": test, "records": records}
