@@ -1,0 +1,63 @@
+"""Shared fixtures: the real data folder (optional), small problems, and how to start mpirun."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def shared_data():
+    """The ../shared/data folder beside the checkout; the test is skipped without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is absent (real data is optional)")
+    return SHARED_DATA
+
+
+def run_command(args, timeout=300, **kwargs):
+    """Run a command with the repository on PYTHONPATH; return the CompletedProcess."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+
+
+def mpirun(n_ranks, module, *args, timeout=300):
+    """Run ``python -m module args`` on ``n_ranks`` MPI ranks (skipped without mpirun)."""
+    launcher = shutil.which("mpirun") or shutil.which("mpiexec")
+    if launcher is None:
+        pytest.skip("mpirun is not installed")
+    return run_command([launcher, "--oversubscribe", "-n", str(n_ranks), "-x", "PYTHONPATH",
+                        sys.executable, "-m", module, *args], timeout=timeout)
+
+
+def python_module(module, *args, timeout=300):
+    """Run ``python -m module args`` without MPI."""
+    return run_command([sys.executable, "-m", module, *args], timeout=timeout)
+
+
+def assert_one_line_error(result, *fragments):
+    """A bad-input exit: status 2, one line on stderr naming ``fragments``, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], (fragment, errors[0])
+
+
+@pytest.fixture
+def small_problem():
+    """A 4-class problem with overlapping classes: X (160, 5) in [0, 1], y in {1, 2, 3, 4}."""
+    rng = np.random.RandomState(3)
+    centres = rng.uniform(0.3, 0.7, size=(4, 5))
+    y = np.repeat([1, 2, 3, 4], [50, 40, 40, 30])
+    X = np.clip(centres[y - 1] + rng.normal(scale=0.12, size=(len(y), 5)), 0, 1)
+    order = rng.permutation(len(y))
+    return X[order], y[order]

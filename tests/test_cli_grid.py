@@ -1,0 +1,181 @@
+"""pisvm-grid end to end: serial and MPI tables, result files, resume after a kill, bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.svm import SVC
+
+from conftest import REPO, assert_one_line_error, mpirun, python_module, run_command
+from pisvm.libsvm import write_libsvm
+
+GRID = ["-g", "1", "8", "-c", "1", "100", "-v", "4", "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    rng = np.random.RandomState(0)
+    centres = rng.uniform(0.2, 0.8, size=(5, 6))
+    y = np.repeat([1, 2, 3, 4, 5], [60, 50, 40, 30, 20])
+    X = np.clip(centres[y - 1] + rng.normal(scale=0.15, size=(len(y), 6)), 0, 1)
+    order = rng.permutation(len(y))
+    X, y = X[order], y[order]
+    folder = tmp_path_factory.mktemp("data")
+    write_libsvm(folder / "train.el", X[:150], y[:150])
+    write_libsvm(folder / "test.el", X[150:], y[150:])
+    return folder, X[:150], y[:150]
+
+
+def _grid(result_dir):
+    with open(result_dir / "grid.json") as stream:
+        return json.load(stream)
+
+
+@pytest.fixture(scope="module")
+def serial_run(files, tmp_path_factory):
+    folder = files[0]
+    out = tmp_path_factory.mktemp("serial") / "out"
+    result = python_module("pisvm.cli.grid", str(folder / "train.el"), *GRID, "--test", str(folder / "test.el"),
+                           "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return result, out
+
+
+def test_serial_run_writes_table_and_files(serial_run, files):
+    result, out = serial_run
+    assert sorted(os.listdir(out)) == ["grid.csv", "grid.json", "heatmap.png", "journal.jsonl", "table.md"]
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["gamma", "\\", "C", "1", "100"]
+    assert sum(line.count("*") for line in lines[1:3]) == 1
+    grid = _grid(out)
+    assert len(grid["cells"]) == 4 and grid["metadata"]["ranks"] == 1 and grid["metadata"]["folds"] == 4
+    assert grid["metadata"]["table_time"] == "seconds_span"
+    assert len(grid["metadata"]["data_sha256"]) == 64
+    assert set(grid["test"]) >= {"overall_accuracy", "average_accuracy", "kappa", "per_class_accuracy", "confusion"}
+    csv_lines = (out / "grid.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("gamma,C,accuracy,seconds_sum,seconds_span,fold0") and len(csv_lines) == 5
+    assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_serial_table_equals_scikit_learn(serial_run, files):
+    _, X, y = files
+    grid = _grid(serial_run[1])
+    cv = StratifiedKFold(4, shuffle=True, random_state=3)
+    reference = GridSearchCV(SVC(), {"gamma": [1.0, 8.0], "C": [1.0, 100.0]}, cv=cv).fit(X, y)
+    params = reference.cv_results_["params"]
+    for cell in grid["cells"]:
+        index = params.index({"C": cell["C"], "gamma": cell["gamma"]})
+        assert cell["accuracy"] == reference.cv_results_["mean_test_score"][index]
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("n_ranks, extra", [(2, []), (3, ["--parts", "3"])])
+def test_mpi_table_equals_serial(serial_run, files, tmp_path, n_ranks, extra):
+    folder = files[0]
+    out = tmp_path / "out"
+    result = mpirun(n_ranks, "pisvm.cli.grid", str(folder / "train.el"), *GRID, "--test", str(folder / "test.el"),
+                    "--out", str(out), *extra)
+    assert result.returncode == 0, result.stderr
+    serial, parallel = _grid(serial_run[1]), _grid(out)
+    assert parallel["metadata"]["ranks"] == n_ranks
+    for a, b in zip(serial["cells"], parallel["cells"]):
+        assert (a["gamma"], a["C"], a["fold_accuracies"]) == (b["gamma"], b["C"], b["fold_accuracies"])
+    assert serial["test"]["confusion"] == parallel["test"]["confusion"]
+    assert {unit["rank"] for unit in parallel["units"]} == set(range(n_ranks))
+    table = lambda text: [line for line in text.splitlines() if line.strip()[:1].isdigit()]  # noqa: E731
+    strip_minutes = lambda rows: [[part for part in row.split() if not part.startswith("(")] for row in rows]  # noqa
+    assert strip_minutes(table(serial_run[0].stdout))[:2] == strip_minutes(table(result.stdout))[:2]
+
+
+@pytest.mark.mpi
+def test_error_in_a_worker_rank_ends_the_job(files, tmp_path):
+    # A solver failure on rank 1 only (simulated through a bad cache size the
+    # solver rejects there) must abort every rank, not hang.
+    folder = files[0]
+    script = tmp_path / "fail.py"
+    script.write_text(
+        "import sys\n"
+        "from mpi4py import MPI\n"
+        "import pisvm.backends as b\n"
+        "if MPI.COMM_WORLD.rank == 1:\n"
+        "    def boom(*a, **k):\n"
+        "        raise RuntimeError('solver exploded')\n"
+        "    b.LibsvmBackend.fit_predict = boom\n"
+        "from pisvm.cli.grid import main\n"
+        "main(sys.argv[1:])\n")
+    launcher = [a for a in ("mpirun",)][0]
+    start = time.time()
+    result = run_command([launcher, "--oversubscribe", "-n", "2", "-x", "PYTHONPATH", sys.executable, str(script),
+                          str(folder / "train.el"), *GRID, "--out", str(tmp_path / "out"), "-q"], timeout=120)
+    assert result.returncode != 0
+    assert "rank 1 of 2" in result.stderr and "solver exploded" in result.stderr
+    assert time.time() - start < 100
+
+
+def test_resume_after_kill_skips_finished_units(files, tmp_path):
+    folder = files[0]
+    out = tmp_path / "out"
+    grid_args = [str(folder / "train.el"), "-g", "1", "2", "4", "8", "-c", "1", "10", "100", "-v", "4", "--seed", "3", "-q"]
+    args = [sys.executable, "-m", "pisvm.cli.grid", *grid_args, "--out", str(out), "--parts", "40"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    journal = out / "journal.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if journal.exists() and len(journal.read_text().splitlines()) > 30:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    with open(journal, "a") as stream:
+        stream.write('{"gamma": 1.0, "C"')  # a line torn by the kill
+    finished = len(journal.read_text().splitlines()) - 2
+    assert finished >= 30
+    assert not (out / "grid.json").exists()
+
+    again = run_command(args)
+    assert again.returncode == 2 and "pass --resume" in again.stderr
+    resumed = run_command(args + ["--resume"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming with {finished} finished units" in resumed.stderr
+    grid = _grid(out)
+    assert grid["metadata"]["resumed_units"] == finished
+    reference = python_module("pisvm.cli.grid", *grid_args, "--out", str(tmp_path / "ref"))
+    assert reference.returncode == 0, reference.stderr
+    assert [c["fold_accuracies"] for c in grid["cells"]] == [c["fold_accuracies"] for c in _grid(tmp_path / "ref")["cells"]]
+
+
+@pytest.mark.parametrize("content, extra, fragments", [
+    ("", [], ["no samples (empty file)"]),
+    ("1 1:0.5\n2 0:0.1\n", [], [":2: feature index 0 < 1"]),
+    ("1 1:0.5\n2 1:nan\n", [], [":2: value 'nan'"]),
+    ("1 1:0.5\n1 1:0.6\n1 1:0.1\n", ["-v", "2"], ["only one class"]),
+    (None, ["-g", "-0.5"], ["gamma == -0.5, must be > 0"]),
+    (None, ["-c", "0"], ["C == 0.0, must be > 0"]),
+    (None, ["-v", "1"], ["folds == 1, must be >= 2"]),
+    (None, ["--backend", "svmlight"], ["backend 'svmlight' not in"]),
+    (None, ["--out", "/proc/version/out"], ["output folder /proc/version/out: cannot write"]),
+    (None, ["--test", "missing.el"], ["missing.el"]),
+])
+def test_bad_input_gets_one_line_and_exit_2(files, tmp_path, content, extra, fragments):
+    train = files[0] / "train.el"
+    if content is not None:
+        train = tmp_path / "bad.el"
+        train.write_text(content)
+    args = [str(train), "-g", "1", "-c", "1", "-v", "3", "--out", str(tmp_path / "out"), "-q"]
+    result = python_module("pisvm.cli.grid", *(args + extra), timeout=120)
+    assert_one_line_error(result, *fragments)
+
+
+@pytest.mark.mpi
+def test_bad_input_under_mpi_exits_every_rank_with_one_line(tmp_path):
+    bad = tmp_path / "bad.el"
+    bad.write_text("1 1:0.5\n2 0:0.1\n")
+    result = mpirun(2, "pisvm.cli.grid", str(bad), "--out", str(tmp_path / "out"), timeout=120)
+    assert_one_line_error(result, ":2: feature index 0 < 1")
