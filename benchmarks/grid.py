@@ -1,0 +1,106 @@
+"""Benchmark pisvm-grid on the seed-shaped workload: 1 vs 2 ranks, against GridSearchCV, scheduler replay.
+
+    python benchmarks/grid.py              # full size: 33,396 samples, 5x5 grid, 10 folds (hours on 2 cores)
+    python benchmarks/grid.py --scale 0.1  # the same shape, 10 % of the samples
+
+Prints, for one run of each (the full grid is too long to repeat):
+- wall seconds of ``pisvm-grid`` on 1 rank and on 2 ranks (``mpirun -n 2``), speed-up = t_1 / t_2;
+- wall seconds of ``GridSearchCV(SVC(), cv=PredefinedSplit(<the same folds>), n_jobs=2)``,
+  ratio = t_gridsearchcv / t_pisvm_2 (>= 1 means pisvm-grid is no slower), and whether every
+  cell's accuracy is equal;
+- the parallel efficiency of the engine's scheduler on 10, 20, 40 and 80 ranks, replaying the
+  unit times measured in the 1-rank run in the engine's hand-out order.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.svm import SVC
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pisvm.folds import stratified_folds  # noqa: E402
+from pisvm.grid import simulate_schedule  # noqa: E402
+from pisvm.libsvm import write_libsvm  # noqa: E402
+from pisvm.synth import seed_problem  # noqa: E402
+
+GAMMAS = [2, 4, 8, 16, 32]
+COSTS = [1, 10, 100, 1000, 10000]
+
+
+def _environment():
+    return dict(os.environ, PYTHONPATH=str(REPO), OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+
+
+def run_pisvm(train, out, n_ranks, folds, seed):
+    command = [sys.executable, "-m", "pisvm.cli.grid", str(train), "-g", *map(str, GAMMAS), "-c", *map(str, COSTS),
+               "-v", str(folds), "--seed", str(seed), "--out", str(out), "-q"]
+    if n_ranks > 1:
+        command = [shutil.which("mpirun"), "-n", str(n_ranks), "-x", "PYTHONPATH"] + command
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=_environment(), stdout=subprocess.DEVNULL)
+    wall_s = time.perf_counter() - started
+    with open(Path(out) / "grid.json") as stream:
+        return wall_s, json.load(stream)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 33,396 samples")
+    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    X, y = seed_problem(scale=args.scale, random_state=args.seed)
+    work = Path(tempfile.mkdtemp(prefix="pisvm-bench-"))
+    train = work / "train.el"
+    write_libsvm(train, X, y)
+    print(f"# pisvm-grid benchmark: seed-shaped problem, {len(y)} samples x {X.shape[1]} features, "
+          f"{len(np.unique(y))} classes; {len(GAMMAS)}x{len(COSTS)} grid, {args.folds} folds; "
+          f"times in wall-clock seconds, one run each", flush=True)
+
+    # Warm-up: imports, MPI start-up and file caches, on a tiny grid.
+    subprocess.run([sys.executable, "-m", "pisvm.cli.grid", str(train), "-g", "1", "-c", "1", "-v", "2",
+                    "--out", str(work / "warm"), "-q"], check=True, env=_environment(), stdout=subprocess.DEVNULL)
+
+    t1, serial = run_pisvm(train, work / "n1", 1, args.folds, args.seed)
+    print(f"pisvm-grid 1 rank:   {t1:9.1f} s", flush=True)
+    t2, parallel = run_pisvm(train, work / "n2", 2, args.folds, args.seed)
+    print(f"pisvm-grid 2 ranks:  {t2:9.1f} s   speedup = t_1 / t_2 = {t1 / t2:.2f}x (target >= 1.85x)", flush=True)
+    same = all(a["fold_accuracies"] == b["fold_accuracies"] for a, b in zip(serial["cells"], parallel["cells"]))
+    print(f"1-rank and 2-rank tables identical: {same}", flush=True)
+
+    fold = stratified_folds(y, n_splits=args.folds, random_state=args.seed)
+    started = time.perf_counter()
+    reference = GridSearchCV(SVC(kernel="rbf"), {"gamma": [float(g) for g in GAMMAS], "C": [float(c) for c in COSTS]},
+                             cv=PredefinedSplit(fold), n_jobs=2).fit(X, y)
+    t_ref = time.perf_counter() - started
+    params = reference.cv_results_["params"]
+    equal = all(cell["accuracy"] == reference.cv_results_["mean_test_score"][
+        params.index({"C": cell["C"], "gamma": cell["gamma"]})] for cell in parallel["cells"])
+    print(f"GridSearchCV n_jobs=2: {t_ref:7.1f} s   ratio = t_gridsearchcv / t_pisvm_2 = {t_ref / t2:.2f} "
+          f"(target >= 1.00); every cell's accuracy equal: {equal}", flush=True)
+
+    units = sorted(serial["units"], key=lambda unit: unit["start"])
+    durations = [unit["seconds"] for unit in units]
+    print(f"scheduler replay of {len(durations)} measured unit times (1-rank run, hand-out order; "
+          f"longest unit {max(durations):.2f} s, total {sum(durations):.1f} s):")
+    for n_ranks in (10, 20, 40, 80):
+        makespan, efficiency = simulate_schedule(durations, n_ranks)
+        print(f"  {n_ranks:3d} ranks: makespan {makespan:8.1f} s   efficiency {100 * efficiency:5.1f} %"
+              + ("   (target >= 85 %)" if n_ranks == 80 else ""))
+    shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
