@@ -156,7 +156,7 @@ def make_units(gammas, costs, folds, n_parts=1, pairs_cost=None, done=None):
     return units
 
 
-def simulate_schedule(durations_s, n_ranks):
+def replay_schedule(durations_s, n_ranks):
     """Replay unit durations through the engine's dynamic scheduler.
 
     Every rank (rank 0 included) takes the next unit in list order as soon
@@ -170,17 +170,34 @@ def simulate_schedule(durations_s, n_ranks):
 
     Returns
     -------
+    start_s, end_s : ndarray of shape (n_units,)
+        When each unit would start and end, in seconds from the run's start.
+    """
+    import heapq
+
+    free_at = [(0.0, rank) for rank in range(n_ranks)]
+    start = np.empty(len(durations_s))
+    end = np.empty(len(durations_s))
+    for i, duration in enumerate(durations_s):
+        start[i], rank = heapq.heappop(free_at)
+        end[i] = start[i] + float(duration)
+        heapq.heappush(free_at, (end[i], rank))
+    return start, end
+
+
+def simulate_schedule(durations_s, n_ranks):
+    """Makespan and parallel efficiency of :func:`replay_schedule`.
+
+    Returns
+    -------
     makespan_s : float
         Wall-clock seconds until the last unit ends.
     efficiency : float
         ``sum(durations_s) / (n_ranks * makespan_s)``, in (0, 1].
     """
-    import heapq
-
-    free_at = [0.0] * n_ranks
-    for duration in durations_s:
-        start = heapq.heappop(free_at)
-        heapq.heappush(free_at, start + float(duration))
-    makespan = max(free_at)
+    if len(durations_s) == 0:
+        return 0.0, 1.0
+    _, end = replay_schedule(durations_s, n_ranks)
+    makespan = float(end.max())
     total = float(np.sum(durations_s))
     return makespan, (total / (n_ranks * makespan) if makespan > 0 else 1.0)
