@@ -59,6 +59,7 @@ setup(
             "pisvm-data = pisvm.cli.data:main",
             "pisvm-split = pisvm.cli.split:main",
             "pisvm-timing = pisvm.cli.timing:main",
+            "pisvm-jobs = pisvm.cli.jobs:main",
             "pisvm-features = features.cli:main",
             "pisvm-cnn = cnn.cli:main",
             "pisvm-compare = compare.cli:main",

@@ -50,3 +50,56 @@ def test_script_runs_locally(name, local_env, tmp_path):
     assert result.returncode == 0, result.stderr
     grid = json.loads((tmp_path / "out" / "grid.json").read_text())
     assert grid["metadata"]["ranks"] == (1 if "serial" in name else 2)
+
+
+@pytest.mark.mpi
+def test_scaling_study_scripts_parse_and_run_locally(local_env, tmp_path):
+    if shutil.which("mpirun") is None:
+        pytest.skip("mpirun is not installed")
+    from pisvm.jobs import scaling_study
+
+    folder = tmp_path / "study"
+    written = scaling_study(str(folder), str(tmp_path / "train.el"), [1, 2], "-g 1 4 -c 1 -v 3",
+                            account="acc", partition="batch", modules=["GCC", "OpenMPI"])
+    assert sorted(os.path.basename(p) for p in written) == ["grid-n1.slurm", "grid-n2.slurm", "submit.sh",
+                                                           "summary.sh"]
+    text = (folder / "grid-n2.slurm").read_text()
+    assert "#SBATCH --ntasks=2" in text and "#SBATCH --account=acc" in text and "#SBATCH --partition=batch" in text
+    assert "MODULES=${MODULES:-'GCC OpenMPI'}" in text
+    for path in written:
+        assert subprocess.run(["bash", "-n", path]).returncode == 0
+    env = dict(local_env, RESULTS=str(tmp_path / "results"), MODULES="")
+    shim = tmp_path / "bin" / "pisvm-timing"
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m pisvm.cli.timing \"$@\"\n")
+    shim.chmod(0o755)
+    for name in ("grid-n1.slurm", "grid-n2.slurm", "summary.sh"):
+        env.pop("NTASKS", None)
+        result = subprocess.run(["bash", str(folder / name)], env=env, capture_output=True, text=True, timeout=180)
+        assert result.returncode == 0, (name, result.stderr)
+    assert json.loads((tmp_path / "results" / "n2" / "grid.json").read_text())["metadata"]["ranks"] == 2
+    assert (tmp_path / "results" / "timing" / "scaling.png").exists()
+
+
+def test_pbs_and_sampling_scripts_parse(tmp_path):
+    from pisvm.jobs import sampling_study, scaling_study
+
+    written = scaling_study(str(tmp_path / "pbs"), "train.el", [1, 80], scheduler="pbs", cores_per_node=40)
+    text = (tmp_path / "pbs" / "grid-n80.pbs").read_text()
+    assert "#PBS -l nodes=2:ppn=40" in text
+    written += sampling_study(str(tmp_path / "sampling"), "scene.h5", ["random", "size"], [0.1, 0.3], [0, 1],
+                              epochs=5, account="acc")
+    names = sorted(os.path.basename(p) for p in written if "cnn-" in p)
+    assert names == ["cnn-random-0.1-0.slurm", "cnn-random-0.1-1.slurm", "cnn-random-0.3-0.slurm",
+                     "cnn-random-0.3-1.slurm", "cnn-size-0.1-0.slurm", "cnn-size-0.3-0.slurm"]
+    assert "#SBATCH --gres=gpu:1" in (tmp_path / "sampling" / "cnn-size-0.1-0.slurm").read_text()
+    for path in written:
+        assert subprocess.run(["bash", "-n", path]).returncode == 0
+
+
+def test_jobs_cli_bad_input(tmp_path):
+    from conftest import assert_one_line_error, python_module
+
+    result = python_module("pisvm.cli.jobs", "scaling", "train.el", "--ranks", "0", "--out", str(tmp_path / "j"))
+    assert_one_line_error(result, "ranks == 0, must be >= 1")
+    result = python_module("pisvm.cli.jobs", "sampling", "s.h5", "--fractions", "1.5", "--out", str(tmp_path / "j"))
+    assert_one_line_error(result, "fraction == 1.5, must be in (0, 1)")
