@@ -68,7 +68,7 @@ def compute_unit(unit, problem, backend):
     if unit.pairs is None:
         predicted = backend.fit_predict(X_train, y_train, X_test, unit.gamma, unit.C)
         record["pairs"] = None
-        record["correct"] = int(np.sum(predicted == y_test))
+        record["correct"] = None if y_test is None else int(np.sum(predicted == y_test))
         if unit.fold == TEST_FOLD:
             record["predicted"] = _pack_labels(np.searchsorted(problem.classes(unit.fold), predicted))
     else:

@@ -68,7 +68,9 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
     dict or None
         On rank 0: ``cells`` (see :func:`summarize_cells`), ``best``,
         ``test`` (classification report of the best cell on the test set, or
-        None), ``records`` (all unit records); None on other ranks.
+        None without ``y_test``), ``test_predicted`` (its predicted labels,
+        ndarray of shape (n_test,), or None), ``records`` (all unit records);
+        None on other ranks.
     """
     rank = 0 if comm is None else comm.rank
     size = 1 if comm is None else comm.size
@@ -106,13 +108,14 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
             best = comm.bcast(best, root=0)
     if rank != 0:
         return None
-    test = None
+    test = predicted = None
     if problem.X_test is not None:
         task = (best["gamma"], best["C"], TEST_FOLD)
         predicted = results.predictions(task)
+    if problem.y_test is not None:
         labels = np.union1d(problem.y, problem.y_test)
         test = classification_report(y_true=problem.y_test, y_pred=predicted, labels=labels)
         test.update(gamma=best["gamma"], C=best["C"], seconds=results.outcome[task]["seconds"],
                     seconds_span=results.outcome[task]["end"] - results.outcome[task]["start"])
     records = [record for task_records in results.records.values() for record in task_records]
-    return {"cells": cells, "best": best, "test": test, "records": records}
+    return {"cells": cells, "best": best, "test": test, "test_predicted": predicted, "records": records}

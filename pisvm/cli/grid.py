@@ -74,11 +74,17 @@ def build_parser(rank=0):
 
 
 class _RankParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are printed by rank 0 only."""
+    """An ArgumentParser whose usage errors are one line, printed by rank 0 only.
+
+    Every rank parses the same arguments, so every rank meets the same error.
+    """
 
     def __init__(self, *args, rank=0, **kwargs):
         self.rank = rank
         super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        raise CollectiveError(message)
 
     def _print_message(self, message, file=None):
         if self.rank == 0:
