@@ -2,6 +2,8 @@
 
 Every backend is a small object with ``name``, ``supports_pairs`` and
 
+``fit(X_train, y_train, gamma, C)``
+    returns a fitted model with ``predict(X)``;
 ``fit_predict(X_train, y_train, X_test, gamma, C)``
     returns the predicted labels of ``X_test``;
 
@@ -54,8 +56,12 @@ class LibsvmBackend:
                    cache_size=self.cache_mb, class_weight=self.class_weight,
                    decision_function_shape="ovo")
 
+    def fit(self, X_train, y_train, gamma, C):
+        """Return the fitted model (``predict(X)`` gives labels)."""
+        return self._svc(gamma, C).fit(X_train, y_train)
+
     def fit_predict(self, X_train, y_train, X_test, gamma, C):
-        return self._svc(gamma, C).fit(X_train, y_train).predict(X_test)
+        return self.fit(X_train, y_train, gamma, C).predict(X_test)
 
     def fit_predict_pairs(self, X_train, y_train, X_test, gamma, C, pairs):
         classes = np.unique(y_train)
@@ -92,12 +98,16 @@ class ThundersvmBackend:
         self.class_weight = class_weight
         self.n_jobs = n_jobs
 
-    def fit_predict(self, X_train, y_train, X_test, gamma, C):
+    def fit(self, X_train, y_train, gamma, C):
+        """Return the fitted ``thundersvm.SVC`` (``predict(X)`` gives labels as floats)."""
         model = self._module.SVC(kernel="rbf", gamma=gamma, C=C, tol=self.tol, shrinking=self.shrinking,
                                  cache_size=self.cache_mb, class_weight=self.class_weight,
                                  n_jobs=self.n_jobs, verbose=False)
-        model.fit(X_train, y_train)
-        return np.asarray(model.predict(X_test)).astype(y_train.dtype)
+        return model.fit(X_train, y_train)
+
+    def fit_predict(self, X_train, y_train, X_test, gamma, C):
+        predicted = self.fit(X_train, y_train, gamma, C).predict(X_test)
+        return np.asarray(predicted).astype(y_train.dtype)
 
 
 def make_backend(name, **options):

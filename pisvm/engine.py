@@ -184,6 +184,20 @@ def _wait(request):
         time.sleep(0.005)
 
 
+def bcast_when_ready(obj, comm, root=0):
+    """Broadcast ``obj`` from ``root`` once it calls this, without the other ranks spinning a core meanwhile.
+
+    The other ranks wait in a sleep-polled ``Ibarrier`` (a plain ``bcast``
+    busy-waits, stealing CPU from the root's work on a shared node).
+
+    Returns
+    -------
+    The root's ``obj`` on every rank.
+    """
+    _wait(comm.Ibarrier())
+    return comm.bcast(obj, root=root)
+
+
 def run_units(units, problem, backend, results, on_record=None, comm=None):
     """Compute ``units`` on every rank of ``comm``; rank 0 gathers the records.
 

@@ -1,0 +1,103 @@
+"""pisvm-compare: SVM on spectra, SVM on attribute profiles and the 3D-CNN on the same splits.
+
+    pisvm-compare scene.h5 --sampling random size --fraction 0.1 --seeds 0 1 2 --out cmp
+    mpirun -n 8 pisvm-compare scene.h5 --split split.h5 --methods svm-spectra svm-ap --out cmp
+"""
+
+import argparse
+import sys
+
+from pisvm.cli._common import CollectiveError, run
+
+PROG = "pisvm-compare"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise CollectiveError(message)
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be > 0")
+        return value
+    return parse
+
+
+def build_parser():
+    from . import METHODS
+
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("scene", help="scene HDF5 file (pisvm-data import)")
+    splits = parser.add_mutually_exclusive_group()
+    splits.add_argument("--split", nargs="+", metavar="SELECTION", help="selection files (pisvm-split)")
+    splits.add_argument("--sampling", nargs="+", choices=["random", "size", "stddev"],
+                        help="sample splits now (default: random)")
+    parser.add_argument("--fraction", nargs="+", type=float, default=[0.1], help="training fractions to sample")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of random sampling")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), metavar="METHOD",
+                        help=f"methods among {', '.join(METHODS)}")
+    parser.add_argument("-g", "--gamma", nargs="+", type=_positive(float), default=[2.0, 4.0, 8.0, 16.0, 32.0])
+    parser.add_argument("-c", "--cost", nargs="+", type=_positive(float), default=[1.0, 10.0, 100.0, 1000.0, 10000.0])
+    parser.add_argument("-v", "--folds", type=int, default=10, help="SVM cross-validation folds")
+    parser.add_argument("--backend", default="libsvm", help="SVM solver: libsvm or thundersvm")
+    parser.add_argument("--pca", type=_positive(int), default=4, help="principal components profiled (svm-ap)")
+    parser.add_argument("--area", nargs="+", type=_positive(float), default=[25.0, 100.0, 500.0, 1000.0, 5000.0],
+                        help="area thresholds of the attribute profiles, pixels")
+    parser.add_argument("--epochs", type=_positive(int), default=600, help="CNN epochs")
+    parser.add_argument("--batch", type=_positive(int), default=50, help="CNN batch size")
+    parser.add_argument("--window", type=_positive(int), default=9, help="CNN window side, pixels (odd)")
+    parser.add_argument("--out", default="pisvm-compare-out", help="output and cache folder")
+    return parser
+
+
+def _main(argv, comm):
+    from .pipeline import CompareOptions, SplitSpec, run_comparison
+
+    args = build_parser().parse_args(argv)
+    if args.folds < 2:
+        raise CollectiveError(f"folds == {args.folds}, must be >= 2")
+    for fraction in args.fraction:
+        if not 0 < fraction < 1:
+            raise CollectiveError(f"fraction == {fraction}, must be in (0, 1)")
+    if args.window % 2 == 0:
+        raise CollectiveError(f"window == {args.window}, must be odd")
+    if args.split:
+        specs = [SplitSpec(path=path) for path in args.split]
+        tags = [spec.tag for spec in specs]
+        if len(set(tags)) != len(tags):
+            raise CollectiveError("two --split files share a name; rename one")
+    else:
+        specs = []
+        for mode in args.sampling or ["random"]:
+            for fraction in args.fraction:
+                for seed in (args.seeds if mode == "random" else args.seeds[:1]):
+                    specs.append(SplitSpec(mode=mode, fraction=fraction, seed=seed))
+    options = CompareOptions(gammas=tuple(args.gamma), costs=tuple(args.cost), folds=args.folds,
+                             backend=args.backend, pca=args.pca, area=tuple(args.area), epochs=args.epochs,
+                             batch=args.batch, window=args.window)
+    try:
+        report = run_comparison(args.scene, specs, args.methods, options, args.out, comm=comm)
+    except ValueError as error:
+        # Rank 0 found bad input and already released the other ranks.
+        raise CollectiveError(str(error)) from None
+    if report is not None:
+        print(f"{PROG}: report in {args.out}/report.md and {args.out}/report.json")
+    return 0
+
+
+def main(argv=None):
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
+    run(lambda a: _main(a, comm), PROG, argv, comm=comm)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

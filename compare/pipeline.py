@@ -1,0 +1,361 @@
+"""The comparison pipeline: splits, features, SVM grids, the 3D-CNN, each stage cached in the output folder.
+
+Layout of the output folder::
+
+    scene.json                    which scene the cache belongs to (sha256)
+    splits/<split>.h5             selection files (pisvm-split layout)
+    features/ap-<key>.npy         attribute profiles of the whole scene
+    <split>/<method>-<key>/       journal.jsonl (SVM grid), model/ (CNN), label_map.npy, result.json
+    report.json, report.md, maps-<split>.png
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+
+from pisvm.backends import make_backend
+from pisvm.engine import Problem, bcast_when_ready
+from pisvm.folds import stratified_folds
+from pisvm.gridsearch import grid_search
+from pisvm.journal import Journal
+from pisvm.metrics import classification_report
+from pisvm.report import write_atomic
+from pisvm.sampling import make_selection, training_statistics
+from pisvm.scaling import scale_to_unit
+from pisvm.scene import read_scene
+from pisvm.selection import TEST, TRAIN, read_selection, write_selection
+
+from .report import write_report
+
+
+@dataclasses.dataclass(frozen=True)
+class CompareOptions:
+    """Knobs of a comparison (the CLI's common options).
+
+    Parameters
+    ----------
+    gammas, costs : tuple of float
+        The SVM grid.
+    folds : int, default 10
+        Cross-validation folds of the SVM grid.
+    fold_seed : int, default 0
+        Seed of the stratified folds.
+    backend : str, default "libsvm"
+    pca : int, default 4
+        Principal components profiled for ``svm-ap``.
+    area : tuple of float, default (25, 100, 500, 1000, 5000)
+        Area thresholds of the attribute profiles, in pixels.
+    adjacency : {4, 8}, default 4
+    epochs : int, default 600
+    batch : int, default 50
+    window : int, default 9
+        CNN window side, pixels.
+    cnn_seed : int, default 0
+    """
+
+    gammas: tuple = (2.0, 4.0, 8.0, 16.0, 32.0)
+    costs: tuple = (1.0, 10.0, 100.0, 1000.0, 10000.0)
+    folds: int = 10
+    fold_seed: int = 0
+    backend: str = "libsvm"
+    pca: int = 4
+    area: tuple = (25.0, 100.0, 500.0, 1000.0, 5000.0)
+    adjacency: int = 4
+    epochs: int = 600
+    batch: int = 50
+    window: int = 9
+    cnn_seed: int = 0
+
+    def key(self, method):
+        """Short hash of the options that shape ``method``'s result (its cache folder's suffix)."""
+        fields = {"svm-spectra": ("gammas", "costs", "folds", "fold_seed", "backend"),
+                  "svm-ap": ("gammas", "costs", "folds", "fold_seed", "backend", "pca", "area", "adjacency"),
+                  "cnn": ("epochs", "batch", "window", "cnn_seed"),
+                  "features": ("pca", "area", "adjacency")}[method]
+        return _digest({name: getattr(self, name) for name in fields})[:10]
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitSpec:
+    """One train/test split: an existing selection file, or a sampling to run.
+
+    Give either ``path`` or ``mode``/``fraction``/``seed``.
+    """
+
+    path: str = None
+    mode: str = None
+    fraction: float = None
+    seed: int = 0
+
+    @property
+    def tag(self):
+        if self.path is not None:
+            return os.path.splitext(os.path.basename(self.path))[0]
+        if self.mode == "random":
+            return f"{self.mode}-{self.fraction:g}-{self.seed}"
+        return f"{self.mode}-{self.fraction:g}"  # cluster sampling is deterministic
+
+
+def _digest(obj):
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pixels_sha256(mask):
+    return hashlib.sha256(np.flatnonzero(mask).astype("<i8").tobytes()).hexdigest()
+
+
+def check_split(selection, labels, name):
+    """Raise ValueError unless the selection fits the scene's labels (same scene, classes trainable)."""
+    chosen = selection != 0
+    if np.any(chosen & (labels == 0)):
+        raise ValueError(f"split {name}: {int(np.sum(chosen & (labels == 0)))} selected pixels are unlabelled "
+                         "in this scene (a split from another scene?)")
+    if not np.any(selection == TRAIN) or not np.any(selection == TEST):
+        raise ValueError(f"split {name}: needs both training (2) and test (1) pixels")
+    missing = np.setdiff1d(labels[selection == TEST], labels[selection == TRAIN])
+    if len(missing):
+        raise ValueError(f"split {name}: class {missing[0]} has test pixels but no training pixel")
+
+
+def load_inputs(scene_path, specs, methods, out_dir):
+    """Read and check the scene and every given split before anything is written.
+
+    Returns
+    -------
+    data : ndarray of shape (n_rows, n_cols, n_bands)
+    labels : ndarray of shape (n_rows, n_cols)
+    given : dict
+        ``{tag: (selection, info)}`` of the split files given.
+    scene_sha : str
+    """
+    from . import METHODS
+
+    for method in methods:
+        if method not in METHODS:
+            raise ValueError(f"method {method!r} not in {{{', '.join(repr(m) for m in METHODS)}}}")
+    data, labels = read_scene(scene_path)
+    if not np.any(labels > 0):
+        raise ValueError(f"{scene_path}: no labelled pixel (labels are all 0)")
+    given = {}
+    for spec in specs:
+        if spec.path is not None:
+            selection, info = read_selection(spec.path, shape=labels.shape)
+            check_split(selection, labels, spec.path)
+            given[spec.tag] = (selection, info)
+    scene_sha = _sha256_file(scene_path)
+    marker = os.path.join(out_dir, "scene.json")
+    if os.path.exists(marker):
+        with open(marker, encoding="utf-8") as stream:
+            cached = json.load(stream)
+        if cached.get("sha256") != scene_sha:
+            raise ValueError(f"{out_dir} caches a comparison of another scene ({cached.get('path')}); "
+                             "choose another --out")
+    return data, labels, given, scene_sha
+
+
+def prepare_split(spec, data, labels, given, out_dir):
+    """Return ``(selection, info)`` of a split, from the given file or the cache, or by sampling now."""
+    if spec.path is not None:
+        selection, info = given[spec.tag]
+    else:
+        path = os.path.join(out_dir, "splits", f"{spec.tag}.h5")
+        if os.path.exists(path):
+            selection, info = read_selection(path, shape=labels.shape)
+        else:
+            selection, attrs = make_selection(labels, spec.mode, spec.fraction, data=data, random_state=spec.seed)
+            mean, stddev = training_statistics(data, selection)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            write_selection(path, selection, mean, stddev, **attrs)
+            selection, info = read_selection(path, shape=labels.shape)
+        check_split(selection, labels, spec.tag)
+    params = {key: (value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value)
+              for key, value in info.items() if key not in ("mean", "stddev")}
+    return selection, dict(info, params=params)
+
+
+def attribute_profile_pixels(data, options, out_dir):
+    """Attribute profiles of the whole scene as pixels, shape (n_rows * n_cols, n_features); cached."""
+    path = os.path.join(out_dir, "features", f"ap-{options.key('features')}.npy")
+    if os.path.exists(path):
+        return np.load(path)
+    import features
+
+    started = time.perf_counter()
+    profiles = features.extended_profiles(data, options.pca, {"area": list(options.area)},
+                                          adjacency=options.adjacency)
+    pixels = np.ascontiguousarray(profiles.reshape(profiles.shape[0], -1).T)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}.npy"
+    np.save(tmp, pixels)
+    os.replace(tmp, path)
+    print(f"pisvm-compare: attribute profiles {pixels.shape[1]} features in {time.perf_counter() - started:.1f} s",
+          flush=True)
+    return pixels
+
+
+def _svm_problem(pixels, labels, selection, options):
+    flat_labels, flat_selection = labels.reshape(-1), selection.reshape(-1)
+    train = (flat_selection == TRAIN) & (flat_labels > 0)
+    X_train, X_all = scale_to_unit(pixels[train], pixels)
+    y_train = flat_labels[train]
+    fold = stratified_folds(y_train, n_splits=options.folds, random_state=options.fold_seed)
+    return Problem(X_train, y_train, fold), X_all
+
+
+def run_svm(method, pixels, labels, selection, options, folder, comm=None):
+    """Grid search on the training pixels (all ranks), then the best cell on the whole scene (rank 0).
+
+    Returns the result dict and the label map (rank 0).
+    """
+    problem, X_all = _svm_problem(pixels, labels, selection, options)
+    if comm is not None:
+        bcast_when_ready({"problem": problem, "options": options}, comm)
+    backend = make_backend(options.backend)
+    os.makedirs(folder, exist_ok=True)
+    header = {"data_sha256": _pixels_sha256(selection.reshape(-1) == TRAIN), "test_sha256": None,
+              "gammas": list(options.gammas), "costs": list(options.costs), "folds": options.folds,
+              "seed": options.fold_seed, "backend": options.backend, "solver": method}
+    journal = Journal(os.path.join(folder, "journal.jsonl"), header, resume=True)
+    started = time.perf_counter()
+    summary = grid_search(problem, list(options.gammas), list(options.costs), backend, comm=comm,
+                          previous_records=journal.records, on_record=journal.append, progress=False)
+    journal.close()
+    selection_s = time.perf_counter() - started
+    best = summary["best"]
+    started = time.perf_counter()
+    model = backend.fit(problem.X, problem.y, best["gamma"], best["C"])
+    train_s = time.perf_counter() - started
+    started = time.perf_counter()
+    label_map = np.asarray(model.predict(X_all)).astype(np.int64).reshape(labels.shape)
+    predict_s = time.perf_counter() - started
+    result = {"best_params": {"gamma": best["gamma"], "C": best["C"], "cv_accuracy": best["accuracy"]},
+              "model_selection_s": selection_s, "train_s": train_s, "predict_s": predict_s,
+              "n_features": int(pixels.shape[1]),
+              "grid": [{key: cell[key] for key in ("gamma", "C", "accuracy")} for cell in summary["cells"]]}
+    return result, label_map
+
+
+def serve_svm_grids(comm):
+    """Worker ranks: join every SVM grid search rank 0 starts, until it says stop."""
+    while (job := bcast_when_ready(None, comm)) is not None:
+        options = job["options"]
+        grid_search(job["problem"], list(options.gammas), list(options.costs), make_backend(options.backend),
+                    comm=comm, progress=False)
+
+
+def run_cnn(data, labels, selection, info, options, folder):
+    """Train the 3D-CNN on the training pixels (validation cut from them) and predict the whole scene."""
+    import cnn
+
+    config = cnn.CNNConfig(window_px=options.window, epochs=options.epochs, batch_size=options.batch,
+                           seed=options.cnn_seed)
+    started = time.perf_counter()
+    trained = cnn.train_model(data, labels, selection, config, out_dir=os.path.join(folder, "model"),
+                              mean=info.get("mean"), stddev=info.get("stddev"))
+    train_s = time.perf_counter() - started
+    started = time.perf_counter()
+    label_map = cnn.predict_scene(trained.model, data, trained.mean, trained.stddev, options.window,
+                                  classes=trained.classes)
+    predict_s = time.perf_counter() - started
+    result = {"best_params": {"epochs": options.epochs, "batch": options.batch, "window": options.window,
+                              "checkpoint": "best validation accuracy (validation pixels cut from training)"},
+              "train_s": train_s, "predict_s": predict_s}
+    return result, label_map
+
+
+def run_method(method, spec, selection, info, data, labels, options, out_dir, comm=None):
+    """Run (or load from the cache) one method on one split; return its result dict and label map."""
+    folder = os.path.join(out_dir, spec.tag, f"{method}-{options.key(method)}")
+    result_path = os.path.join(folder, "result.json")
+    map_path = os.path.join(folder, "label_map.npy")
+    if os.path.exists(result_path) and os.path.exists(map_path):
+        with open(result_path, encoding="utf-8") as stream:
+            result = json.load(stream)
+        result["cached"] = True
+        return result, np.load(map_path)
+    os.makedirs(folder, exist_ok=True)
+    if method == "cnn":
+        result, label_map = run_cnn(data, labels, selection, info, options, folder)
+    else:
+        n_pixels = labels.size
+        pixels = (data.reshape(n_pixels, -1).astype(np.float64) if method == "svm-spectra"
+                  else attribute_profile_pixels(data, options, out_dir))
+        result, label_map = run_svm(method, pixels, labels, selection, options, folder, comm)
+    train = selection == TRAIN
+    test = (selection == TEST) & (labels > 0)
+    result.update(method=method, split=spec.tag,
+                  train_pixels_sha256=_pixels_sha256(train), test_pixels_sha256=_pixels_sha256(test),
+                  n_train=int(train.sum()), n_test=int(test.sum()),
+                  test=classification_report(y_true=labels[test], y_pred=label_map[test],
+                                             labels=np.unique(labels[labels > 0])))
+    tmp = f"{map_path}.tmp{os.getpid()}.npy"
+    np.save(tmp, label_map)
+    os.replace(tmp, map_path)
+    write_atomic(result_path, json.dumps(result, indent=1) + "\n")
+    result["cached"] = False
+    return result, label_map
+
+
+def run_comparison(scene_path, specs, methods, options, out_dir, comm=None):
+    """Run every method on every split; write and return the report (rank 0).
+
+    Parameters
+    ----------
+    scene_path : str
+        Scene HDF5 file.
+    specs : list of SplitSpec
+    methods : list of str
+        Names from :data:`compare.METHODS`.
+    options : CompareOptions
+    out_dir : str
+        Output and cache folder.
+    comm : mpi4py.MPI.Comm, optional
+        Under MPI, rank 0 runs the pipeline and every rank joins the SVM grids.
+
+    Returns
+    -------
+    dict or None
+        The report on rank 0 (see :func:`compare.report.write_report`); None elsewhere.
+    """
+    if comm is not None and comm.rank != 0:
+        serve_svm_grids(comm)
+        return None
+    try:
+        data, labels, given, scene_sha = load_inputs(scene_path, specs, methods, out_dir)
+        os.makedirs(out_dir, exist_ok=True)
+        write_atomic(os.path.join(out_dir, "scene.json"),
+                     json.dumps({"path": os.path.abspath(scene_path), "sha256": scene_sha,
+                                 "shape": list(data.shape)}) + "\n")
+        splits = []
+        for spec in specs:
+            selection, info = prepare_split(spec, data, labels, given, out_dir)
+            results, maps = {}, {}
+            for method in methods:
+                print(f"pisvm-compare: {spec.tag}: {method} ...", flush=True)
+                results[method], maps[method] = run_method(method, spec, selection, info, data, labels, options,
+                                                           out_dir, comm)
+                test = results[method]["test"]
+                print(f"pisvm-compare: {spec.tag}: {method}: OA {100 * test['overall_accuracy']:.2f} %, "
+                      f"AA {100 * test['average_accuracy']:.2f} %, kappa {test['kappa']:.4f}"
+                      + (" (cached)" if results[method]["cached"] else ""), flush=True)
+            for key in ("train_pixels_sha256", "test_pixels_sha256"):
+                if len({results[m][key] for m in methods}) != 1:
+                    raise RuntimeError(f"split {spec.tag}: methods saw different {key.split('_')[0]} pixels")
+            splits.append({"split": spec.tag, "params": info["params"], "methods": results, "maps": maps,
+                           "selection": selection})
+        return write_report(out_dir, scene_path, labels, splits, methods, options)
+    finally:
+        if comm is not None:
+            bcast_when_ready(None, comm)

@@ -1,0 +1,146 @@
+"""The comparison report: per split and method, the mean and spread over seeds, maps side by side."""
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+
+from pisvm.report import write_atomic
+
+METRICS = ("overall_accuracy", "average_accuracy", "kappa")
+
+
+def summarize(splits, methods):
+    """Mean and spread (population std) of OA, AA and kappa over the seeds of each (mode, fraction).
+
+    Returns
+    -------
+    list of dict
+        ``mode``, ``fraction``, ``method``, ``n_splits``, ``<metric>_mean``, ``<metric>_std``
+        and the mean ``train_s``/``predict_s``.
+    """
+    groups = {}
+    for split in splits:
+        params = split["params"]
+        key = (params.get("mode", "given"), params.get("training_fraction"))
+        groups.setdefault(key, []).append(split)
+    rows = []
+    for (mode, fraction), members in groups.items():
+        for method in methods:
+            results = [s["methods"][method] for s in members]
+            row = {"mode": mode, "fraction": fraction, "method": method, "n_splits": len(results)}
+            for metric in METRICS:
+                values = np.array([r["test"][metric] for r in results])
+                row[f"{metric}_mean"], row[f"{metric}_std"] = float(values.mean()), float(values.std())
+            for key in ("train_s", "predict_s"):
+                row[key] = float(np.mean([r[key] for r in results]))
+            rows.append(row)
+    return rows
+
+
+def _fraction(value):
+    return "-" if value is None else f"{value:g}"
+
+
+def markdown(document):
+    """The report as Markdown text."""
+    methods = document["methods"]
+    lines = [f"# pisvm-compare: {document['scene']}", "",
+             "Every method saw the same training pixels and was scored on the same test pixels of each split "
+             "(checked through the pixel-index checksums in report.json). The SVMs pick (gamma, C) by "
+             f"{document['options']['folds']}-fold cross-validation on the training pixels; the CNN picks its "
+             "checkpoint on validation pixels cut from the training pixels, never on the test set.", "",
+             "## Mean and spread over seeds", "",
+             "| mode | fraction | method | splits | OA % | AA % | kappa | train s | predict s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in document["summary"]:
+        lines.append(f"| {row['mode']} | {_fraction(row['fraction'])} | {row['method']} | {row['n_splits']} | "
+                     f"{100 * row['overall_accuracy_mean']:.2f} ± {100 * row['overall_accuracy_std']:.2f} | "
+                     f"{100 * row['average_accuracy_mean']:.2f} ± {100 * row['average_accuracy_std']:.2f} | "
+                     f"{row['kappa_mean']:.4f} ± {row['kappa_std']:.4f} | {row['train_s']:.2f} | "
+                     f"{row['predict_s']:.2f} |")
+    modes = sorted({(row["mode"], row["fraction"]) for row in document["summary"]}, key=str)
+    lines += ["", "## Overall accuracy (%) by sampling mode", "",
+              "| method | " + " | ".join(f"{mode} {_fraction(fraction)}" for mode, fraction in modes) + " |",
+              "|---|" + "---|" * len(modes)]
+    by_key = {(r["method"], r["mode"], r["fraction"]): r for r in document["summary"]}
+    for method in methods:
+        lines.append(f"| {method} | " + " | ".join(
+            f"{100 * by_key[(method, mode, fraction)]['overall_accuracy_mean']:.2f}" for mode, fraction in modes)
+            + " |")
+    for split in document["splits"]:
+        lines += ["", f"## Split {split['split']}", "",
+                  "Parameters: " + ", ".join(f"{k} {v}" for k, v in sorted(split["params"].items())), "",
+                  "| method | OA % | AA % | kappa | best parameters | train s | predict s | train px | test px |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for method in methods:
+            result = split["methods"][method]
+            test = result["test"]
+            params = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                               for k, v in result["best_params"].items() if k != "checkpoint")
+            lines.append(f"| {method} | {100 * test['overall_accuracy']:.2f} | {100 * test['average_accuracy']:.2f} | "
+                         f"{test['kappa']:.4f} | {params} | {result['train_s']:.2f} | {result['predict_s']:.2f} | "
+                         f"{result['n_train']} | {result['n_test']} |")
+        labels = split["methods"][methods[0]]["test"]["labels"]
+        lines += ["", "Per-class accuracy (%):", "",
+                  "| class | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+        for i, label in enumerate(labels):
+            cells = []
+            for method in methods:
+                value = split["methods"][method]["test"]["per_class_accuracy"][i]
+                cells.append("-" if value is None else f"{100 * value:.2f}")
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines += ["", f"![maps](maps-{split['split']}.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def write_maps(path, labels, selection, maps, methods, title):
+    """Ground truth, the split and every method's classification map side by side (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    classes = np.unique(labels[labels > 0])
+    palette = ListedColormap(np.vstack([[0, 0, 0, 1], matplotlib.colormaps["tab20"](np.arange(len(classes)) % 20)]))
+
+    def indexed(label_map):
+        return np.where(label_map > 0, np.searchsorted(classes, label_map) + 1, 0)
+
+    panels = [("ground truth", indexed(labels)), ("split (train white, test grey)", selection)]
+    panels += [(method, indexed(maps[method])) for method in methods]
+    figure = Figure(figsize=(3.2 * len(panels), 3.6))
+    for i, (name, image) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), i + 1)
+        if name.startswith("split"):
+            axes.imshow(image, cmap="gray", vmin=0, vmax=2, interpolation="nearest")
+        else:
+            axes.imshow(image, cmap=palette, vmin=0, vmax=len(classes), interpolation="nearest")
+        axes.set_title(name, fontsize=9)
+        axes.set_axis_off()
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    tmp = f"{path}.tmp{os.getpid()}.png"
+    figure.savefig(tmp, dpi=100)
+    os.replace(tmp, path)
+
+
+def write_report(out_dir, scene_path, labels, splits, methods, options):
+    """Write ``report.json``, ``report.md`` and ``maps-<split>.png``; return the report dict."""
+    document = {
+        "scene": scene_path,
+        "methods": list(methods),
+        "options": dataclasses.asdict(options),
+        "splits": [{"split": s["split"], "params": s["params"],
+                    "methods": {m: {k: v for k, v in r.items() if k != "cached"} for m, r in s["methods"].items()}}
+                   for s in splits],
+        "summary": summarize(splits, methods),
+    }
+    for split in splits:
+        write_maps(os.path.join(out_dir, f"maps-{split['split']}.png"), labels, split["selection"], split["maps"],
+                   methods, f"{split['split']}")
+    write_atomic(os.path.join(out_dir, "report.json"), json.dumps(document, indent=1) + "\n")
+    write_atomic(os.path.join(out_dir, "report.md"), markdown(document))
+    return document
