@@ -5,11 +5,12 @@
 
 Prints, for one run of each (the full grid is too long to repeat):
 - wall seconds of ``pisvm-grid`` on 1 rank and on 2 ranks (``mpirun -n 2``), speed-up = t_1 / t_2;
-- wall seconds of ``GridSearchCV(SVC(), cv=PredefinedSplit(<the same folds>), n_jobs=2)``,
+- wall seconds of ``GridSearchCV(SVC(), cv=PredefinedSplit(<the same folds>), n_jobs=2, refit=False)``
+  (no refit: pisvm-grid without --test does not refit either),
   ratio = t_gridsearchcv / t_pisvm_2 (>= 1 means pisvm-grid is no slower), and whether every
   cell's accuracy is equal;
 - the parallel efficiency of the engine's scheduler on 10, 20, 40 and 80 ranks, replaying the
-  unit times measured in the 1-rank run in the engine's hand-out order.
+  unit times measured in the 1-rank run through the engine's own Scheduler.
 """
 
 import argparse
@@ -30,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pisvm.folds import stratified_folds  # noqa: E402
-from pisvm.grid import simulate_schedule  # noqa: E402
+from pisvm.grid import Unit, simulate_schedule  # noqa: E402
 from pisvm.libsvm import write_libsvm  # noqa: E402
 from pisvm.synth import seed_problem  # noqa: E402
 
@@ -48,7 +49,7 @@ def run_pisvm(train, out, n_ranks, folds, seed):
     if n_ranks > 1:
         command = [shutil.which("mpirun"), "-n", str(n_ranks), "-x", "PYTHONPATH"] + command
     started = time.perf_counter()
-    subprocess.run(command, check=True, env=_environment(), stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, env=_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall_s = time.perf_counter() - started
     with open(Path(out) / "grid.json") as stream:
         return wall_s, json.load(stream)
@@ -59,6 +60,7 @@ def main(argv=None):
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 33,396 samples")
     parser.add_argument("--folds", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", action="store_true", help="keep the runs' output folders")
     args = parser.parse_args(argv)
 
     X, y = seed_problem(scale=args.scale, random_state=args.seed)
@@ -71,7 +73,8 @@ def main(argv=None):
 
     # Warm-up: imports, MPI start-up and file caches, on a tiny grid.
     subprocess.run([sys.executable, "-m", "pisvm.cli.grid", str(train), "-g", "1", "-c", "1", "-v", "2",
-                    "--out", str(work / "warm"), "-q"], check=True, env=_environment(), stdout=subprocess.DEVNULL)
+                    "--out", str(work / "warm"), "-q"], check=True, env=_environment(), stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
 
     t1, serial = run_pisvm(train, work / "n1", 1, args.folds, args.seed)
     print(f"pisvm-grid 1 rank:   {t1:9.1f} s", flush=True)
@@ -83,7 +86,7 @@ def main(argv=None):
     fold = stratified_folds(y, n_splits=args.folds, random_state=args.seed)
     started = time.perf_counter()
     reference = GridSearchCV(SVC(kernel="rbf"), {"gamma": [float(g) for g in GAMMAS], "C": [float(c) for c in COSTS]},
-                             cv=PredefinedSplit(fold), n_jobs=2).fit(X, y)
+                             cv=PredefinedSplit(fold), n_jobs=2, refit=False).fit(X, y)
     t_ref = time.perf_counter() - started
     params = reference.cv_results_["params"]
     equal = all(cell["accuracy"] == reference.cv_results_["mean_test_score"][
@@ -91,15 +94,18 @@ def main(argv=None):
     print(f"GridSearchCV n_jobs=2: {t_ref:7.1f} s   ratio = t_gridsearchcv / t_pisvm_2 = {t_ref / t2:.2f} "
           f"(target >= 1.00); every cell's accuracy equal: {equal}", flush=True)
 
-    units = sorted(serial["units"], key=lambda unit: unit["start"])
-    durations = [unit["seconds"] for unit in units]
-    print(f"scheduler replay of {len(durations)} measured unit times (1-rank run, hand-out order; "
-          f"longest unit {max(durations):.2f} s, total {sum(durations):.1f} s):")
+    seconds = {Unit(u["gamma"], u["C"], u["fold"]): u["seconds"]
+               for u in sorted(serial["units"], key=lambda unit: unit["start"])}
+    print(f"scheduler replay of {len(seconds)} measured unit times (1-rank run; longest unit "
+          f"{max(seconds.values()):.2f} s, total {sum(seconds.values()):.1f} s):")
     for n_ranks in (10, 20, 40, 80):
-        makespan, efficiency = simulate_schedule(durations, n_ranks)
+        makespan, efficiency = simulate_schedule(list(seconds), seconds.get, n_ranks)
         print(f"  {n_ranks:3d} ranks: makespan {makespan:8.1f} s   efficiency {100 * efficiency:5.1f} %"
               + ("   (target >= 85 %)" if n_ranks == 80 else ""))
-    shutil.rmtree(work)
+    if args.keep:
+        print(f"grid.json files kept in {work}/n1 and {work}/n2 (pisvm-timing reads them)")
+    else:
+        shutil.rmtree(work)
 
 
 if __name__ == "__main__":

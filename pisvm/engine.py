@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from .backends import class_pairs, vote
-from .grid import TEST_FOLD, Unit, make_units
+from .grid import TEST_FOLD, Scheduler, Unit, make_units
 
 _TAG = 7
 _POLL_S = 0.002
@@ -204,7 +204,8 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
     Parameters
     ----------
     units : list of Unit
-        Meaningful on rank 0 only (the hand-out order); ignored elsewhere.
+        Meaningful on rank 0 only, where a :class:`pisvm.grid.Scheduler`
+        hands them out; ignored elsewhere.
     problem : Problem
     backend : object
         See :mod:`pisvm.backends`.
@@ -236,15 +237,18 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
         _wait(comm.Ibarrier())
         return busy_s
 
-    queue = collections.deque(units)
+    scheduler = Scheduler(units)
     lock = threading.Lock()
 
     def take():
         with lock:
-            return queue.popleft() if queue else None
+            return scheduler.next_unit()
 
     def keep(record):
         with lock:
+            unit = Unit(record["gamma"], record["C"], record["fold"],
+                        None if record["pairs"] is None else tuple(record["pairs"]))
+            scheduler.finished(unit, record["seconds"])
             results.add(record)
             if on_record is not None:
                 on_record(record)

@@ -6,6 +6,8 @@ computes at a time: a whole task, or a group of its one-vs-one binary
 problems when tasks are split so that every rank has work.
 """
 
+import collections
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -118,7 +120,8 @@ def make_units(gammas, costs, folds, n_parts=1, pairs_cost=None, done=None):
     (:func:`cell_cost`), a cell's folds (and their pair groups) together, so
     long work starts first and a cell's tasks run side by side: the wall-clock
     span of a cell is then the time until its result is known, as in the
-    seeds' parallel table.
+    seeds' parallel table.  :class:`Scheduler` refines the cell order with
+    measured times while the grid runs.
 
     Parameters
     ----------
@@ -156,36 +159,91 @@ def make_units(gammas, costs, folds, n_parts=1, pairs_cost=None, done=None):
     return units
 
 
-def replay_schedule(durations_s, n_ranks):
-    """Replay unit durations through the engine's dynamic scheduler.
+class Scheduler:
+    """Hands out units cell by cell, the cell predicted to take longest first.
 
-    Every rank (rank 0 included) takes the next unit in list order as soon
-    as it is free, which is what the engine does.
+    A cell's units go out together, so its folds run side by side.  The next
+    cell is the pending one with the largest predicted seconds per unit:
+    before two cells have finished units, by :func:`cell_cost`; after, by a
+    least-squares fit of log(seconds) on log2(gamma) and log2(C) over the
+    finished whole-task units.  This is longest-processing-time-first with
+    costs learnt while the grid runs, so the short cells fill the end.
 
     Parameters
     ----------
-    durations_s : array-like of shape (n_units,)
-        Seconds of each unit, in hand-out order.
+    units : list of Unit
+        From :func:`make_units`.
+    """
+
+    def __init__(self, units):
+        self._pending = {}
+        for unit in units:
+            self._pending.setdefault((unit.gamma, unit.C), []).append(unit)
+        self._open = collections.deque()
+        self._observed = {}
+
+    def next_unit(self):
+        """Return the next unit to compute, or None when all are handed out."""
+        if not self._open:
+            if not self._pending:
+                return None
+            cell = max(self._pending, key=self.predicted_s)
+            self._open.extend(self._pending.pop(cell))
+        return self._open.popleft()
+
+    def finished(self, unit, seconds):
+        """Learn from a finished unit (whole tasks only: pair groups vary in size)."""
+        if unit.pairs is None and unit.fold != TEST_FOLD:
+            self._observed.setdefault((unit.gamma, unit.C), []).append(seconds)
+
+    def predicted_s(self, cell):
+        """Predicted seconds per unit of ``cell`` (relative units before any measurement)."""
+        if len(self._observed) < 2:
+            return cell_cost(*cell)
+        design = np.array([[1.0, math.log2(g), math.log2(c)] for g, c in self._observed])
+        target = np.log([np.mean(seconds) for seconds in self._observed.values()])
+        coefficients = np.linalg.lstsq(design, target, rcond=None)[0]
+        return float(np.exp(coefficients @ [1.0, math.log2(cell[0]), math.log2(cell[1])]))
+
+
+def replay_schedule(units, seconds_of, n_ranks):
+    """Replay measured unit times through the engine's scheduler on ``n_ranks``.
+
+    Every rank (rank 0 included) asks :class:`Scheduler` for the next unit as
+    soon as it is free, after reporting the unit it finished, which is what
+    the engine does.
+
+    Parameters
+    ----------
+    units : list of Unit
+    seconds_of : callable
+        ``seconds_of(unit)`` gives the unit's measured seconds.
     n_ranks : int
 
     Returns
     -------
-    start_s, end_s : ndarray of shape (n_units,)
-        When each unit would start and end, in seconds from the run's start.
+    list of tuple
+        ``(unit, start_s, end_s)`` in hand-out order, seconds from the start.
     """
-    import heapq
+    scheduler = Scheduler(units)
+    free = [(0.0, rank) for rank in range(n_ranks)]
+    running = []
+    timeline = []
+    while True:
+        now, rank = heapq.heappop(free)
+        while running and running[0][0] <= now:
+            _, _, unit, seconds = heapq.heappop(running)
+            scheduler.finished(unit, seconds)
+        unit = scheduler.next_unit()
+        if unit is None:
+            return timeline
+        seconds = float(seconds_of(unit))
+        heapq.heappush(running, (now + seconds, len(timeline), unit, seconds))
+        heapq.heappush(free, (now + seconds, rank))
+        timeline.append((unit, now, now + seconds))
 
-    free_at = [(0.0, rank) for rank in range(n_ranks)]
-    start = np.empty(len(durations_s))
-    end = np.empty(len(durations_s))
-    for i, duration in enumerate(durations_s):
-        start[i], rank = heapq.heappop(free_at)
-        end[i] = start[i] + float(duration)
-        heapq.heappush(free_at, (end[i], rank))
-    return start, end
 
-
-def simulate_schedule(durations_s, n_ranks):
+def simulate_schedule(units, seconds_of, n_ranks):
     """Makespan and parallel efficiency of :func:`replay_schedule`.
 
     Returns
@@ -193,11 +251,11 @@ def simulate_schedule(durations_s, n_ranks):
     makespan_s : float
         Wall-clock seconds until the last unit ends.
     efficiency : float
-        ``sum(durations_s) / (n_ranks * makespan_s)``, in (0, 1].
+        Summed unit seconds / (``n_ranks`` * makespan), in (0, 1].
     """
-    if len(durations_s) == 0:
+    timeline = replay_schedule(units, seconds_of, n_ranks)
+    if not timeline:
         return 0.0, 1.0
-    _, end = replay_schedule(durations_s, n_ranks)
-    makespan = float(end.max())
-    total = float(np.sum(durations_s))
+    makespan = max(end for _, _, end in timeline)
+    total = sum(end - start for _, start, end in timeline)
     return makespan, (total / (n_ranks * makespan) if makespan > 0 else 1.0)

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from .grid import replay_schedule
+from .grid import Unit, replay_schedule
 from .report import format_table
 
 AGREEMENT_KEYS = ("data_sha256", "test_sha256", "folds", "seed", "backend", "solver")
@@ -108,8 +108,8 @@ def scaling(runs):
 def predict(run, n_ranks):
     """The table and grid time the engine's scheduler would reach on ``n_ranks``, from measured unit times.
 
-    The run's cross-validation units are replayed in their hand-out order (start order) with
-    their measured seconds.
+    The run's cross-validation units are replayed through
+    :func:`pisvm.grid.replay_schedule` with their measured seconds.
 
     Returns
     -------
@@ -118,16 +118,20 @@ def predict(run, n_ranks):
     makespan_s : float
     efficiency : float
     """
-    units = sorted(_cv_units(run), key=lambda unit: unit["start"])
-    durations = np.array([unit["seconds"] for unit in units])
-    start, end = replay_schedule(durations, n_ranks)
+    records = sorted(_cv_units(run), key=lambda unit: unit["start"])
+    seconds = {_unit(record): record["seconds"] for record in records}
+    timeline = replay_schedule(list(seconds), seconds.get, n_ranks)
     cells = []
     for cell in run["cells"]:
-        mine = [i for i, unit in enumerate(units)
-                if unit["gamma"] == cell["gamma"] and unit["C"] == cell["C"]]
-        cells.append(dict(cell, seconds_span=float(end[mine].max() - start[mine].min())))
-    makespan = float(end.max())
-    return cells, makespan, float(durations.sum() / (n_ranks * makespan))
+        mine = [(start, end) for unit, start, end in timeline if (unit.gamma, unit.C) == (cell["gamma"], cell["C"])]
+        cells.append(dict(cell, seconds_span=max(e for _, e in mine) - min(s for s, _ in mine)))
+    makespan = max(end for _, _, end in timeline)
+    return cells, makespan, sum(seconds.values()) / (n_ranks * makespan)
+
+
+def _unit(record):
+    return Unit(record["gamma"], record["C"], record["fold"],
+                None if record["pairs"] is None else tuple(record["pairs"]))
 
 
 def plot_scaling(path, rows):

@@ -6,8 +6,8 @@ from sklearn.model_selection import StratifiedKFold
 
 from pisvm.backends import class_pairs, vote
 from pisvm.folds import stratified_folds
-from pisvm.grid import (TEST_FOLD, check_grid, log2_range, make_units, parts_per_task, simulate_schedule,
-                        split_pairs)
+from pisvm.grid import (TEST_FOLD, Scheduler, Unit, check_grid, log2_range, make_units, parts_per_task,
+                        replay_schedule, simulate_schedule, split_pairs)
 
 
 def test_folds_are_sklearn_stratified_kfold_and_deterministic():
@@ -85,11 +85,32 @@ def test_parts_per_task():
     assert parts_per_task(1, 1, 1326) == 1
 
 
-def test_simulated_schedule():
-    assert simulate_schedule([4, 4, 4, 4], 2) == (8.0, 1.0)
-    makespan, efficiency = simulate_schedule([6, 1, 1, 1, 1], 2)
+def test_scheduler_hands_out_cells_together_longest_first_and_learns():
+    units = make_units([2.0, 32.0], [1.0, 1000.0], [0, 1])
+    scheduler = Scheduler(units)
+    # The prior (cell_cost) orders (32, 1000), (2, 1000), (32, 1), (2, 1).
+    first = [scheduler.next_unit() for _ in range(3)]
+    assert [(u.gamma, u.C, u.fold) for u in first] == [(32.0, 1000.0, 0), (32.0, 1000.0, 1), (2.0, 1000.0, 0)]
+    # Measurements say small gamma is slow: (2, 1) must now come before (32, 1), against the prior.
+    scheduler.finished(first[0], 1.0)
+    scheduler.finished(first[1], 1.0)
+    scheduler.finished(first[2], 10.0)
+    rest = [scheduler.next_unit() for _ in range(6)]
+    assert [(u.gamma, u.C, u.fold) for u in rest[:-1]] == [(2.0, 1000.0, 1), (2.0, 1.0, 0), (2.0, 1.0, 1),
+                                                           (32.0, 1.0, 0), (32.0, 1.0, 1)]
+    assert rest[-1] is None
+    assert Scheduler(make_units([2.0, 32.0], [1.0], [0])).next_unit().gamma == 32.0
+
+
+def test_replay_matches_hand_computed_schedules():
+    units = [Unit(1.0, 1.0, k) for k in range(4)]
+    assert simulate_schedule(units, lambda u: 4.0, 2) == (8.0, 1.0)
+    seconds = {0: 6.0, 1: 1.0, 2: 1.0, 3: 1.0, 4: 1.0}
+    units = [Unit(1.0, 1.0, k) for k in range(5)]
+    makespan, efficiency = simulate_schedule(units, lambda u: seconds[u.fold], 2)
     assert makespan == 6.0 and efficiency == pytest.approx(10 / 12)
-    assert simulate_schedule([1, 1, 6], 2) == (7.0, pytest.approx(8 / 14))
+    timeline = replay_schedule(units, lambda u: seconds[u.fold], 2)
+    assert [(u.fold, s, e) for u, s, e in timeline] == [(0, 0, 6), (1, 0, 1), (2, 1, 2), (3, 2, 3), (4, 3, 4)]
 
 
 def test_vote_follows_libsvm_tie_rule():
