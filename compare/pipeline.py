@@ -23,7 +23,7 @@ from pisvm.folds import stratified_folds
 from pisvm.gridsearch import grid_search
 from pisvm.journal import Journal
 from pisvm.metrics import classification_report
-from pisvm.report import write_atomic
+from pisvm.report import sha256_file, write_atomic
 from pisvm.sampling import make_selection, training_statistics
 from pisvm.scaling import scale_to_unit
 from pisvm.scene import read_scene
@@ -104,14 +104,6 @@ def _digest(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _pixels_sha256(mask):
     return hashlib.sha256(np.flatnonzero(mask).astype("<i8").tobytes()).hexdigest()
 
@@ -154,7 +146,7 @@ def load_inputs(scene_path, specs, methods, out_dir):
             selection, info = read_selection(spec.path, shape=labels.shape)
             check_split(selection, labels, spec.path)
             given[spec.tag] = (selection, info)
-    scene_sha = _sha256_file(scene_path)
+    scene_sha = sha256_file(scene_path)
     marker = os.path.join(out_dir, "scene.json")
     if os.path.exists(marker):
         with open(marker, encoding="utf-8") as stream:

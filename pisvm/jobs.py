@@ -73,6 +73,13 @@ def _write(folder, name, text):
     return path
 
 
+def _write_submit(folder, scripts, scheduler):
+    """Write ``submit.sh``, which submits every script of the study; return its path."""
+    submit = "sbatch" if scheduler == "slurm" else "qsub"
+    return _write(folder, "submit.sh", "#!/usr/bin/env bash\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\n"
+                  + "".join(f"{submit} {os.path.basename(path)}\n" for path in scripts))
+
+
 def scaling_study(folder, train, ranks, grid_args="", test=None, scheduler="slurm", **options):
     """Write one pisvm-grid job per rank count, a submit script and a summary script.
 
@@ -94,9 +101,7 @@ def scaling_study(folder, train, ranks, grid_args="", test=None, scheduler="slur
                    f'--out "${{RESULTS:-scaling}}/n{n}" --resume -q')
         written.append(_write(folder, f"grid-n{n}.{extension}",
                               job_script(f"pisvm-grid-n{n}", payload, scheduler, ntasks=n, **options)))
-    submit = "sbatch" if scheduler == "slurm" else "qsub"
-    written.append(_write(folder, "submit.sh", "#!/usr/bin/env bash\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\n"
-                          + "".join(f"{submit} {os.path.basename(p)}\n" for p in written)))
+    written.append(_write_submit(folder, written, scheduler))
     written.append(_write(folder, "summary.sh", "#!/usr/bin/env bash\nset -euo pipefail\n"
                           'pisvm-timing "${RESULTS:-scaling}"/n* --out "${RESULTS:-scaling}/timing"\n'))
     return written
@@ -129,7 +134,5 @@ def sampling_study(folder, scene, modes, fractions, seeds, epochs=600, scheduler
                 written.append(_write(folder, f"cnn-{tag}.{extension}",
                                       job_script(f"pisvm-cnn-{tag}", payload, scheduler, ntasks=1, gpus=gpus,
                                                  **options)))
-    submit = "sbatch" if scheduler == "slurm" else "qsub"
-    written.append(_write(folder, "submit.sh", "#!/usr/bin/env bash\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\n"
-                          + "".join(f"{submit} {os.path.basename(p)}\n" for p in written)))
+    written.append(_write_submit(folder, written, scheduler))
     return written

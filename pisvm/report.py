@@ -1,6 +1,7 @@
 """The accuracy / minutes table and the result files of a grid run."""
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -16,6 +17,15 @@ def write_atomic(path, text):
         stream.flush()
         os.fsync(stream.fileno())
     os.replace(tmp, path)
+
+
+def sha256_file(path):
+    """Hex SHA-256 of a file's bytes (the data checksum recorded with results)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _number(value):

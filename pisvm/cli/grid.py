@@ -7,7 +7,6 @@ seed-shaped problem, small scale, with a held-out test part).
 """
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -91,14 +90,6 @@ class _RankParser(argparse.ArgumentParser):
             super()._print_message(message, file)
 
 
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _versions():
     import mpi4py
     import scipy
@@ -126,6 +117,7 @@ def load_inputs(args):
     from ..folds import stratified_folds
     from ..grid import check_grid, log2_range
     from ..libsvm import read_libsvm
+    from ..report import sha256_file
 
     gammas = list(args.gamma or []) + (log2_range(args.log2g, "--log2g") if args.log2g else [])
     costs = list(args.cost or []) + (log2_range(args.log2c, "--log2c") if args.log2c else [])
@@ -150,11 +142,11 @@ def load_inputs(args):
             raise ValueError("--test needs a training file (the built-in workload has its own test part)")
     else:
         X, y = read_libsvm(args.train)
-        data_name, data_sha = args.train, _sha256(args.train)
+        data_name, data_sha = args.train, sha256_file(args.train)
         X_test = y_test = test_sha = None
         if args.test:
             X_test, y_test = read_libsvm(args.test)
-            test_sha = _sha256(args.test)
+            test_sha = sha256_file(args.test)
             n_features = max(X.shape[1], X_test.shape[1])
             X = np.pad(X, ((0, 0), (0, n_features - X.shape[1])))
             X_test = np.pad(X_test, ((0, 0), (0, n_features - X_test.shape[1])))
