@@ -8,8 +8,11 @@ A selection file is HDF5 with:
     float64 arrays of shape (n_bands,): statistics of the training pixels'
     spectra (normalisation without leakage);
 
-and attributes describing how it was made: ``mode``, ``seed`` or
-``epsilon``/``min_points``, ``training_fraction``, ``removed_labels``.
+and datasets describing how it was made: ``mode``, ``seed`` or
+``epsilon``/``min_points``, ``training_fraction``, ``removed_labels``.  The
+reference code's files (``mean``/``stddev`` of shape (1, 1, n_bands), the
+parameters as datasets) read the same; parameters stored as HDF5 attributes
+are read too.
 """
 
 import os
@@ -30,7 +33,7 @@ def write_selection(path, selection, mean, stddev, **attrs):
         Values in {0 removed, 1 test, 2 train}.
     mean, stddev : ndarray of shape (n_bands,)
     **attrs
-        Split parameters stored as HDF5 attributes (lists become arrays).
+        Split parameters, stored as scalar (or array) datasets like the reference files.
     """
     selection = np.asarray(selection)
     if selection.ndim != 2 or not np.isin(selection, (REMOVED, TEST, TRAIN)).all():
@@ -41,7 +44,7 @@ def write_selection(path, selection, mean, stddev, **attrs):
         h5.create_dataset("mean", data=np.asarray(mean, dtype=np.float64))
         h5.create_dataset("stddev", data=np.asarray(stddev, dtype=np.float64))
         for key, value in attrs.items():
-            h5.attrs[key] = np.asarray(value) if isinstance(value, (list, tuple)) else value
+            h5.create_dataset(key, data=value if isinstance(value, str) else np.asarray(value))
     os.replace(tmp, path)
 
 
@@ -66,9 +69,13 @@ def read_selection(path, shape=None):
             if "selection" not in h5:
                 raise ValueError(f"{path}: no dataset 'selection' (not a selection file)")
             selection = h5["selection"][()].astype(np.int8)
-            info = {key: h5[key][()] for key in ("mean", "stddev") if key in h5}
-            info.update({key: (value.tolist() if isinstance(value, np.ndarray) else value)
-                         for key, value in h5.attrs.items()})
+            info = {key: h5[key][()].reshape(-1).astype(np.float64) for key in ("mean", "stddev") if key in h5}
+            parameters = {key: h5[key][()] for key in h5 if key not in ("selection", "mean", "stddev")}
+            parameters.update(h5.attrs.items())
+            for key, value in parameters.items():
+                if isinstance(value, bytes):
+                    value = value.decode()
+                info[key] = value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value
     except OSError as error:
         raise ValueError(f"{path}: not a readable HDF5 selection file ({error})") from None
     if shape is not None and selection.shape != tuple(shape):

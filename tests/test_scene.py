@@ -84,3 +84,20 @@ def test_salinas_a_import(shared_data, tmp_path):
     assert dict(zip(classes.tolist(), counts.tolist())) == {0: 1790, 1: 391, 10: 1343, 11: 616, 12: 1525,
                                                             13: 674, 14: 799}
     assert data[0, 0, :10].tolist() == [376, 481, 665, 1086, 1378, 1399, 1359, 1413, 1562, 1553]
+
+
+def test_reads_the_reference_codes_selection_files(tmp_path):
+    # cluster-sampling's data.py writes every parameter as a dataset and mean/stddev as (1, 1, n_bands).
+    with h5py.File(tmp_path / "ref.h5", "w") as h5:
+        h5["mode"] = "size"
+        h5["removed_labels"] = [0]
+        h5["epsilon"] = 1.5
+        h5["min_points"] = 9
+        h5["training_fraction"] = 0.3
+        h5["selection"] = np.array([[0, 1], [2, 2]], dtype=np.int8)
+        h5["mean"] = np.arange(3.0).reshape(1, 1, 3)
+        h5["stddev"] = np.ones((1, 1, 3))
+    selection, info = read_selection(tmp_path / "ref.h5", shape=(2, 2))
+    assert selection.tolist() == [[0, 1], [2, 2]]
+    assert info["mode"] == "size" and info["min_points"] == 9 and info["removed_labels"] == [0]
+    assert info["mean"].tolist() == [0.0, 1.0, 2.0] and info["stddev"].shape == (3,)

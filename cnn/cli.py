@@ -1,0 +1,180 @@
+"""pisvm-cnn: train the 3D-CNN of Lange et al. (IGARSS 2018) on a split, predict scenes.
+
+    pisvm-cnn train indian.h5 split.h5 --out run1 --epochs 600 --batch 50 --window 9
+    pisvm-cnn predict indian.h5 split.h5 run1 --out run1/eval
+
+``train`` writes to ``--out``: config.json, classes.json, history.csv,
+checkpoint.keras (every --checkpoint-every epochs; a killed run resumes from
+it when started again with the same --out), best.weights.h5 (best epoch on
+the validation part of the training pixels), model.keras, and the results of
+the test pixels: results.txt, results.json, classification_map.png/.npy.
+The test pixels are used once, after training.
+"""
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pisvm.cli._common import run
+
+PROG = "pisvm-cnn"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise ValueError(message)
+
+
+def _number(kind, minimum, strict):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") \
+                from None
+        if not np.isfinite(value) or (value <= minimum if strict else value < minimum):
+            raise argparse.ArgumentTypeError(f"{text} must be {'>' if strict else '>='} {minimum}")
+        return value
+    return parse
+
+
+def _odd_window(text):
+    value = _number(int, 1, False)(text)
+    if value % 2 == 0:
+        raise argparse.ArgumentTypeError(f"window == {value}, must be odd")
+    return value
+
+
+def build_parser():
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train on the split's training pixels, evaluate its test pixels",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train.add_argument("scene", help="scene HDF5 file (data, labels)")
+    train.add_argument("split", help="selection HDF5 file from pisvm-split")
+    train.add_argument("--out", required=True, help="output directory (resumes a run found there)")
+    train.add_argument("--window", type=_odd_window, default=9, help="window side, pixels (odd)")
+    train.add_argument("--epochs", type=_number(int, 1, False), default=600)
+    train.add_argument("--batch", type=_number(int, 1, False), default=50, help="batch size, windows")
+    train.add_argument("--loss", choices=["mse", "categorical_crossentropy"], default="mse")
+    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    train.add_argument("--learning-rate", type=_number(float, 0, True), default=1.0)
+    train.add_argument("--decay", type=_number(float, 0, False), default=5e-6,
+                       help="inverse-time learning-rate decay per step")
+    train.add_argument("--momentum", type=_number(float, 0, False), default=0.0)
+    train.add_argument("--dropout", type=_number(float, 0, False), default=0.0)
+    train.add_argument("--l2", type=_number(float, 0, False), default=0.0)
+    train.add_argument("--mixed-precision", action="store_true", help="float16 compute, float32 weights")
+    train.add_argument("--validation-fraction", type=_number(float, 0, False), default=0.1,
+                       help="share of each class's training pixels that chooses the checkpoint")
+    train.add_argument("--checkpoint-every", type=_number(int, 1, False), default=10, help="epochs")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--strategy", choices=["auto", "default", "mirrored", "multiworker"], default="auto",
+                       help="tf.distribute strategy (auto: SLURM multi-node, several GPUs, or one device)")
+    train.add_argument("--pipeline", choices=["pydataset", "tfdata"], default="pydataset",
+                       help="input pipeline over the strided windows: keras PyDataset (exact resume) or tf.data "
+                            "(faster on GPUs)")
+    train.add_argument("--predict-batch", type=_number(int, 1, False), default=1024, help="windows")
+    train.add_argument("--map", choices=["scene", "test"], default="scene",
+                       help="predict every pixel (classification map of the whole scene) or the test pixels only")
+    train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=2, help="Keras fit verbosity")
+
+    predict = commands.add_parser("predict", help="predict a scene with a trained model and evaluate the split",
+                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    predict.add_argument("scene")
+    predict.add_argument("split", help="selection file whose test pixels are evaluated")
+    predict.add_argument("model_dir", help="--out directory of pisvm-cnn train")
+    predict.add_argument("--out", required=True, help="output directory")
+    predict.add_argument("--predict-batch", type=_number(int, 1, False), default=1024, help="windows")
+    predict.add_argument("--pipeline", choices=["pydataset", "tfdata"], default="pydataset")
+    predict.add_argument("--map", choices=["scene", "test"], default="scene")
+    return parser
+
+
+def _load(args, window_px):
+    """Read and check scene and split before TensorFlow is imported (bad input fails fast)."""
+    from pisvm.scene import read_scene
+    from pisvm.selection import read_selection
+
+    from .checks import check_inputs
+
+    data, labels = read_scene(args.scene)
+    selection, info = read_selection(args.split, shape=labels.shape)
+    classes = check_inputs(data, labels, selection, window_px)
+    for key in ("mean", "stddev"):
+        if key in info and np.shape(info[key]) != (data.shape[2],):
+            raise ValueError(f"{args.split}: {key} has shape {np.shape(info[key])}, the scene has {data.shape[2]} bands")
+    return data, labels, selection, info, classes
+
+
+def _evaluate(args, model, data, labels, selection, info, classes, mean, stddev, window_px, extra):
+    from pisvm.metrics import format_report
+    from pisvm.selection import TEST
+
+    from .predict import evaluate_test, predict_scene, write_results
+
+    mask = None if args.map == "scene" else (selection == TEST)
+    start = time.perf_counter()
+    label_map = predict_scene(model, data, mean, stddev, window_px, batch_size=args.predict_batch, classes=classes,
+                              mask=mask, pipeline=args.pipeline)
+    predict_s = time.perf_counter() - start
+    report = evaluate_test(labels, selection, label_map, classes=classes)
+    extra = dict(extra, predict_s=predict_s, predicted_pixels=int(data.shape[0] * data.shape[1] if mask is None
+                                                                   else mask.sum()))
+    write_results(args.out, report, label_map, labels=labels, split_info=info, extra=extra)
+    print("\n".join(format_report(report, title="Test")))
+    print(f"{args.out}: results.txt, results.json, classification_map.png ({predict_s:.1f} s prediction)")
+
+
+def _main(argv):
+    args = build_parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # console script only: quiet TensorFlow's C++ log
+    if args.command == "train":
+        from .config import CNNConfig
+
+        config = CNNConfig(window_px=args.window, epochs=args.epochs, batch_size=args.batch, loss=args.loss,
+                           optimizer=args.optimizer, learning_rate=args.learning_rate, decay_per_step=args.decay,
+                           momentum=args.momentum, dropout=args.dropout, l2=args.l2,
+                           mixed_precision=args.mixed_precision, validation_fraction=args.validation_fraction,
+                           checkpoint_every_epochs=args.checkpoint_every, seed=args.seed,
+                           pipeline=args.pipeline)
+        data, labels, selection, info, classes = _load(args, config.window_px)
+        from .train import choose_strategy, train_model
+
+        start = time.perf_counter()
+        result = train_model(data, labels, selection, config, out_dir=args.out, mean=info.get("mean"),
+                             stddev=info.get("stddev"), strategy=choose_strategy(args.strategy),
+                             verbose=args.verbose)
+        train_s = time.perf_counter() - start
+        print(f"{args.out}: trained {len(result.history.get('epoch', []))} epochs in {train_s:.1f} s "
+              f"({int((selection == 2).sum() - result.validation.sum())} training, "
+              f"{int(result.validation.sum())} validation pixels)")
+        _evaluate(args, result.model, data, labels, selection, info, result.classes, result.mean, result.stddev,
+                  config.window_px, {"config": json.loads(config.to_json()), "train_s": train_s,
+                                     "scene": args.scene, "split_file": args.split})
+    else:
+        classes_path = Path(args.model_dir) / "classes.json"
+        if not classes_path.exists():
+            raise ValueError(f"{args.model_dir}: no classes.json (not a pisvm-cnn train directory)")
+        window_px = int(json.loads(classes_path.read_text())["window_px"])
+        data, labels, selection, info, _ = _load(args, window_px)
+        from .train import load_trained
+
+        model, classes, mean, stddev, window_px = load_trained(args.model_dir)
+        if model.input_shape[3] != data.shape[2]:
+            raise ValueError(f"the model expects {model.input_shape[3]} bands, {args.scene} has {data.shape[2]}")
+        _evaluate(args, model, data, labels, selection, info, classes, mean, stddev, window_px,
+                  {"model_dir": args.model_dir, "scene": args.scene, "split_file": args.split})
+    return 0
+
+
+def main(argv=None):
+    run(_main, PROG, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""pisvm-split: train/test selection files of a scene, by random or cluster sampling.
+
+    pisvm-split indian.h5 --mode random --fraction 0.1 --seed 0 --out split.h5
+    pisvm-split indian.h5 --mode random size stddev --fraction 0.1 0.3 0.6 0.9 --seed 0 1 2 --out splits/
+
+One selection file per (mode, fraction, seed) in the reference layout
+(``selection`` 0 removed / 1 test / 2 train, ``mean`` and ``stddev`` of the
+training pixels, the split parameters as attributes), and a PNG plot of the
+split next to each file.  Cluster modes are deterministic, so they ignore
+``--seed`` and write one file per fraction.
+"""
+
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._common import run
+
+PROG = "pisvm-split"
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"fraction {text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"fraction == {text}, must be in (0, 1)")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (np.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} must be > 0")
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 1")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # Bad arguments are bad input: one line through run(), exit status 2.
+        raise ValueError(message)
+
+
+def build_parser():
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("scene", help="scene HDF5 file (data, labels)")
+    parser.add_argument("--mode", nargs="+", choices=["random", "size", "stddev"], default=["random"],
+                        help="random: per-class random draw; size / stddev: DBSCAN cluster sampling, "
+                             "largest / most varied clusters first")
+    parser.add_argument("--fraction", nargs="+", type=_fraction, default=[0.1],
+                        help="training share of each class's pixels")
+    parser.add_argument("--seed", nargs="+", type=int, default=[0], help="seeds of the random mode")
+    parser.add_argument("--remove-labels", nargs="*", type=int, default=[], metavar="LABEL",
+                        help="classes left out of both sets")
+    parser.add_argument("--epsilon", type=_positive_float, default=1.5, help="DBSCAN radius, pixels")
+    parser.add_argument("--min-points", type=_positive_int, default=9, help="DBSCAN min_samples")
+    parser.add_argument("--out", required=True,
+                        help="selection file (.h5) for one split, or a directory for several")
+    parser.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
+    return parser
+
+
+def _jobs(args):
+    """(mode, fraction, seed or None) for every file to write."""
+    jobs = []
+    for mode in dict.fromkeys(args.mode):
+        for fraction in dict.fromkeys(args.fraction):
+            seeds = dict.fromkeys(args.seed) if mode == "random" else [None]
+            jobs.extend((mode, fraction, seed) for seed in seeds)
+    return jobs
+
+
+def _path(args, mode, fraction, seed, several):
+    out = Path(args.out)
+    if not several and out.suffix in (".h5", ".hdf5"):
+        return out
+    stem = Path(args.scene).stem
+    name = f"{stem}_{mode}_f{fraction:g}" + (f"_s{seed}" if seed is not None else "") + ".h5"
+    return out / name
+
+
+def plot_selection(path, labels, selection, title):
+    """Write a PNG of the labels and the selection side by side (no pyplot, no global state)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure
+
+    n_rows, n_cols = labels.shape
+    width_in = min(16.0, max(6.0, 2 * 4.0 * n_cols / max(n_rows, 1)))
+    figure = Figure(figsize=(width_in, 4.5))
+    FigureCanvasAgg(figure)
+    left, right = figure.subplots(1, 2)
+    masked = np.ma.masked_equal(labels, 0)
+    left.imshow(masked, cmap="tab20", interpolation="nearest")
+    left.set_title("labels (white: unlabelled or removed)")
+    right.imshow(selection, cmap=ListedColormap(["white", "tab:blue", "tab:red"]), vmin=0, vmax=2,
+                 interpolation="nearest")
+    right.set_title("selection (red: train, blue: test)")
+    for axis in (left, right):
+        axis.set_xticks([])
+        axis.set_yticks([])
+    figure.suptitle(title)
+    figure.savefig(path, dpi=100)
+
+
+def _main(argv):
+    from ..sampling import make_selection, selection_counts, training_statistics
+    from ..scene import read_scene
+    from ..selection import write_selection
+
+    args = build_parser().parse_args(argv)
+    jobs = _jobs(args)
+    several = len(jobs) > 1
+    out = Path(args.out)
+    if several and out.suffix in (".h5", ".hdf5"):
+        raise ValueError(f"--out {args.out} is one file but {len(jobs)} splits were asked: give a directory")
+    data, labels = read_scene(args.scene)
+    present = set(np.unique(labels[labels > 0]).tolist())
+    unknown = sorted(set(args.remove_labels) - present)
+    if unknown:
+        raise ValueError(f"--remove-labels {unknown[0]} is not a label of {args.scene} (labels {sorted(present)})")
+    if not present - set(args.remove_labels):
+        raise ValueError(f"{args.scene}: no labelled pixel is left after removing {args.remove_labels}")
+    if several or out.suffix not in (".h5", ".hdf5"):
+        os.makedirs(out, exist_ok=True)
+    elif out.parent != Path(""):
+        os.makedirs(out.parent, exist_ok=True)
+    for mode, fraction, seed in jobs:
+        selection, attrs = make_selection(labels, mode, fraction, data=data, random_state=seed,
+                                          epsilon=args.epsilon, min_points=args.min_points,
+                                          remove_labels=args.remove_labels)
+        mean, stddev = training_statistics(data, selection)
+        path = _path(args, mode, fraction, seed, several)
+        write_selection(path, selection, mean, stddev, scene=os.fspath(args.scene), **attrs)
+        counts = selection_counts(labels, selection)
+        n_train = sum(train for train, _ in counts.values())
+        n_test = sum(test for _, test in counts.values())
+        if not args.no_plot:
+            setting = f"seed {seed}" if seed is not None else f"eps {args.epsilon:g}, min points {args.min_points}"
+            plot_selection(path.with_suffix(".png"), np.where(selection > 0, labels, 0), selection,
+                           f"{Path(args.scene).name}: {mode}, fraction {fraction:g}, {setting}")
+        print(f"{path}: {mode} fraction {fraction:g}"
+              + (f" seed {seed}" if seed is not None else f" epsilon {args.epsilon:g} min_points {args.min_points}")
+              + f": {n_train} train, {n_test} test pixels, {len(counts)} classes "
+                f"(train share {n_train / max(n_train + n_test, 1):.3f})")
+    return 0
+
+
+def main(argv=None):
+    run(_main, PROG, argv)
+
+
+if __name__ == "__main__":
+    main()
