@@ -13,6 +13,8 @@ import pytest
 from conftest import REPO
 from pisvm.libsvm import write_libsvm
 
+COMMANDS = {"pisvm-grid": "pisvm.cli.grid", "pisvm-timing": "pisvm.cli.timing", "pisvm-cnn": "cnn.cli",
+            "pisvm-compare": "compare.cli", "pisvm-features": "features.cli", "pisvm-split": "pisvm.cli.split"}
 SCRIPTS = sorted((REPO / "jobs").glob("*.slurm")) + sorted((REPO / "jobs").glob("*.pbs"))
 
 
@@ -26,9 +28,10 @@ def local_env(tmp_path):
     """PATH with pisvm-grid (a shim running this checkout) and no srun/qsub."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    shim = bin_dir / "pisvm-grid"
-    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m pisvm.cli.grid \"$@\"\n")
-    shim.chmod(0o755)
+    for command, module in COMMANDS.items():
+        shim = bin_dir / command
+        shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m {module} \"$@\"\n")
+        shim.chmod(0o755)
     rng = np.random.RandomState(0)
     y = np.repeat([1, 2, 3], 20)
     X = np.clip(rng.normal(loc=y[:, None] / 4, scale=0.1, size=(60, 3)), 0, 1)
@@ -69,9 +72,6 @@ def test_scaling_study_scripts_parse_and_run_locally(local_env, tmp_path):
     for path in written:
         assert subprocess.run(["bash", "-n", path]).returncode == 0
     env = dict(local_env, RESULTS=str(tmp_path / "results"), MODULES="")
-    shim = tmp_path / "bin" / "pisvm-timing"
-    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m pisvm.cli.timing \"$@\"\n")
-    shim.chmod(0o755)
     for name in ("grid-n1.slurm", "grid-n2.slurm", "summary.sh"):
         env.pop("NTASKS", None)
         result = subprocess.run(["bash", str(folder / name)], env=env, capture_output=True, text=True, timeout=180)
@@ -103,3 +103,43 @@ def test_jobs_cli_bad_input(tmp_path):
     assert_one_line_error(result, "ranks == 0, must be >= 1")
     result = python_module("pisvm.cli.jobs", "sampling", "s.h5", "--fractions", "1.5", "--out", str(tmp_path / "j"))
     assert_one_line_error(result, "fraction == 1.5, must be in (0, 1)")
+
+
+@pytest.fixture
+def tiny_scene(tmp_path):
+    """A 20x20 scene with 40 bands and a random 30 % split."""
+    from pisvm.sampling import make_selection, training_statistics
+    from pisvm.scene import write_scene
+    from pisvm.selection import write_selection
+    from pisvm.synth import synthetic_scene
+
+    data, labels = synthetic_scene(20, 20, 40, 3, random_state=4)
+    write_scene(tmp_path / "scene.h5", data, labels)
+    selection, attrs = make_selection(labels, "random", 0.3, random_state=0)
+    write_selection(tmp_path / "split.h5", selection, *training_statistics(data, selection), **attrs)
+    return tmp_path / "scene.h5", tmp_path / "split.h5"
+
+
+@pytest.mark.parametrize("name", ["cnn.slurm", "cnn-multigpu.slurm"])
+def test_cnn_scripts_run_locally(name, local_env, tiny_scene, tmp_path):
+    pytest.importorskip("tensorflow")
+    env = dict(local_env, OUT=str(tmp_path / "out"), EPOCHS="1", BATCH="16")
+    result = subprocess.run(["bash", str(REPO / "jobs" / name), str(tiny_scene[0]), str(tiny_scene[1])],
+                            env=env, capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert 0 <= report["test"]["overall_accuracy"] <= 1
+
+
+@pytest.mark.mpi
+def test_compare_script_runs_locally(local_env, tiny_scene, tmp_path):
+    pytest.importorskip("tensorflow")
+    if shutil.which("mpirun") is None:
+        pytest.skip("mpirun is not installed")
+    env = dict(local_env, OUT=str(tmp_path / "out"), EPOCHS="1", SAMPLING="random", SEEDS="0",
+               OPTIONS="-g 1 -c 10 -v 3 --pca 2 --area 10 --batch 16 --window 7")
+    result = subprocess.run(["bash", str(REPO / "jobs" / "compare.slurm"), str(tiny_scene[0])],
+                            env=env, capture_output=True, text=True, cwd=tmp_path, timeout=400)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert set(report["splits"][0]["methods"]) == {"svm-spectra", "svm-ap", "cnn"}
