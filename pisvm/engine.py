@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from .backends import class_pairs, vote
-from .grid import TEST_FOLD, Scheduler, Unit, make_units
+from .grid import TEST_FOLD, Scheduler, Unit
+from .journal import pack_bools, unpack_bools
 
 _TAG = 7
 _POLL_S = 0.002
@@ -75,8 +76,6 @@ def compute_unit(unit, problem, backend):
         all_pairs = class_pairs(len(problem.classes(unit.fold)))
         wins = backend.fit_predict_pairs(X_train, y_train, X_test, unit.gamma, unit.C,
                                          [all_pairs[p] for p in unit.pairs])
-        from .journal import pack_bools
-
         record["pairs"] = list(unit.pairs)
         record["wins"] = [pack_bools(w) for w in wins]
     record.update(seconds=time.perf_counter() - clock, start=start, end=time.time(),
@@ -120,8 +119,6 @@ class TaskResults:
                 for p, packed in zip(part["pairs"], part["wins"]):
                     wins[p] = packed
         if len(wins) == n_classes * (n_classes - 1) // 2:
-            from .journal import unpack_bools
-
             n_test = record["n_test"]
             pairs = class_pairs(n_classes)
             class_index = vote({pairs[p]: unpack_bools(w, n_test) for p, w in wins.items()}, n_classes)
@@ -299,4 +296,4 @@ def _serve(comm, take, keep, n_workers, failure):
         comm.Abort(1)
 
 
-__all__ = ["Problem", "TaskResults", "Progress", "Unit", "compute_unit", "run_units", "make_units"]
+__all__ = ["Problem", "TaskResults", "Progress", "bcast_when_ready", "compute_unit", "run_units"]

@@ -88,10 +88,10 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
                     results.add(record)
             phase_gammas, phase_costs = (gammas, costs) if folds[0] != TEST_FOLD else ([best["gamma"]], [best["C"]])
             n_tasks = len(phase_gammas) * len(phase_costs) * len(folds)
-            n_pairs = len(class_pairs(len(problem.classes(folds[0]))))
-            parts = n_parts or (parts_per_task(n_tasks, size, n_pairs) if backend.supports_pairs else 1)
             if not backend.supports_pairs:
                 parts = 1
+            else:
+                parts = n_parts or parts_per_task(n_tasks, size, len(class_pairs(len(problem.classes(folds[0])))))
             units = make_units(phase_gammas, phase_costs, folds, n_parts=parts,
                                pairs_cost=problem.pairs_cost, done=results.done)
             meter = Progress(len(units), "grid" if folds[0] != TEST_FOLD else "test", enabled=progress)
@@ -104,8 +104,6 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
         if rank == 0 and folds[0] != TEST_FOLD:
             cells = summarize_cells(results, gammas, costs, problem.n_folds)
             best = best_cell(cells)
-        if comm is not None and len(phases) > 1 and folds[0] != TEST_FOLD:
-            best = comm.bcast(best, root=0)
     if rank != 0:
         return None
     test = predicted = None
