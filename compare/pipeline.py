@@ -255,7 +255,7 @@ def run_cnn(data, labels, selection, info, options, folder):
                            seed=options.cnn_seed)
     started = time.perf_counter()
     trained = cnn.train_model(data, labels, selection, config, out_dir=os.path.join(folder, "model"),
-                              mean=info.get("mean"), stddev=info.get("stddev"))
+                              mean=info.get("mean"), stddev=info.get("stddev"), verbose=2)
     train_s = time.perf_counter() - started
     started = time.perf_counter()
     label_map = cnn.predict_scene(trained.model, data, trained.mean, trained.stddev, options.window,
