@@ -1,0 +1,112 @@
+"""pisvm-features on the command line: files written, scaling without leakage, one-line errors."""
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, python_module
+from features import extended_profiles
+from pisvm.libsvm import read_libsvm
+from pisvm.scene import read_scene, write_scene
+from pisvm.selection import write_selection
+from pisvm.synth import synthetic_scene
+
+
+@pytest.fixture(scope="module")
+def scene_and_split(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("features-cli")
+    data, labels = synthetic_scene(n_rows=30, n_cols=36, n_bands=10, random_state=4)
+    scene = folder / "scene.h5"
+    write_scene(scene, data, labels)
+    rng = np.random.default_rng(0)
+    selection = np.where(labels > 0, np.where(rng.random(labels.shape) < 0.3, 2, 1), 0).astype(np.int8)
+    split = folder / "split.h5"
+    write_selection(split, selection, mean=np.zeros(10), stddev=np.ones(10))
+    wrong = folder / "wrong.h5"
+    write_selection(wrong, selection[:, :-1], mean=np.zeros(10), stddev=np.ones(10))
+    return folder, scene, split, wrong, data, labels, selection
+
+
+def test_ap_writes_features_and_scaled_libsvm(scene_and_split):
+    folder, scene, split, _, data, labels, selection = scene_and_split
+    out = folder / "features.h5"
+    prefix = folder / "ap"
+    result = python_module("features.cli", "ap", str(scene), "--pca", "2", "--area", "5", "20",
+                           "--inertia", "0.3", "--out", str(out), "--libsvm", str(prefix), "--split", str(split))
+    assert result.returncode == 0, result.stderr
+    features, stored_labels = read_scene(out)
+    expected = extended_profiles(data, 2, {"area": [5, 20], "moment_of_inertia": [0.3]})
+    assert features.shape == (30, 36, expected.shape[0]) == (30, 36, 16)
+    np.testing.assert_array_equal(features, np.moveaxis(expected, 0, 2))
+    np.testing.assert_array_equal(stored_labels, labels)
+    with h5py.File(out, "r") as h5:
+        assert "area" in h5.attrs["profile"]
+
+    X_train, y_train = read_libsvm(f"{prefix}_train.libsvm", n_features=16)
+    X_test, y_test = read_libsvm(f"{prefix}_test.libsvm", n_features=16)
+    samples = expected.reshape(16, -1).T
+    train = np.flatnonzero((selection == 2).reshape(-1))
+    test = np.flatnonzero((selection == 1).reshape(-1))
+    np.testing.assert_array_equal(y_train, labels.reshape(-1)[train])
+    np.testing.assert_array_equal(y_test, labels.reshape(-1)[test])
+    # Training statistics only: train spans [0, 1] per feature, test uses the same affine map.
+    low, high = samples[train].min(axis=0), samples[train].max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    np.testing.assert_allclose(X_train, (samples[train] - low) / span, atol=1e-12)
+    np.testing.assert_allclose(X_test, (samples[test] - low) / span, atol=1e-12)
+    assert X_train.min() >= 0 and X_train.max() <= 1 and np.isclose(X_train.max(), 1)
+
+
+def test_ap_without_split_writes_every_labelled_pixel(scene_and_split):
+    folder, scene, _, _, _, labels, _ = scene_and_split
+    prefix = folder / "all"
+    result = python_module("features.cli", "ap", str(scene), "--pca", "1", "--std", "0.05",
+                           "--diagonal", "4", "--spectra", "--adjacency", "8", "--rule", "subtractive",
+                           "--libsvm", str(prefix))
+    assert result.returncode == 0, result.stderr
+    X, y = read_libsvm(f"{prefix}.libsvm")
+    assert X.shape[0] == np.count_nonzero(labels) and X.shape[1] <= 6 + 10
+    assert X.min() >= 0 and X.max() <= 1
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--area", "0"], "threshold == 0"),
+    (["--area", "-5"], "threshold == -5"),
+    (["--area", "10", "--rule", "soft"], "invalid choice: 'soft'"),
+    (["--area", "10", "--adjacency", "6"], "invalid choice: 6"),
+    (["--area", "10", "--pca", "11"], "--pca == 11"),
+    ([], "no attribute given"),
+    (["--area", "10", "--split", "SPLIT"], "--split is only used with --libsvm"),
+    (["--area", "10", "--libsvm", "PREFIX", "--split", "WRONG"], "does not match the scene"),
+])
+def test_bad_input_exits_2_with_one_line(scene_and_split, args, fragment):
+    folder, scene, split, wrong, *_ = scene_and_split
+    args = [{"SPLIT": str(split), "WRONG": str(wrong), "PREFIX": str(folder / "bad")}.get(a, a) for a in args]
+    if "--libsvm" not in args:
+        args += ["--out", str(folder / "bad.h5")]
+    result = python_module("features.cli", "ap", str(scene), *args)
+    assert_one_line_error(result, fragment)
+
+
+def test_non_finite_scene_and_unknown_command_exit_2(tmp_path):
+    data = np.ones((6, 6, 3), dtype=np.float32)
+    with h5py.File(tmp_path / "nan.h5", "w") as h5:
+        data[2, 3, 1] = np.nan
+        h5["data"] = data
+        h5["labels"] = np.ones((6, 6), dtype=np.int32)
+    result = python_module("features.cli", "ap", str(tmp_path / "nan.h5"), "--area", "4", "--out",
+                           str(tmp_path / "x.h5"))
+    assert_one_line_error(result, "not finite")
+    assert_one_line_error(python_module("features.cli", "sdap", "x.h5"), "invalid choice")
+
+
+def test_pisvm_grid_reads_the_libsvm_files(scene_and_split):
+    folder, scene, split, *_ = scene_and_split
+    prefix = folder / "grid"
+    result = python_module("features.cli", "ap", str(scene), "--pca", "2", "--area", "5", "20",
+                           "--libsvm", str(prefix), "--split", str(split))
+    assert result.returncode == 0, result.stderr
+    result = python_module("pisvm.cli.grid", f"{prefix}_train.libsvm", "-g", "2", "-c", "10", "-v", "2",
+                           "--test", f"{prefix}_test.libsvm", "--out", str(folder / "grid-out"), "-q")
+    assert result.returncode == 0, result.stderr
+    assert (folder / "grid-out" / "grid.json").is_file()
