@@ -19,38 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
-from pisvm.cli._common import run
+from pisvm.cli._common import OneLineParser, number, run
 
 PROG = "pisvm-cnn"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise ValueError(message)
-
-
-def _number(kind, minimum, strict):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") \
-                from None
-        if not np.isfinite(value) or (value <= minimum if strict else value < minimum):
-            raise argparse.ArgumentTypeError(f"{text} must be {'>' if strict else '>='} {minimum}")
-        return value
-    return parse
-
-
 def _odd_window(text):
-    value = _number(int, 1, False)(text)
+    value = number(int, 1, False)(text)
     if value % 2 == 0:
         raise argparse.ArgumentTypeError(f"window == {value}, must be odd")
     return value
 
 
 def build_parser():
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train on the split's training pixels, evaluate its test pixels",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -58,27 +40,27 @@ def build_parser():
     train.add_argument("split", help="selection HDF5 file from pisvm-split")
     train.add_argument("--out", required=True, help="output directory (resumes a run found there)")
     train.add_argument("--window", type=_odd_window, default=9, help="window side, pixels (odd)")
-    train.add_argument("--epochs", type=_number(int, 1, False), default=600)
-    train.add_argument("--batch", type=_number(int, 1, False), default=50, help="batch size, windows")
+    train.add_argument("--epochs", type=number(int, 1, False), default=600)
+    train.add_argument("--batch", type=number(int, 1, False), default=50, help="batch size, windows")
     train.add_argument("--loss", choices=["mse", "categorical_crossentropy"], default="mse")
     train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    train.add_argument("--learning-rate", type=_number(float, 0, True), default=1.0)
-    train.add_argument("--decay", type=_number(float, 0, False), default=5e-6,
+    train.add_argument("--learning-rate", type=number(float, 0, True), default=1.0)
+    train.add_argument("--decay", type=number(float, 0, False), default=5e-6,
                        help="inverse-time learning-rate decay per step")
-    train.add_argument("--momentum", type=_number(float, 0, False), default=0.0)
-    train.add_argument("--dropout", type=_number(float, 0, False), default=0.0)
-    train.add_argument("--l2", type=_number(float, 0, False), default=0.0)
+    train.add_argument("--momentum", type=number(float, 0, False), default=0.0)
+    train.add_argument("--dropout", type=number(float, 0, False), default=0.0)
+    train.add_argument("--l2", type=number(float, 0, False), default=0.0)
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute, float32 weights")
-    train.add_argument("--validation-fraction", type=_number(float, 0, False), default=0.1,
+    train.add_argument("--validation-fraction", type=number(float, 0, False), default=0.1,
                        help="share of each class's training pixels that chooses the checkpoint")
-    train.add_argument("--checkpoint-every", type=_number(int, 1, False), default=10, help="epochs")
+    train.add_argument("--checkpoint-every", type=number(int, 1, False), default=10, help="epochs")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--strategy", choices=["auto", "default", "mirrored", "multiworker"], default="auto",
                        help="tf.distribute strategy (auto: SLURM multi-node, several GPUs, or one device)")
     train.add_argument("--pipeline", choices=["pydataset", "tfdata"], default="pydataset",
                        help="input pipeline over the strided windows: keras PyDataset (exact resume) or tf.data "
                             "(faster on GPUs)")
-    train.add_argument("--predict-batch", type=_number(int, 1, False), default=1024, help="windows")
+    train.add_argument("--predict-batch", type=number(int, 1, False), default=1024, help="windows")
     train.add_argument("--map", choices=["scene", "test"], default="scene",
                        help="predict every pixel (classification map of the whole scene) or the test pixels only")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=2, help="Keras fit verbosity")
@@ -89,7 +71,7 @@ def build_parser():
     predict.add_argument("split", help="selection file whose test pixels are evaluated")
     predict.add_argument("model_dir", help="--out directory of pisvm-cnn train")
     predict.add_argument("--out", required=True, help="output directory")
-    predict.add_argument("--predict-batch", type=_number(int, 1, False), default=1024, help="windows")
+    predict.add_argument("--predict-batch", type=number(int, 1, False), default=1024, help="windows")
     predict.add_argument("--pipeline", choices=["pydataset", "tfdata"], default="pydataset")
     predict.add_argument("--map", choices=["scene", "test"], default="scene")
     return parser

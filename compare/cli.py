@@ -7,32 +7,15 @@
 import argparse
 import sys
 
-from pisvm.cli._common import CollectiveError, run
+from pisvm.cli._common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-compare"
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise CollectiveError(message)
-
-
-def _positive(kind):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a{'n integer' if kind is int else ' number'}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text} must be > 0")
-        return value
-    return parse
 
 
 def build_parser():
     from . import METHODS
 
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("scene", help="scene HDF5 file (pisvm-data import)")
     splits = parser.add_mutually_exclusive_group()
@@ -43,16 +26,16 @@ def build_parser():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of random sampling")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), metavar="METHOD",
                         help=f"methods among {', '.join(METHODS)}")
-    parser.add_argument("-g", "--gamma", nargs="+", type=_positive(float), default=[2.0, 4.0, 8.0, 16.0, 32.0])
-    parser.add_argument("-c", "--cost", nargs="+", type=_positive(float), default=[1.0, 10.0, 100.0, 1000.0, 10000.0])
+    parser.add_argument("-g", "--gamma", nargs="+", type=number(float, 0), default=[2.0, 4.0, 8.0, 16.0, 32.0])
+    parser.add_argument("-c", "--cost", nargs="+", type=number(float, 0), default=[1.0, 10.0, 100.0, 1000.0, 10000.0])
     parser.add_argument("-v", "--folds", type=int, default=10, help="SVM cross-validation folds")
     parser.add_argument("--backend", default="libsvm", help="SVM solver: libsvm or thundersvm")
-    parser.add_argument("--pca", type=_positive(int), default=4, help="principal components profiled (svm-ap)")
-    parser.add_argument("--area", nargs="+", type=_positive(float), default=[25.0, 100.0, 500.0, 1000.0, 5000.0],
+    parser.add_argument("--pca", type=number(int, 0), default=4, help="principal components profiled (svm-ap)")
+    parser.add_argument("--area", nargs="+", type=number(float, 0), default=[25.0, 100.0, 500.0, 1000.0, 5000.0],
                         help="area thresholds of the attribute profiles, pixels")
-    parser.add_argument("--epochs", type=_positive(int), default=600, help="CNN epochs")
-    parser.add_argument("--batch", type=_positive(int), default=50, help="CNN batch size")
-    parser.add_argument("--window", type=_positive(int), default=9, help="CNN window side, pixels (odd)")
+    parser.add_argument("--epochs", type=number(int, 0), default=600, help="CNN epochs")
+    parser.add_argument("--batch", type=number(int, 0), default=50, help="CNN batch size")
+    parser.add_argument("--window", type=number(int, 0), default=9, help="CNN window side, pixels (odd)")
     parser.add_argument("--out", default="pisvm-compare-out", help="output and cache folder")
     return parser
 

@@ -23,18 +23,13 @@ import numpy as np
 
 from features import profiles as _profiles
 from features import trees as _trees
-from pisvm.cli._common import run
+from pisvm.cli._common import OneLineParser, number, run
+from pisvm.scaling import scale_to_unit
 
 PROG = "pisvm-features"
 
 #: CLI flag -> attribute name, in the order the features are laid out.
 ATTRIBUTE_FLAGS = {"area": "area", "diagonal": "diagonal", "inertia": "moment_of_inertia", "std": "std"}
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        # Bad arguments are bad input: one line through run(), exit status 2.
-        raise ValueError(message)
 
 
 def _threshold(text):
@@ -47,24 +42,14 @@ def _threshold(text):
     return int(value) if value == int(value) else value
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be >= 1")
-    return value
-
-
 def build_parser():
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     ap = commands.add_parser("ap", help="extended attribute profiles over principal components",
                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("scene", help="scene HDF5 file (data, labels)")
-    ap.add_argument("--pca", type=_positive_int, default=4, metavar="K", help="principal components profiled")
+    ap.add_argument("--pca", type=number(int, 1, False), default=4, metavar="K", help="principal components profiled")
     ap.add_argument("--area", nargs="+", type=_threshold, metavar="T", help="area thresholds, pixels")
     ap.add_argument("--diagonal", nargs="+", type=_threshold, metavar="T",
                     help="bounding-box diagonal thresholds, pixels")
@@ -74,36 +59,12 @@ def build_parser():
     ap.add_argument("--adjacency", type=int, choices=[4, 8], default=4, help="pixel connectivity")
     ap.add_argument("--rule", choices=sorted(_trees.RULES), default="direct", help="filtering rule")
     ap.add_argument("--spectra", action="store_true", help="append the spectral bands to the profiles")
-    ap.add_argument("--jobs", type=_positive_int, default=None, help="threads (default: min(2, cores))")
+    ap.add_argument("--jobs", type=number(int, 1, False), default=None, help="threads (default: min(2, cores))")
     ap.add_argument("--out", metavar="FILE", help="features HDF5 file (data, labels)")
     ap.add_argument("--libsvm", metavar="PREFIX", help="write LibSVM files PREFIX_train/_test.libsvm "
                                                        "(with --split) or PREFIX.libsvm")
     ap.add_argument("--split", metavar="SELECTION", help="selection file (pisvm-split) for --libsvm")
     return parser
-
-
-def scale_to_unit(train, *others):
-    """Scale features to [0, 1] with the training minimum and maximum (like ``svm-scale -l 0 -u 1``).
-
-    Parameters
-    ----------
-    train : ndarray of shape (n_train, n_features)
-    *others : ndarray of shape (n_samples, n_features)
-        Scaled with the *training* statistics and **not clipped**, as
-        ``svm-scale -r`` does: a test value outside the training range maps
-        outside [0, 1], so no test information reaches the scaling.
-
-    Returns
-    -------
-    scaled : list of ndarray, float64
-        ``[train_scaled, *others_scaled]``; a feature constant on the
-        training pixels maps to 0.
-    """
-    train = np.asarray(train, dtype=np.float64)
-    low = train.min(axis=0)
-    span = train.max(axis=0) - low
-    span[span == 0] = 1.0
-    return [(np.asarray(x, dtype=np.float64) - low) / span for x in (train, *others)]
 
 
 def _write_libsvm(prefix, samples, labels, selection, comment):

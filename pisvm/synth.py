@@ -10,6 +10,7 @@ structure and noise.
 """
 
 import numpy as np
+from scipy.spatial import cKDTree
 from sklearn.utils import check_random_state
 
 N_SEED_SAMPLES = 33_396
@@ -110,8 +111,7 @@ def synthetic_scene(n_rows=64, n_cols=64, n_bands=60, n_classes=6, noise=0.04,
     n_fields = max(n_classes * 3, (n_rows * n_cols) // 150)
     seeds = rng.uniform([0, 0], [n_rows, n_cols], size=(n_fields, 2))
     rows, cols = np.mgrid[0:n_rows, 0:n_cols]
-    distance = (rows[..., None] - seeds[:, 0]) ** 2 + (cols[..., None] - seeds[:, 1]) ** 2
-    field = distance.argmin(axis=2)
+    field = cKDTree(seeds).query(np.column_stack([rows.ravel(), cols.ravel()]))[1].reshape(n_rows, n_cols)
     field_class = np.concatenate([np.arange(n_classes), rng.randint(0, n_classes, n_fields - n_classes)])
     rng.shuffle(field_class)
     field_gain = rng.uniform(0.85, 1.15, size=n_fields)

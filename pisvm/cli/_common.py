@@ -1,5 +1,7 @@
 """What every console script shares: one-line errors and MPI-safe exits."""
 
+import argparse
+import math
 import socket
 import sys
 import traceback
@@ -11,6 +13,30 @@ class CollectiveError(ValueError):
 
     Only rank 0 prints it, and no rank aborts: every rank exits with status 2.
     """
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are bad input: one line through :func:`run`, exit status 2.
+
+    Every rank parses the same arguments, so the error is a :class:`CollectiveError`.
+    """
+
+    def error(self, message):
+        raise CollectiveError(message)
+
+
+def number(kind, minimum, strict=True):
+    """An argparse type: a finite ``kind`` (int or float) above ``minimum`` (``>=`` it when not ``strict``)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") \
+                from None
+        if not math.isfinite(value) or (value <= minimum if strict else value < minimum):
+            raise argparse.ArgumentTypeError(f"{text} must be {'>' if strict else '>='} {minimum}")
+        return value
+    return parse
 
 
 def _format_warning(message, category, filename, lineno, line=None):

@@ -16,28 +16,18 @@ import time
 
 import numpy as np
 
-from ._common import CollectiveError, run
+from ._common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-grid"
 SEED_GAMMAS = [2.0, 4.0, 8.0, 16.0, 32.0]
 SEED_COSTS = [1.0, 10.0, 100.0, 1000.0, 10000.0]
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (np.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} must be > 0")
-    return value
-
-
 def _weight(text):
     label, sep, weight = text.partition("=")
     if not sep:
         raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=WEIGHT")
-    return float(label), _positive_float(weight)
+    return float(label), number(float, 0)(weight)
 
 
 def build_parser(rank=0):
@@ -52,8 +42,8 @@ def build_parser(rank=0):
     parser.add_argument("--log2c", metavar="B,E,S", help="C = 2**e for e in begin,end,step (LIBSVM grid.py)")
     parser.add_argument("-v", "--folds", type=int, default=10, help="cross-validation folds")
     parser.add_argument("--seed", type=int, default=0, help="seed of the stratified fold assignment")
-    parser.add_argument("-m", "--cache-mb", type=_positive_float, default=200.0, help="kernel cache per solver, MB")
-    parser.add_argument("-e", "--tolerance", type=_positive_float, default=1e-3, help="solver stopping tolerance")
+    parser.add_argument("-m", "--cache-mb", type=number(float, 0), default=200.0, help="kernel cache per solver, MB")
+    parser.add_argument("-e", "--tolerance", type=number(float, 0), default=1e-3, help="solver stopping tolerance")
     parser.add_argument("--no-shrinking", action="store_true", help="turn off LIBSVM's shrinking heuristic")
     parser.add_argument("--class-weight", choices=["balanced"], help="weigh C by inverse class frequency")
     parser.add_argument("-w", "--weight", type=_weight, action="append", default=[], metavar="LABEL=W",
@@ -72,18 +62,12 @@ def build_parser(rank=0):
     return parser
 
 
-class _RankParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line, printed by rank 0 only.
-
-    Every rank parses the same arguments, so every rank meets the same error.
-    """
+class _RankParser(OneLineParser):
+    """A parser whose messages (``--help``) are printed by rank 0 only."""
 
     def __init__(self, *args, rank=0, **kwargs):
         self.rank = rank
         super().__init__(*args, **kwargs)
-
-    def error(self, message):
-        raise CollectiveError(message)
 
     def _print_message(self, message, file=None):
         if self.rank == 0:

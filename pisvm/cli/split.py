@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import run
+from ._common import OneLineParser, number, run
 
 PROG = "pisvm-split"
 
@@ -31,34 +31,8 @@ def _fraction(text):
     return value
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (np.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text} must be > 0")
-    return value
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be >= 1")
-    return value
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        # Bad arguments are bad input: one line through run(), exit status 2.
-        raise ValueError(message)
-
-
 def build_parser():
-    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0],
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("scene", help="scene HDF5 file (data, labels)")
     parser.add_argument("--mode", nargs="+", choices=["random", "size", "stddev"], default=["random"],
@@ -69,8 +43,8 @@ def build_parser():
     parser.add_argument("--seed", nargs="+", type=int, default=[0], help="seeds of the random mode")
     parser.add_argument("--remove-labels", nargs="*", type=int, default=[], metavar="LABEL",
                         help="classes left out of both sets")
-    parser.add_argument("--epsilon", type=_positive_float, default=1.5, help="DBSCAN radius, pixels")
-    parser.add_argument("--min-points", type=_positive_int, default=9, help="DBSCAN min_samples")
+    parser.add_argument("--epsilon", type=number(float, 0), default=1.5, help="DBSCAN radius, pixels")
+    parser.add_argument("--min-points", type=number(int, 1, False), default=9, help="DBSCAN min_samples")
     parser.add_argument("--out", required=True,
                         help="selection file (.h5) for one split, or a directory for several")
     parser.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
