@@ -48,6 +48,10 @@ def classification_report(y_true, y_pred, labels=None):
     }
 
 
+def _label_text(label):
+    return f"{label:g}" if isinstance(label, float) else str(label)
+
+
 def format_report(report, title="Test"):
     """Return ``report`` (from :func:`classification_report`) as aligned text lines."""
     lines = [f"{title}: OA {100 * report['overall_accuracy']:.2f} %  AA {100 * report['average_accuracy']:.2f} %  "
@@ -55,5 +59,17 @@ def format_report(report, title="Test"):
              "  class  accuracy %    F1 %"]
     for label, accuracy, f1 in zip(report["labels"], report["per_class_accuracy"], report["per_class_f1"]):
         shown = "     -" if accuracy is None else f"{100 * accuracy:6.2f}"
-        lines.append(f"  {label!s:>5}  {shown:>10}  {100 * f1:6.2f}")
+        lines.append(f"  {_label_text(label):>5}  {shown:>10}  {100 * f1:6.2f}")
+    return lines
+
+
+def format_confusion(report):
+    """The confusion matrix of ``report`` as aligned text lines (rows true class, columns predicted)."""
+    labels = [_label_text(label) for label in report["labels"]]
+    confusion = report["confusion"]
+    width = max(max(len(label) for label in labels), max(len(str(v)) for row in confusion for v in row))
+    lines = ["confusion (rows true, columns predicted):",
+             " " * (width + 2) + " ".join(label.rjust(width) for label in labels)]
+    for label, row in zip(labels, confusion):
+        lines.append(f"{label.rjust(width)}  " + " ".join(str(v).rjust(width) for v in row))
     return lines

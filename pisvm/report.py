@@ -144,9 +144,10 @@ def write_results(out_dir, summary, metadata):
                 "start to its last unit's end); * marks the best cell.", "",
                 format_markdown(cells), ""]
     if summary["test"] is not None:
-        from .metrics import format_report
+        from .metrics import format_confusion, format_report
 
         markdown += ["```", *format_report(summary["test"], title=f"Test (gamma {summary['best']['gamma']:g}, "
-                                                                 f"C {summary['best']['C']:g})"), "```", ""]
+                                                                 f"C {summary['best']['C']:g})"),
+                     "", *format_confusion(summary["test"]), "```", ""]
     write_atomic(os.path.join(out_dir, "table.md"), "\n".join(markdown))
     write_heatmap(os.path.join(out_dir, "heatmap.png"), cells)

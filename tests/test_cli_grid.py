@@ -179,3 +179,14 @@ def test_bad_input_under_mpi_exits_every_rank_with_one_line(tmp_path):
     bad.write_text("1 1:0.5\n2 0:0.1\n")
     result = mpirun(2, "pisvm.cli.grid", str(bad), "--out", str(tmp_path / "out"), timeout=120)
     assert_one_line_error(result, ":2: feature index 0 < 1")
+
+
+def test_test_report_shows_per_class_accuracy_and_confusion(serial_run):
+    result, out = serial_run
+    assert "test: OA" in result.stdout and "confusion (rows true, columns predicted):" in result.stdout
+    grid = _grid(out)
+    confusion = np.array(grid["test"]["confusion"])
+    assert confusion.sum() == grid["test"]["n_samples"]
+    rows = result.stdout.split("confusion (rows true, columns predicted):")[1].splitlines()[2:7]
+    assert [[int(v) for v in row.split()[1:]] for row in rows] == confusion.tolist()
+    assert "confusion (rows true, columns predicted):" in (out / "table.md").read_text()

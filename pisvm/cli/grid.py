@@ -231,9 +231,11 @@ def _main(argv, comm):
     print(f"best: gamma {best['gamma']:g}, C {best['C']:g}: {100 * best['accuracy']:.2f} % "
           f"({args.folds}-fold cross-validation)")
     if summary["test"] is not None:
-        from ..metrics import format_report
+        from ..metrics import format_confusion, format_report
 
         print("\n".join(format_report(summary["test"], title="test")))
+        if len(summary["test"]["labels"]) <= 20:
+            print("\n".join(format_confusion(summary["test"])))
     print(f"{PROG}: results in {args.out}/ (grid.json, grid.csv, table.md, heatmap.png); "
           f"wall {metadata['wall_s'] / 60:.2f} min", file=sys.stderr)
     return 0
