@@ -190,3 +190,28 @@ def test_test_report_shows_per_class_accuracy_and_confusion(serial_run):
     rows = result.stdout.split("confusion (rows true, columns predicted):")[1].splitlines()[2:7]
     assert [[int(v) for v in row.split()[1:]] for row in rows] == confusion.tolist()
     assert "confusion (rows true, columns predicted):" in (out / "table.md").read_text()
+
+
+@pytest.mark.parametrize("option", [["--class-weight", "balanced"], ["-w", "5=20"], ["-e", "0.5"],
+                                    ["--no-shrinking", "-e", "0.5"]])
+def test_solver_options_change_the_result_and_are_recorded(serial_run, files, tmp_path, option):
+    folder = files[0]
+    out = tmp_path / "out"
+    result = python_module("pisvm.cli.grid", str(folder / "train.el"), *GRID, "--test", str(folder / "test.el"),
+                           "--out", str(out), "-q", *option)
+    assert result.returncode == 0, result.stderr
+    changed, reference = _grid(out), _grid(serial_run[1])
+    assert changed["metadata"]["solver"] != reference["metadata"]["solver"]
+    if option[0] != "--no-shrinking":  # shrinking changes the path to the optimum, not the optimum
+        assert [c["fold_accuracies"] for c in changed["cells"]] != [c["fold_accuracies"] for c in reference["cells"]]
+
+
+def test_default_run_uses_the_builtin_workload(tmp_path):
+    result = python_module("pisvm.cli.grid", "-g", "8", "-c", "10", "-v", "3", "--synth-scale", "0.02",
+                           "--out", str(tmp_path / "out"), "-q")
+    assert result.returncode == 0, result.stderr
+    grid = _grid(tmp_path / "out")
+    assert grid["metadata"]["data"].startswith("synthetic seed-shaped problem")
+    assert grid["metadata"]["n_features"] == 30 and grid["test"] is not None
+    assert_one_line_error(python_module("pisvm.cli.grid", "--test", "x.el", "--out", str(tmp_path / "o2")),
+                          "--test needs a training file")

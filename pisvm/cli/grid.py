@@ -115,6 +115,8 @@ def load_inputs(args):
         from ..synth import seed_problem
         from sklearn.model_selection import train_test_split
 
+        if args.test:
+            raise ValueError("--test needs a training file (the built-in workload has its own test part)")
         if not 0 < args.synth_scale <= 1:
             raise ValueError(f"synth-scale == {args.synth_scale}, must be in (0, 1]")
         X_all, y_all = seed_problem(scale=args.synth_scale, random_state=args.seed)
@@ -122,8 +124,6 @@ def load_inputs(args):
                                                 random_state=args.seed)
         data_name = f"synthetic seed-shaped problem (scale {args.synth_scale:g}, seed {args.seed})"
         data_sha, test_sha = f"synthetic:{args.synth_scale:g}:{args.seed}", None
-        if args.test:
-            raise ValueError("--test needs a training file (the built-in workload has its own test part)")
     else:
         X, y = read_libsvm(args.train)
         data_name, data_sha = args.train, sha256_file(args.train)
