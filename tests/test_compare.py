@@ -1,7 +1,6 @@
 """pisvm-compare end to end on a tiny synthetic scene: report contents, same pixels, cache reuse, bad input."""
 
 import json
-import os
 
 import numpy as np
 import pytest

@@ -7,7 +7,6 @@ seed-shaped problem, small scale, with a held-out test part).
 """
 
 import argparse
-import json
 import os
 import platform
 import socket
