@@ -7,7 +7,7 @@
 import argparse
 import sys
 
-from pisvm.cli._common import CollectiveError, OneLineParser, number, run
+from pisvm.cli._common import CollectiveError, OneLineParser, fraction, number, run
 
 PROG = "pisvm-compare"
 
@@ -22,7 +22,7 @@ def build_parser():
     splits.add_argument("--split", nargs="+", metavar="SELECTION", help="selection files (pisvm-split)")
     splits.add_argument("--sampling", nargs="+", choices=["random", "size", "stddev"],
                         help="sample splits now (default: random)")
-    parser.add_argument("--fraction", nargs="+", type=float, default=[0.1], help="training fractions to sample")
+    parser.add_argument("--fraction", nargs="+", type=fraction, default=[0.1], help="training fractions to sample")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of random sampling")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), metavar="METHOD",
                         help=f"methods among {', '.join(METHODS)}")
@@ -46,9 +46,6 @@ def _main(argv, comm):
     args = build_parser().parse_args(argv)
     if args.folds < 2:
         raise CollectiveError(f"folds == {args.folds}, must be >= 2")
-    for fraction in args.fraction:
-        if not 0 < fraction < 1:
-            raise CollectiveError(f"fraction == {fraction}, must be in (0, 1)")
     if args.window % 2 == 0:
         raise CollectiveError(f"window == {args.window}, must be odd")
     if args.split:
@@ -59,9 +56,9 @@ def _main(argv, comm):
     else:
         specs = []
         for mode in args.sampling or ["random"]:
-            for fraction in args.fraction:
+            for share in args.fraction:
                 for seed in (args.seeds if mode == "random" else args.seeds[:1]):
-                    specs.append(SplitSpec(mode=mode, fraction=fraction, seed=seed))
+                    specs.append(SplitSpec(mode=mode, fraction=share, seed=seed))
     options = CompareOptions(gammas=tuple(args.gamma), costs=tuple(args.cost), folds=args.folds,
                              backend=args.backend, pca=args.pca, area=tuple(args.area), epochs=args.epochs,
                              batch=args.batch, window=args.window)

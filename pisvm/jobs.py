@@ -73,11 +73,34 @@ def _write(folder, name, text):
     return path
 
 
-def _write_submit(folder, scripts, scheduler):
-    """Write ``submit.sh``, which submits every script of the study; return its path."""
+def _write_study(folder, jobs, scheduler, **options):
+    """Write one script per job and ``submit.sh``, which submits them all.
+
+    Parameters
+    ----------
+    folder : str
+    jobs : list of dict
+        ``name`` (file stem and job name), ``payload``, and the other
+        :func:`job_script` arguments of that job (``ntasks``, ``gpus``).
+    scheduler : {"slurm", "pbs"}
+    **options
+        :func:`job_script` arguments shared by every job.
+
+    Returns
+    -------
+    list of str
+        Paths of the scripts written, ``submit.sh`` last.
+    """
+    os.makedirs(folder, exist_ok=True)
+    extension = "slurm" if scheduler == "slurm" else "pbs"
+    written = [_write(folder, f"{job['name']}.{extension}",
+                      job_script(f"pisvm-{job['name']}", job["payload"], scheduler,
+                                 **{k: v for k, v in job.items() if k not in ("name", "payload")}, **options))
+               for job in jobs]
     submit = "sbatch" if scheduler == "slurm" else "qsub"
-    return _write(folder, "submit.sh", "#!/usr/bin/env bash\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\n"
-                  + "".join(f"{submit} {os.path.basename(path)}\n" for path in scripts))
+    written.append(_write(folder, "submit.sh", "#!/usr/bin/env bash\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\n"
+                          + "".join(f"{submit} {os.path.basename(path)}\n" for path in written)))
+    return written
 
 
 def scaling_study(folder, train, ranks, grid_args="", test=None, scheduler="slurm", **options):
@@ -91,17 +114,12 @@ def scaling_study(folder, train, ranks, grid_args="", test=None, scheduler="slur
     list of str
         Paths of the scripts written.
     """
-    os.makedirs(folder, exist_ok=True)
-    extension = "slurm" if scheduler == "slurm" else "pbs"
-    written = []
     test_args = f" --test {shlex.quote(test)}" if test else ""
-    for n in ranks:
-        launch = "" if n == 1 else "$LAUNCH "
-        payload = (f'{launch}pisvm-grid {shlex.quote(train)} {grid_args}{test_args} '
-                   f'--out "${{RESULTS:-scaling}}/n{n}" --resume -q')
-        written.append(_write(folder, f"grid-n{n}.{extension}",
-                              job_script(f"pisvm-grid-n{n}", payload, scheduler, ntasks=n, **options)))
-    written.append(_write_submit(folder, written, scheduler))
+    jobs = [{"name": f"grid-n{n}", "ntasks": n,
+             "payload": (f'{"" if n == 1 else "$LAUNCH "}pisvm-grid {shlex.quote(train)} {grid_args}{test_args} '
+                         f'--out "${{RESULTS:-scaling}}/n{n}" --resume -q')}
+            for n in ranks]
+    written = _write_study(folder, jobs, scheduler, **options)
     written.append(_write(folder, "summary.sh", "#!/usr/bin/env bash\nset -euo pipefail\n"
                           'pisvm-timing "${RESULTS:-scaling}"/n* --out "${RESULTS:-scaling}/timing"\n'))
     return written
@@ -119,9 +137,7 @@ def sampling_study(folder, scene, modes, fractions, seeds, epochs=600, scheduler
     list of str
         Paths of the scripts written.
     """
-    os.makedirs(folder, exist_ok=True)
-    extension = "slurm" if scheduler == "slurm" else "pbs"
-    written = []
+    jobs = []
     for mode in modes:
         for fraction in fractions:
             for seed in (seeds if mode == "random" else seeds[:1]):
@@ -131,8 +147,5 @@ def sampling_study(folder, scene, modes, fractions, seeds, epochs=600, scheduler
                            f"pisvm-split {shlex.quote(scene)} --mode {mode} --fraction {fraction:g} --seed {seed} "
                            f"--out {split} && pisvm-cnn train {shlex.quote(scene)} {split} "
                            f'--epochs "${{EPOCHS:-{epochs}}}" --out "${{RESULTS:-sampling}}/{tag}"')
-                written.append(_write(folder, f"cnn-{tag}.{extension}",
-                                      job_script(f"pisvm-cnn-{tag}", payload, scheduler, ntasks=1, gpus=gpus,
-                                                 **options)))
-    written.append(_write_submit(folder, written, scheduler))
-    return written
+                jobs.append({"name": f"cnn-{tag}", "payload": payload, "ntasks": 1, "gpus": gpus})
+    return _write_study(folder, jobs, scheduler, **options)

@@ -4,7 +4,7 @@ Random sampling draws a per-class fraction of the labelled pixels.  Its test
 pixels often lie next to training pixels, so a CNN's test windows overlap its
 training windows and the accuracy is inflated.  Cluster sampling (Lange et
 al., IGARSS 2018) runs DBSCAN on the pixel coordinates of each class and
-assigns whole spatial clusters to the training set, so that training and test
+assigns spatial clusters to the training set, so that training and test
 regions are apart.
 
 Every function returns a selection mask in the reference layout of
@@ -19,7 +19,9 @@ Invariants (each is tested):
   ``random_state``; DBSCAN is deterministic);
 - every class that keeps a labelled pixel has at least one training pixel;
 - random mode: each class has ``max(1, round(fraction * n_class))`` training pixels;
-- cluster modes: every DBSCAN cluster of a class is wholly train or wholly test.
+- cluster modes: each class gets exactly ``max(1, round(fraction * n_class))``
+  training pixels, and at most one DBSCAN cluster per class is split between
+  the sets (its first pixels in row-major order train).
 """
 
 import numpy as np

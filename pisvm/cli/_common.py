@@ -39,6 +39,17 @@ def number(kind, minimum, strict=True):
     return parse
 
 
+def fraction(text):
+    """An argparse type: a share strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"fraction {text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"fraction == {text}, must be in (0, 1)")
+    return value
+
+
 def _format_warning(message, category, filename, lineno, line=None):
     return f"warning: {message}\n"
 

@@ -6,19 +6,18 @@
     pisvm-data synth scene --rows 64 --cols 64 --bands 60 --out scene.h5
 """
 
-import argparse
 import sys
 
 import numpy as np
 
-from ._common import run
+from ._common import OneLineParser, run
 
 PROG = "pisvm-data"
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     imported = commands.add_parser("import", help="UPV/EHU cube .mat + ground-truth .mat -> scene HDF5")
     imported.add_argument("cube", help="cube .mat (e.g. Indian_pines_corrected.mat, SalinasA.mat)")

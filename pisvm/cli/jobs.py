@@ -8,14 +8,14 @@
 import argparse
 import sys
 
-from ._common import run
+from ._common import OneLineParser, fraction, run
 
 PROG = "pisvm-jobs"
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    studies = parser.add_subparsers(dest="study", required=True)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    studies = parser.add_subparsers(dest="study", required=True, parser_class=OneLineParser)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--scheduler", choices=["slurm", "pbs"], default="slurm")
     common.add_argument("--account", help="account / project to charge")
@@ -35,7 +35,7 @@ def build_parser():
     sampling = studies.add_parser("sampling", parents=[common], help="splits x 3D-CNN training")
     sampling.add_argument("scene", help="scene HDF5 file")
     sampling.add_argument("--modes", nargs="+", choices=["random", "size", "stddev"], default=["random"])
-    sampling.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.3, 0.6, 0.9])
+    sampling.add_argument("--fractions", type=fraction, nargs="+", default=[0.1, 0.3, 0.6, 0.9])
     sampling.add_argument("--seeds", type=int, nargs="+", default=[0])
     sampling.add_argument("--epochs", type=int, default=600)
     sampling.add_argument("--gpus", type=int, default=1, help="GPUs per job")
@@ -53,9 +53,6 @@ def _main(argv):
             raise ValueError(f"ranks == {min(args.ranks)}, must be >= 1")
         written = scaling_study(args.out, args.train, args.ranks, args.grid, args.test, **options)
     else:
-        bad = [f for f in args.fractions if not 0 < f < 1]
-        if bad:
-            raise ValueError(f"fraction == {bad[0]}, must be in (0, 1)")
         written = sampling_study(args.out, args.scene, args.modes, args.fractions, args.seeds, args.epochs,
                                  gpus=args.gpus, **options)
     print(f"{PROG}: wrote {len(written)} scripts to {args.out}/ (submit.sh submits them all)")

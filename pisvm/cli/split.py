@@ -5,7 +5,7 @@
 
 One selection file per (mode, fraction, seed) in the reference layout
 (``selection`` 0 removed / 1 test / 2 train, ``mean`` and ``stddev`` of the
-training pixels, the split parameters as attributes), and a PNG plot of the
+training pixels, the split parameters as datasets), and a PNG plot of the
 split next to each file.  Cluster modes are deterministic, so they ignore
 ``--seed`` and write one file per fraction.
 """
@@ -17,28 +17,19 @@ from pathlib import Path
 import numpy as np
 
 from ._common import OneLineParser, number, run
+from ._common import fraction as fraction_type
 
 PROG = "pisvm-split"
 
 
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"fraction {text!r} is not a number") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"fraction == {text}, must be in (0, 1)")
-    return value
-
-
 def build_parser():
     parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("scene", help="scene HDF5 file (data, labels)")
     parser.add_argument("--mode", nargs="+", choices=["random", "size", "stddev"], default=["random"],
                         help="random: per-class random draw; size / stddev: DBSCAN cluster sampling, "
                              "largest / most varied clusters first")
-    parser.add_argument("--fraction", nargs="+", type=_fraction, default=[0.1],
+    parser.add_argument("--fraction", nargs="+", type=fraction_type, default=[0.1],
                         help="training share of each class's pixels")
     parser.add_argument("--seed", nargs="+", type=int, default=[0], help="seeds of the random mode")
     parser.add_argument("--remove-labels", nargs="*", type=int, default=[], metavar="LABEL",
