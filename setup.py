@@ -8,15 +8,15 @@ HERE = Path(__file__).parent
 
 
 def cython_extensions():
-    """One extension per ``features/*.pyx``, compiled with NumPy's headers."""
-    sources = sorted((HERE / "features").glob("*.pyx"))
+    """One extension per ``pisvm/*.pyx`` and ``features/*.pyx``, compiled with NumPy's headers."""
+    sources = sorted((HERE / "pisvm").glob("*.pyx")) + sorted((HERE / "features").glob("*.pyx"))
     if not sources:
         return []
     import numpy
     from Cython.Build import cythonize
 
     extensions = [
-        Extension(f"features.{source.stem}", [str(source.relative_to(HERE))],
+        Extension(f"{source.parent.name}.{source.stem}", [str(source.relative_to(HERE))],
                   include_dirs=[numpy.get_include()],
                   define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                   extra_compile_args=["-O3"])
@@ -35,7 +35,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["pisvm", "pisvm.*", "features", "features.*",
                                     "cnn", "cnn.*", "compare", "compare.*"]),
-    package_data={"features": ["*.pxd", "*.pyx"]},
+    package_data={"pisvm": ["*.pxd", "*.pyx"], "features": ["*.pxd", "*.pyx"]},
     ext_modules=cython_extensions(),
     install_requires=[
         "numpy>=1.24",
@@ -48,7 +48,8 @@ setup(
         "threadpoolctl>=3.1",
     ],
     extras_require={
-        "test": ["pytest>=7", "sap>=1.0", "higra>=0.6", "scikit-image>=0.22"],
+        "test": ["pytest>=7", "sap>=1.0", "higra>=0.6", "scikit-image>=0.22", "libsvm-official>=3.30",
+                 "ruff>=0.5"],
         "cnn": ["tensorflow>=2.16"],
         "cnn-cpu": ["tensorflow-cpu>=2.16"],
         "thundersvm": ["thundersvm-cpu>=0.3.3"],
