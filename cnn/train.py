@@ -16,6 +16,7 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
+from pisvm.atomic import atomic_path, write_atomic
 from pisvm.sampling import training_statistics
 from pisvm.selection import TRAIN
 
@@ -138,13 +139,11 @@ class _PeriodicCheckpoint(keras.callbacks.Callback):
         done = epoch + 1
         if done % self.every and done != self.total_epochs:
             return
-        tmp = self.out_dir / "checkpoint.tmp.keras"
-        self.model.save(tmp)
-        os.replace(tmp, self.out_dir / "checkpoint.keras")
+        with atomic_path(self.out_dir / "checkpoint.keras") as tmp:
+            self.model.save(tmp)
         best = None if self.best_tracker is None else float(self.best_tracker.best)
         state = {"epoch": done, "best": best if best is None or np.isfinite(best) else None}
-        (self.out_dir / "checkpoint.tmp.json").write_text(json.dumps(state))
-        os.replace(self.out_dir / "checkpoint.tmp.json", self.out_dir / "checkpoint.json")
+        write_atomic(self.out_dir / "checkpoint.json", json.dumps(state))
 
 
 def _read_history(path):

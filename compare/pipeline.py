@@ -16,16 +16,17 @@ import os
 import time
 
 import numpy as np
+from sklearn.preprocessing import MinMaxScaler
 
+from pisvm.atomic import atomic_path, write_atomic
 from pisvm.backends import make_backend
 from pisvm.engine import Problem, bcast_when_ready
 from pisvm.folds import stratified_folds
 from pisvm.gridsearch import grid_search
 from pisvm.journal import Journal
 from pisvm.metrics import classification_report
-from pisvm.report import sha256_file, write_atomic
+from pisvm.report import sha256_file
 from pisvm.sampling import make_selection, training_statistics
-from pisvm.scaling import scale_to_unit
 from pisvm.scene import read_scene
 from pisvm.selection import TEST, TRAIN, read_selection, write_selection
 
@@ -189,9 +190,8 @@ def attribute_profile_pixels(data, options, out_dir):
                                           adjacency=options.adjacency)
     pixels = np.ascontiguousarray(profiles.reshape(profiles.shape[0], -1).T)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}.npy"
-    np.save(tmp, pixels)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.save(tmp, pixels)
     print(f"pisvm-compare: attribute profiles {pixels.shape[1]} features in {time.perf_counter() - started:.1f} s",
           flush=True)
     return pixels
@@ -200,7 +200,10 @@ def attribute_profile_pixels(data, options, out_dir):
 def _svm_problem(pixels, labels, selection, options):
     flat_labels, flat_selection = labels.reshape(-1), selection.reshape(-1)
     train = (flat_selection == TRAIN) & (flat_labels > 0)
-    X_train, X_all = scale_to_unit(pixels[train], pixels)
+    # [0, 1] from the training pixels only; other pixels are not clipped (svm-scale -r).
+    pixels = np.asarray(pixels, dtype=np.float64)
+    scaler = MinMaxScaler().fit(pixels[train])
+    X_train, X_all = scaler.transform(pixels[train]), scaler.transform(pixels)
     y_train = flat_labels[train]
     fold = stratified_folds(y_train, n_splits=options.folds, random_state=options.fold_seed)
     return Problem(X_train, y_train, fold), X_all
@@ -292,9 +295,8 @@ def run_method(method, spec, selection, info, data, labels, options, out_dir, co
                   n_train=int(train.sum()), n_test=int(test.sum()),
                   test=classification_report(y_true=labels[test], y_pred=label_map[test],
                                              labels=np.unique(labels[labels > 0])))
-    tmp = f"{map_path}.tmp{os.getpid()}.npy"
-    np.save(tmp, label_map)
-    os.replace(tmp, map_path)
+    with atomic_path(map_path) as tmp:
+        np.save(tmp, label_map)
     write_atomic(result_path, json.dumps(result, indent=1) + "\n")
     result["cached"] = False
     return result, label_map

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from pisvm.report import write_atomic
+from pisvm.atomic import atomic_path, write_atomic
 
 METRICS = ("overall_accuracy", "average_accuracy", "kappa")
 
@@ -122,9 +122,8 @@ def write_maps(path, labels, selection, maps, methods, title):
         axes.set_axis_off()
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    tmp = f"{path}.tmp{os.getpid()}.png"
-    figure.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100)
 
 
 def write_report(out_dir, scene_path, labels, splits, methods, options):

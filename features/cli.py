@@ -20,11 +20,11 @@ import os
 import time
 
 import numpy as np
+from sklearn.preprocessing import MinMaxScaler
 
 from features import profiles as _profiles
 from features import trees as _trees
 from pisvm.cli._common import OneLineParser, number, run
-from pisvm.scaling import scale_to_unit
 
 PROG = "pisvm-features"
 
@@ -77,7 +77,7 @@ def _write_libsvm(prefix, samples, labels, selection, comment):
         index = np.flatnonzero(labelled)
         if index.size == 0:
             raise ValueError("scene has no labelled pixel (labels are all 0): nothing to write to --libsvm")
-        (scaled,) = scale_to_unit(samples[index])
+        scaled = MinMaxScaler().fit_transform(np.asarray(samples[index], dtype=np.float64))
         path = f"{prefix}.libsvm"
         write_libsvm(path, scaled, labels.reshape(-1)[index], comment=comment)
         return [path]
@@ -85,7 +85,10 @@ def _write_libsvm(prefix, samples, labels, selection, comment):
     test = np.flatnonzero(labelled & (selection == TEST))
     if train.size == 0:
         raise ValueError("split has no labelled training pixel (selection == 2): cannot scale features")
-    scaled_train, scaled_test = scale_to_unit(samples[train], samples[test])
+    # [0, 1] from the training pixels only; test values are not clipped (svm-scale -r).
+    samples = np.asarray(samples, dtype=np.float64)
+    scaler = MinMaxScaler().fit(samples[train])
+    scaled_train, scaled_test = scaler.transform(samples[train]), scaler.transform(samples[test])
     paths = [f"{prefix}_train.libsvm", f"{prefix}_test.libsvm"]
     write_libsvm(paths[0], scaled_train, labels.reshape(-1)[train], comment=comment)
     write_libsvm(paths[1], scaled_test, labels.reshape(-1)[test], comment=comment)

@@ -5,6 +5,8 @@ import os
 import numpy as np
 from sklearn.datasets import dump_svmlight_file, load_svmlight_file
 
+from .atomic import atomic_path
+
 
 def _first_bad_line(path):
     """Return ``(line_number, message)`` of the first malformed line of ``path``."""
@@ -99,4 +101,5 @@ def write_libsvm(path, X, y, comment=None):
     y = np.asarray(y)
     if np.issubdtype(y.dtype, np.floating) and np.all(y == np.round(y)):
         y = y.astype(np.int64)
-    dump_svmlight_file(X, y, os.fspath(path), zero_based=False, comment=comment)
+    with atomic_path(path) as tmp:
+        dump_svmlight_file(X, y, tmp, zero_based=False, comment=comment)

@@ -8,15 +8,7 @@ import os
 
 import numpy as np
 
-
-def write_atomic(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename (no torn files)."""
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as stream:
-        stream.write(text)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(tmp, path)
+from .atomic import atomic_path, write_atomic
 
 
 def sha256_file(path):
@@ -110,9 +102,8 @@ def write_heatmap(path, cells):
                       color="white" if grid[i, j] < grid.max() - 0.5 * np.ptp(grid) else "black", fontsize=8)
     figure.colorbar(image, ax=axes)
     figure.tight_layout()
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}.png"
-    figure.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100)
 
 
 def write_results(out_dir, summary, metadata):

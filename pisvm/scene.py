@@ -14,6 +14,8 @@ import h5py
 import numpy as np
 import scipy.io
 
+from .atomic import atomic_path
+
 UNLABELLED = 0
 
 
@@ -70,13 +72,11 @@ def write_scene(path, data, labels, **attrs):
     data = np.asarray(data)
     labels = np.asarray(labels)
     _check_scene(data, labels, os.fspath(path))
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    with h5py.File(tmp, "w") as h5:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
         h5.create_dataset("data", data=data, chunks=True, compression="gzip", compression_opts=1)
         h5.create_dataset("labels", data=labels.astype(np.int32), compression="gzip")
         for key, value in attrs.items():
             h5.attrs[key] = value
-    os.replace(tmp, path)
 
 
 def _mat_arrays(path):

@@ -20,6 +20,8 @@ import os
 import h5py
 import numpy as np
 
+from .atomic import atomic_path
+
 REMOVED, TEST, TRAIN = 0, 1, 2
 
 
@@ -38,14 +40,12 @@ def write_selection(path, selection, mean, stddev, **attrs):
     selection = np.asarray(selection)
     if selection.ndim != 2 or not np.isin(selection, (REMOVED, TEST, TRAIN)).all():
         raise ValueError(f"{path}: selection must be 2-D with values in {{0, 1, 2}}")
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}"
-    with h5py.File(tmp, "w") as h5:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
         h5.create_dataset("selection", data=selection.astype(np.int8), compression="gzip")
         h5.create_dataset("mean", data=np.asarray(mean, dtype=np.float64))
         h5.create_dataset("stddev", data=np.asarray(stddev, dtype=np.float64))
         for key, value in attrs.items():
             h5.create_dataset(key, data=value if isinstance(value, str) else np.asarray(value))
-    os.replace(tmp, path)
 
 
 def read_selection(path, shape=None):

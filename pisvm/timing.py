@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from .atomic import atomic_path
 from .grid import Unit, replay_schedule
 from .report import format_table
 
@@ -157,9 +158,8 @@ def plot_scaling(path, rows):
         axes.set_xscale("log", base=2)
         axes.grid(alpha=0.3)
     figure.tight_layout()
-    tmp = f"{os.fspath(path)}.tmp{os.getpid()}.png"
-    figure.savefig(tmp, dpi=100)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100)
 
 
 __all__ = ["load_run", "check_agreement", "scaling", "predict", "plot_scaling", "format_table", "side_by_side",

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ._common import OneLineParser, number, run
 from ._common import fraction as fraction_type
 
@@ -82,7 +83,8 @@ def plot_selection(path, labels, selection, title):
         axis.set_xticks([])
         axis.set_yticks([])
     figure.suptitle(title)
-    figure.savefig(path, dpi=100)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=100)
 
 
 def _main(argv):

@@ -25,7 +25,8 @@ def build_parser():
 
 
 def _main(argv):
-    from ..report import format_table, write_atomic
+    from ..atomic import write_atomic
+    from ..report import format_table
     from ..timing import (check_agreement, grid_span_s, load_run, plot_scaling, predict, scaling, side_by_side,
                           speedup_rows)
 
