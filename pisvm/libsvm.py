@@ -45,6 +45,66 @@ def _first_bad_line(path):
     return None
 
 
+DENSE_LIMIT_BYTES = 1 << 30
+"""Dense matrices above this size are refused when they would be mostly zeros (see :func:`read_libsvm`)."""
+MIN_DENSITY = 0.01
+"""Share of non-zero values below which a dense matrix above :data:`DENSE_LIMIT_BYTES` is refused."""
+
+
+def _line_of_sample(path, row):
+    """1-based line number of sample ``row`` (0-based) of ``path``: comment and blank lines do not count."""
+    with open(path, "rb") as stream:
+        samples = -1
+        for line_number, raw in enumerate(stream, start=1):
+            if raw.split(b"#", 1)[0].strip():
+                samples += 1
+                if samples == row:
+                    return line_number
+    raise ValueError(f"{path}: fewer than {row + 1} samples")
+
+
+def _check_dense_size(path, X):
+    """Refuse a sparse ``X`` whose dense float64 copy would be large and almost all zeros.
+
+    A feature index far above the others (a typo, or text-like data) makes
+    the dense matrix huge: 60 lines with index 10**9 would need 447 GiB.
+    """
+    n_samples, n_features = X.shape
+    dense_bytes = 8 * n_samples * n_features
+    if dense_bytes <= DENSE_LIMIT_BYTES or X.nnz >= MIN_DENSITY * n_samples * n_features:
+        return
+    position = int(np.argmax(X.indices))
+    row = int(np.searchsorted(X.indptr, position, side="right")) - 1
+    raise ValueError(f"{path}:{_line_of_sample(path, row)}: feature index {n_features} makes the dense matrix "
+                     f"{n_samples} x {n_features} float64 = {dense_bytes / 2**30:.1f} GiB for {X.nnz} non-zero "
+                     "values; pisvm needs dense features: number them 1, 2, ... without gaps")
+
+
+def warn_test_mismatch(train_name, X, y, test_name, X_test, y_test):
+    """Warn when test data hold classes or features the training data never had.
+
+    Parameters
+    ----------
+    train_name, test_name : str
+        File names used in the messages.
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    X_test : ndarray of shape (n_test, n_test_features)
+    y_test : ndarray of shape (n_test,)
+    """
+    import warnings
+
+    if X_test.shape[1] > X.shape[1]:
+        warnings.warn(f"{test_name}: {X_test.shape[1]} features, {train_name} only {X.shape[1]}: features "
+                      f"{X.shape[1] + 1}..{X_test.shape[1]} are 0 in every training sample, the model ignores them",
+                      stacklevel=2)
+    unseen = np.setdiff1d(y_test, y)
+    if unseen.size:
+        count = int(np.isin(y_test, unseen).sum())
+        warnings.warn(f"{test_name}: classes {', '.join(f'{label:g}' for label in unseen)} ({count} samples) never "
+                      f"occur in {train_name}: every such sample counts as an error", stacklevel=2)
+
+
 def read_libsvm(path, n_features=None):
     """Read a LibSVM/SVMlight text file into a dense matrix.
 
@@ -65,7 +125,11 @@ def read_libsvm(path, n_features=None):
     ------
     ValueError
         One line naming the file and the first malformed line: a bad token,
-        a 0-based or decreasing index, NaN/Inf, or an empty file.
+        a 0-based or decreasing index, NaN/Inf, a label that is not an
+        integer, or an empty file; or naming the line with the largest index
+        when the dense matrix would exceed :data:`DENSE_LIMIT_BYTES` with
+        fewer than :data:`MIN_DENSITY` non-zero values (checked before
+        anything dense is allocated).
     """
     path = os.fspath(path)
     try:
@@ -77,6 +141,11 @@ def read_libsvm(path, n_features=None):
         raise ValueError(f"{path}: {error}") from None
     if X.shape[0] == 0:
         raise ValueError(f"{path}: no samples (empty file)")
+    _check_dense_size(path, X)
+    fractional = np.flatnonzero(y != np.round(y))
+    if fractional.size:
+        raise ValueError(f"{path}:{_line_of_sample(path, fractional[0])}: label {y[fractional[0]]:g} is not an "
+                         "integer (pisvm classifies: class labels must be integers)")
     X = X.toarray()
     if not (np.isfinite(X).all() and np.isfinite(y).all()):
         bad = _first_bad_line(path)

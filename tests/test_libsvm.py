@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -57,3 +59,42 @@ def test_reads_a_33396_by_30_file_quickly(tmp_path):
     assert X_read.shape == (33396, 30)
     np.testing.assert_allclose(X_read, X, rtol=1e-15)
     np.testing.assert_array_equal(y_read, y)
+
+
+@pytest.mark.parametrize("index, gib", [(10**9, "447.0 GiB"), (10**7, "4.5 GiB")])
+def test_huge_feature_index_is_refused_before_densifying(tmp_path, monkeypatch, index, gib):
+    path = tmp_path / "wide.el"
+    path.write_text("# made by hand\n" + "1 1:0.5 2:1\n" * 30 + f"2 1:1 {index}:3\n" + "2 1:0.25\n" * 29)
+
+    def no_densify(self, *args, **kwargs):
+        raise AssertionError("densified")
+
+    monkeypatch.setattr("scipy.sparse.csr_matrix.toarray", no_densify)
+    with pytest.raises(ValueError) as error:
+        read_libsvm(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}:32: feature index {index}")
+    assert gib in message and "\n" not in message
+
+
+def test_non_integer_label_names_file_and_line(tmp_path):
+    path = tmp_path / "float.el"
+    path.write_text("1 1:1\n2 1:2\n# comment\n1.5 1:0.5\n")
+    with pytest.raises(ValueError, match=r"float\.el:4: label 1\.5 is not an integer"):
+        read_libsvm(path)
+
+
+def test_test_data_mismatch_warns_once_per_problem(tmp_path):
+    from pisvm.libsvm import warn_test_mismatch
+
+    X, y = np.ones((4, 2)), np.array([1, 1, 2, 2])
+    X_test, y_test = np.ones((5, 3)), np.array([1, 2, 3, 3, 7])
+    with pytest.warns(UserWarning) as record:
+        warn_test_mismatch("train.el", X, y, "test.el", X_test, y_test)
+    messages = [str(w.message) for w in record]
+    assert len(messages) == 2, messages
+    assert "test.el: 3 features, train.el only 2" in messages[0]
+    assert "classes 3, 7 (3 samples)" in messages[1] and "train.el" in messages[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_test_mismatch("train.el", X, y, "test.el", X_test[:, :2], y_test[:2])

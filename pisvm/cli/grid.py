@@ -99,7 +99,7 @@ def load_inputs(args):
     from ..backends import make_backend
     from ..folds import stratified_folds
     from ..grid import check_grid, log2_range
-    from ..libsvm import read_libsvm
+    from ..libsvm import read_libsvm, warn_test_mismatch
     from ..report import sha256_file
 
     gammas = list(args.gamma or []) + (log2_range(args.log2g, "--log2g") if args.log2g else [])
@@ -130,6 +130,7 @@ def load_inputs(args):
         if args.test:
             X_test, y_test = read_libsvm(args.test)
             test_sha = sha256_file(args.test)
+            warn_test_mismatch(args.train, X, y, args.test, X_test, y_test)
             n_features = max(X.shape[1], X_test.shape[1])
             X = np.pad(X, ((0, 0), (0, n_features - X.shape[1])))
             X_test = np.pad(X_test, ((0, 0), (0, n_features - X_test.shape[1])))
