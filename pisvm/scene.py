@@ -9,6 +9,8 @@ A scene file is HDF5 with two datasets:
 """
 
 import os
+import struct
+import zlib
 
 import h5py
 import numpy as np
@@ -25,9 +27,11 @@ def _check_scene(data, labels, name):
     if labels.shape != data.shape[:2]:
         raise ValueError(f"{name}: labels have shape {labels.shape}, data {data.shape[:2]}: must match")
     if not np.issubdtype(labels.dtype, np.integer):
-        if not np.all(labels == np.round(labels)):
-            raise ValueError(f"{name}: labels are not integers")
-    if labels.min() < 0:
+        fractional = np.argwhere(labels != np.round(labels))
+        if fractional.size:
+            row, col = fractional[0]
+            raise ValueError(f"{name}: label {labels[row, col]:g} at row {row}, column {col} is not an integer")
+    if labels.size and labels.min() < 0:
         raise ValueError(f"{name}: label {labels.min()} < 0 (0 means unlabelled)")
     if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
         row, col, band = np.argwhere(~np.isfinite(data))[0]
@@ -79,53 +83,83 @@ def write_scene(path, data, labels, **attrs):
             h5.attrs[key] = value
 
 
+# What scipy's .mat reader raises on a truncated or foreign file.
+_MAT_READ_ERRORS = (ValueError, OSError, IndexError, KeyError, TypeError, EOFError, struct.error, zlib.error,
+                    scipy.io.matlab.MatReadError)
+
+
 def _mat_arrays(path):
-    """Return the numeric arrays of a ``.mat`` file (v5 through scipy, v7.3 through h5py)."""
+    """Return the non-empty numeric arrays of a ``.mat`` file (v5 through scipy, v7.3 through h5py)."""
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: is a directory, not a .mat file")
+    if os.path.getsize(path) == 0:
+        raise ValueError(f"{path}: empty file")
     try:
-        content = scipy.io.loadmat(path)
-        return {key: value for key, value in content.items()
-                if not key.startswith("__") and isinstance(value, np.ndarray) and value.dtype.kind in "iuf"}
-    except NotImplementedError:
-        arrays = {}
-        with h5py.File(path, "r") as h5:
-            for key, value in h5.items():
-                if isinstance(value, h5py.Dataset) and value.dtype.kind in "iuf":
-                    # MATLAB v7.3 stores arrays column-major: reverse the axes.
-                    arrays[key] = np.asarray(value[()]).T
-        return arrays
-    except (ValueError, OSError) as error:
-        raise ValueError(f"{path}: not a readable .mat file ({error})") from None
+        try:
+            content = scipy.io.loadmat(path)
+        except NotImplementedError:
+            content = {}
+            with h5py.File(path, "r") as h5:
+                for key, value in h5.items():
+                    if isinstance(value, h5py.Dataset) and value.dtype.kind in "iuf":
+                        # MATLAB v7.3 stores arrays column-major: reverse the axes.
+                        content[key] = np.asarray(value[()]).T
+    except _MAT_READ_ERRORS as error:
+        raise ValueError(f"{path}: not a readable .mat file ({error or type(error).__name__})") from None
+    return {key: value for key, value in content.items()
+            if not key.startswith("__") and isinstance(value, np.ndarray) and value.dtype.kind in "iuf"
+            and value.size}
 
 
-def _only_array(path, ndim):
-    arrays = {key: value for key, value in _mat_arrays(path).items() if value.ndim == ndim}
+def _only_array(path, ndim, key=None, option="--key"):
+    """The ``ndim``-D array of a ``.mat`` file: the only one, or the one named ``key``."""
+    arrays = {name: value for name, value in _mat_arrays(path).items() if value.ndim == ndim}
+    listed = ", ".join(f"{name} {'x'.join(map(str, value.shape))}" for name, value in arrays.items())
+    if key is not None:
+        if key not in arrays:
+            raise ValueError(f"{path}: no {ndim}-D array {key!r} (found: {listed or 'none'})")
+        return key, arrays[key]
     if not arrays:
         raise ValueError(f"{path}: no {ndim}-D numeric array inside")
     if len(arrays) > 1:
-        # The UPV/EHU files hold one array; prefer the largest if there are several.
-        key = max(arrays, key=lambda name: arrays[name].size)
-    else:
-        (key,) = arrays
-    return key, arrays[key]
+        raise ValueError(f"{path}: {len(arrays)} {ndim}-D arrays ({listed}): name one with {option}")
+    ((key, array),) = arrays.items()
+    return key, array
 
 
-def import_mat(cube_path, labels_path):
+def import_mat(cube_path, labels_path, cube_key=None, labels_key=None):
     """Read a UPV/EHU cube ``.mat`` and its ground-truth ``.mat``.
 
     The array inside each file is found by its dimensionality (3-D cube,
     2-D labels), whatever its variable name (``indian_pines_corrected``,
-    ``salinasA``, ...).
+    ``salinasA``, ...); a file holding several such arrays needs the name.
+
+    Parameters
+    ----------
+    cube_path, labels_path : str or os.PathLike
+    cube_key, labels_key : str, optional
+        Variable names, needed when a file holds several arrays of the
+        dimensionality.
 
     Returns
     -------
     data : ndarray of shape (n_rows, n_cols, n_bands)
     labels : ndarray of shape (n_rows, n_cols), dtype int64
     names : tuple of str
-        The variable names found in the two files.
+        The variable names used from the two files.
+
+    Raises
+    ------
+    ValueError
+        One line naming the file: a directory, an empty or unreadable file,
+        no (or several) arrays of the dimensionality, shapes that disagree,
+        labels that are not integers, or no labelled pixel.
     """
-    cube_key, data = _only_array(os.fspath(cube_path), 3)
-    labels_key, labels = _only_array(os.fspath(labels_path), 2)
+    cube_key, data = _only_array(os.fspath(cube_path), 3, cube_key, "--cube-key")
+    labels_key, labels = _only_array(os.fspath(labels_path), 2, labels_key, "--labels-key")
     _check_scene(data, labels, f"{cube_path} + {labels_path}")
+    if not labels.any():
+        raise ValueError(f"{labels_path}: no labelled pixel (every label of {labels_key!r} is 0)")
     return data, labels.astype(np.int64), (cube_key, labels_key)
 
 

@@ -9,6 +9,8 @@ makes a small hyperspectral cube with fields of class spectra, spatial
 structure and noise.
 """
 
+import os
+
 import numpy as np
 from scipy.spatial import cKDTree
 from sklearn.utils import check_random_state
@@ -73,6 +75,19 @@ def seed_problem(scale=1.0, random_state=0, spread=0.03, family_size=4):
     return np.clip(X[order], 0.0, 1.0), y[order]
 
 
+def scene_memory_bytes(n_rows, n_cols, n_bands):
+    """Peak memory of :func:`synthetic_scene`, bytes: float64 cube and noise, float32 copy, per-pixel maps."""
+    return n_rows * n_cols * (20 * n_bands + 80)
+
+
+def _binary_size(n_bytes):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n_bytes < 1024:
+            return f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1024
+    return f"{n_bytes:.1f} TiB"
+
+
 def synthetic_scene(n_rows=64, n_cols=64, n_bands=60, n_classes=6, noise=0.04,
                     unlabelled_fraction=0.3, random_state=0):
     """Make a small hyperspectral scene of fields with class spectra.
@@ -98,7 +113,18 @@ def synthetic_scene(n_rows=64, n_cols=64, n_bands=60, n_classes=6, noise=0.04,
     -------
     data : ndarray of shape (n_rows, n_cols, n_bands), dtype float32, reflectance in about [0, 1]
     labels : ndarray of shape (n_rows, n_cols), dtype int64, 0 = unlabelled, classes 1..n_classes
+
+    Raises
+    ------
+    ValueError
+        Before allocating anything, when making the scene would need more
+        memory (:func:`scene_memory_bytes`) than the machine has.
     """
+    need = scene_memory_bytes(n_rows, n_cols, n_bands)
+    have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if need > have:
+        raise ValueError(f"a synthetic scene of {n_rows} x {n_cols} pixels x {n_bands} bands needs about "
+                         f"{_binary_size(need)} of memory to make, this machine has {_binary_size(have)}")
     rng = check_random_state(random_state)
     wavelengths = np.linspace(0.0, 1.0, n_bands)
     spectra = np.empty((n_classes, n_bands))
