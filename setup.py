@@ -1,4 +1,4 @@
-"""Install pisvm, features, cnn and compare, their console scripts and Cython extensions."""
+"""Install pisvm, features, cnn, compare and studies, their console scripts and Cython extensions."""
 
 from pathlib import Path
 
@@ -34,7 +34,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["pisvm", "pisvm.*", "features", "features.*",
-                                    "cnn", "cnn.*", "compare", "compare.*"]),
+                                    "cnn", "cnn.*", "compare", "compare.*", "studies", "studies.*"]),
     package_data={"pisvm": ["*.pxd", "*.pyx"], "features": ["*.pxd", "*.pyx"]},
     ext_modules=cython_extensions(),
     install_requires=[
@@ -60,7 +60,7 @@ setup(
             "pisvm-data = pisvm.cli.data:main",
             "pisvm-split = pisvm.cli.split:main",
             "pisvm-timing = pisvm.cli.timing:main",
-            "pisvm-jobs = pisvm.cli.jobs:main",
+            "pisvm-jobs = studies.cli:main",
             "pisvm-features = features.cli:main",
             "pisvm-cnn = cnn.cli:main",
             "pisvm-compare = compare.cli:main",

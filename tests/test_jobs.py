@@ -58,7 +58,7 @@ def test_script_runs_locally(name, local_env, tmp_path):
 def test_scaling_study_scripts_parse_and_run_locally(local_env, tmp_path):
     if shutil.which("mpirun") is None:
         pytest.skip("mpirun is not installed")
-    from pisvm.jobs import scaling_study
+    from studies import scaling_study
 
     folder = tmp_path / "study"
     written = scaling_study(str(folder), str(tmp_path / "train.el"), [1, 2], "-g 1 4 -c 1 -v 3",
@@ -80,7 +80,7 @@ def test_scaling_study_scripts_parse_and_run_locally(local_env, tmp_path):
 
 
 def test_pbs_and_sampling_scripts_parse(tmp_path):
-    from pisvm.jobs import sampling_study, scaling_study
+    from studies import sampling_study, scaling_study
 
     written = scaling_study(str(tmp_path / "pbs"), "train.el", [1, 80], scheduler="pbs", cores_per_node=40)
     text = (tmp_path / "pbs" / "grid-n80.pbs").read_text()
@@ -95,13 +95,76 @@ def test_pbs_and_sampling_scripts_parse(tmp_path):
         assert subprocess.run(["bash", "-n", path]).returncode == 0
 
 
-def test_jobs_cli_bad_input(tmp_path):
-    from conftest import assert_one_line_error, python_module
+@pytest.mark.parametrize("argv, fragment", [
+    (["scaling", "train.el", "--ranks", "0"], "argument --ranks: 0 must be > 0"),
+    (["sampling", "s.h5", "--fractions", "1.5"], "fraction == 1.5, must be in (0, 1)"),
+    (["scaling", "train.el", "--cores-per-node", "0"], "argument --cores-per-node: 0 must be > 0"),
+    (["scaling", "train.el", "--time", "abc"], "time 'abc' is not a SLURM wall-clock limit"),
+    (["scaling", "train.el", "--time", "1-02:00:00", "--scheduler", "pbs"], "is not a PBS wall-clock limit"),
+    (["scaling", "train.el", "--time", "2:75:00"], "time '2:75:00' is not a SLURM"),
+])
+def test_jobs_cli_bad_input(tmp_path, capsys, argv, fragment):
+    from studies.cli import main
 
-    result = python_module("pisvm.cli.jobs", "scaling", "train.el", "--ranks", "0", "--out", str(tmp_path / "j"))
-    assert_one_line_error(result, "ranks == 0, must be >= 1")
-    result = python_module("pisvm.cli.jobs", "sampling", "s.h5", "--fractions", "1.5", "--out", str(tmp_path / "j"))
-    assert_one_line_error(result, "fraction == 1.5, must be in (0, 1)")
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv + ["--out", str(tmp_path / "j")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pisvm-jobs: error: ") and fragment in err and "\n" not in err, err
+    assert not (tmp_path / "j").exists()
+
+
+def test_time_formats_the_schedulers_accept():
+    from studies import check_time
+
+    for text in ("90", "90:30", "02:00:00", "1-12", "1-12:30", "2-00:00:00"):
+        assert check_time(text, "slurm") == text
+    for text in ("3600", "60:00", "02:00:00"):
+        assert check_time(text, "pbs") == text
+
+
+def _stand_in(bin_dir, name, text):
+    path = bin_dir / name
+    path.write_text("#!/usr/bin/env bash\n" + text)
+    path.chmod(0o755)
+
+
+def test_submit_sh_jobs_find_data_given_relative_to_where_pisvm_jobs_ran(local_env, tmp_path, monkeypatch):
+    """sbatch starts a job in the folder it was called from: submit.sh's folder, not the user's."""
+    from studies.cli import main
+
+    user = tmp_path / "user"
+    (user / "data").mkdir(parents=True)
+    os.replace(tmp_path / "train.el", user / "data" / "train.el")
+    monkeypatch.chdir(user)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scaling", "data/train.el", "--ranks", "1", "--grid", "-g 1 -c 1 -v 3", "--out", "jobs/scaling"])
+    assert exit_info.value.code == 0
+    # Stand-in sbatch: runs the script in the submit directory with a job id, as SLURM would.
+    _stand_in(tmp_path / "bin", "sbatch", 'SLURM_JOB_ID=4242 bash "$1" > "slurm-4242.out" 2>&1 || '
+                                          '{ cat slurm-4242.out >&2; exit 1; }\n')
+    env = dict(local_env, MODULES="")
+    result = subprocess.run(["bash", str(user / "jobs" / "scaling" / "submit.sh")], env=env, capture_output=True, text=True,
+                            cwd=tmp_path, timeout=180)
+    assert result.returncode == 0, result.stderr
+    grid = json.loads((user / "jobs" / "scaling" / "results" / "n1" / "grid.json").read_text())
+    assert grid["metadata"]["data"] == str(user / "data" / "train.el")
+
+
+def test_sampling_jobs_find_the_scene_from_the_submit_folder(local_env, tiny_scene, tmp_path, monkeypatch):
+    from studies.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["sampling", "scene.h5", "--fractions", "0.3", "--epochs", "1", "--out", "study"])
+    _stand_in(tmp_path / "bin", "sbatch", 'SLURM_JOB_ID=7 bash "$1"\n')
+    _stand_in(tmp_path / "bin", "pisvm-cnn", 'for a in "$2" "$3"; do test -f "$a" || { echo "no $a" >&2; exit 1; }; '
+                                             'done\necho "$@" >> "$(dirname "$0")/cnn.log"\n')
+    result = subprocess.run(["bash", str(tmp_path / "study" / "submit.sh")], env=dict(local_env, MODULES=""),
+                            capture_output=True, text=True, cwd="/", timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "study" / "results" / "splits" / "random-0.3-0.h5").exists()
+    assert f"--out {tmp_path}/study/results/random-0.3-0" in (tmp_path / "bin" / "cnn.log").read_text()
 
 
 @pytest.fixture

@@ -25,6 +25,24 @@ class OneLineParser(argparse.ArgumentParser):
         raise CollectiveError(message)
 
 
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows each option's default once, and only where there is one.
+
+    Unlike ``ArgumentDefaultsHelpFormatter`` it adds no ``(default: ...)``
+    to a help text that already says what the default is, nor for
+    ``None``, ``False`` or an empty list (required options, flags, options
+    whose absence means "not used").
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS) or action.required:
+            return text
+        if isinstance(action.default, (list, tuple)):
+            return f"{text} (default: {' '.join(str(value) for value in action.default)})"
+        return super()._get_help_string(action)
+
+
 def number(kind, minimum, strict=True):
     """An argparse type: a finite ``kind`` (int or float) above ``minimum`` (``>=`` it when not ``strict``)."""
     def parse(text):
