@@ -220,3 +220,49 @@ def test_features_script_feeds_pisvm_grid(local_env, tiny_scene, tmp_path):
     assert grid.returncode == 0, grid.stderr
     report = json.loads((tmp_path / "grid" / "grid.json").read_text())
     assert report["metadata"]["n_features"] == 2 * 5 and report["test"]["overall_accuracy"] > 0.5
+
+
+@pytest.mark.parametrize("name, args, job_id", [
+    ("grid.slurm", ["train.el"], "SLURM_JOB_ID"), ("grid-serial.slurm", ["train.el"], "SLURM_JOB_ID"),
+    ("grid.pbs", [], "PBS_JOBID"), ("cnn.slurm", ["scene.h5", "split.h5"], "SLURM_JOB_ID"),
+    ("cnn-multigpu.slurm", ["scene.h5", "split.h5"], "SLURM_JOB_ID"),
+    ("features.slurm", ["scene.h5", "split.h5"], "SLURM_JOB_ID"), ("compare.slurm", ["scene.h5"], "SLURM_JOB_ID"),
+])
+def test_resubmitted_job_writes_to_the_same_folder(name, args, job_id, tmp_path):
+    """A re-submitted job has a new id: its default output folder must not change, and grids --resume."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for command in ("pisvm-grid", "pisvm-cnn", "pisvm-features", "pisvm-compare", "mpirun", "srun"):
+        _stand_in(bin_dir, command, f'echo {command} "$@" >> "{tmp_path}/calls.log"\n')
+    env = dict(os.environ, PATH=f"{bin_dir}:/usr/bin:/bin", TRAIN="train.el", NTASKS="2")
+    for key in ("OUT", "SLURM_JOB_ID", "PBS_JOBID", "SLURM_NTASKS"):
+        env.pop(key, None)
+    outs = []
+    for number in ("101", "202"):
+        (tmp_path / "calls.log").unlink(missing_ok=True)
+        result = subprocess.run(["bash", str(REPO / "jobs" / name), *args], env=dict(env, **{job_id: number}),
+                                capture_output=True, text=True, cwd=tmp_path, timeout=60)
+        assert result.returncode == 0, result.stderr
+        call = (tmp_path / "calls.log").read_text().split()
+        out = call[call.index("--out") + 1]
+        assert number not in out, out
+        outs.append(out)
+        if "pisvm-grid" in call:
+            assert "--resume" in call
+    assert outs[0] == outs[1]
+
+
+@pytest.mark.mpi
+def test_resubmitted_grid_job_resumes(local_env, tmp_path):
+    if shutil.which("mpirun") is None:
+        pytest.skip("mpirun is not installed")
+    grids = []
+    for number in ("101", "202"):
+        result = subprocess.run(["bash", str(REPO / "jobs" / "grid.slurm"), "train.el"],
+                                env=dict(local_env, SLURM_JOB_ID=number), capture_output=True, text=True,
+                                cwd=tmp_path, timeout=180)
+        assert result.returncode == 0, result.stderr
+        (folder,) = [path for path in tmp_path.iterdir() if path.name.startswith("grid-")]
+        grids.append(json.loads((folder / "grid.json").read_text()))
+    assert grids[0]["metadata"]["resumed_units"] == 0
+    assert grids[1]["metadata"]["resumed_units"] == len(grids[0]["units"]) > 0
