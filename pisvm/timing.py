@@ -16,13 +16,18 @@ def load_run(path):
     """Read a ``grid.json`` (or the folder holding one); ValueError if it is not a pisvm-grid result."""
     path = os.fspath(path)
     if os.path.isdir(path):
+        if not os.path.exists(os.path.join(path, "grid.json")):
+            raise ValueError(f"{path}: no grid.json in this folder (not a pisvm-grid output folder)")
         path = os.path.join(path, "grid.json")
     try:
         with open(path, encoding="utf-8") as stream:
             run = json.load(stream)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not a pisvm-grid grid.json (binary data at byte {error.start}, not text)") \
+            from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
-    if not {"cells", "metadata", "units"} <= set(run):
+    if not isinstance(run, dict) or not {"cells", "metadata", "units"} <= set(run):
         raise ValueError(f"{path}: not a pisvm-grid grid.json (no cells/metadata/units)")
     run["path"] = path
     return run

@@ -161,3 +161,28 @@ def test_unlabelled_scene_to_split(unlabelled_scene, tmp_path, capsys):
 
     one_line_error(capsys, main, [unlabelled_scene, "--out", str(tmp_path / "sp.h5")],
                    "blank.h5: no labelled pixel", prog="pisvm-split")
+
+
+# -- pisvm-timing ------------------------------------------------------------------------------------------------
+
+def timing_main(argv):
+    from pisvm.cli.timing import main
+
+    main(argv)
+
+
+def test_timing_binary_garbage_names_the_file(tmp_path, capsys):
+    path = tmp_path / "grid.json"
+    path.write_bytes(np.random.RandomState(0).bytes(200))
+    one_line_error(capsys, timing_main, [str(path)], f"{path}: not a pisvm-grid grid.json", prog="pisvm-timing")
+
+
+def test_timing_missing_file_and_folder(tmp_path, capsys):
+    one_line_error(capsys, timing_main, [str(tmp_path / "nope.json")], "nope.json", prog="pisvm-timing")
+    one_line_error(capsys, timing_main, [str(tmp_path)], f"{tmp_path}: no grid.json", prog="pisvm-timing")
+
+
+@pytest.mark.parametrize("argv, fragment", [([], "the following arguments are required: runs"),
+                                            (["a.json", "--predict", "x"], "argument --predict")])
+def test_timing_usage_errors_are_one_line(capsys, argv, fragment):
+    one_line_error(capsys, timing_main, argv, fragment, prog="pisvm-timing")

@@ -5,20 +5,19 @@
     pisvm-timing serial/grid.json --predict 80    # size a job before asking for the nodes
 """
 
-import argparse
 import json
 import os
 import sys
 
-from ._common import run
+from ._common import DefaultsFormatter, OneLineParser, number, run
 
 PROG = "pisvm-timing"
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=DefaultsFormatter)
     parser.add_argument("runs", nargs="+", help="grid.json files (or pisvm-grid output folders)")
-    parser.add_argument("--predict", type=int, nargs="+", metavar="N",
+    parser.add_argument("--predict", type=number(int, 0), nargs="+", metavar="N",
                         help="replay the first run's unit times through the scheduler on N ranks")
     parser.add_argument("--out", metavar="DIR", help="write timing.json, scaling.csv and scaling.png here")
     return parser
@@ -59,8 +58,6 @@ def _main(argv):
                   f" {row['best_cell_s'] / 60:14.2f}")
         document["scaling"] = rows
     for n_ranks in args.predict or []:
-        if n_ranks < 1:
-            raise ValueError(f"predict == {n_ranks}, must be >= 1")
         cells, makespan, efficiency = predict(runs[0], n_ranks)
         print(f"\npredicted on {n_ranks} ranks from {runs[0]['path']} (replaying measured unit times): "
               f"whole grid {makespan / 60:.2f} min, efficiency {100 * efficiency:.1f} %\n" + format_table(cells))
