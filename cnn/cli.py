@@ -34,27 +34,30 @@ def _odd_window(text):
 def build_parser():
     parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train on the split's training pixels, evaluate its test pixels",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train = commands.add_parser("train", help="train on the split's training pixels, evaluate its test pixels")
     train.add_argument("scene", help="scene HDF5 file (data, labels)")
     train.add_argument("split", help="selection HDF5 file from pisvm-split")
     train.add_argument("--out", required=True, help="output directory (resumes a run found there)")
     train.add_argument("--window", type=_odd_window, default=9, help="window side, pixels (odd)")
-    train.add_argument("--epochs", type=number(int, 1, False), default=600)
+    train.add_argument("--epochs", type=number(int, 1, False), default=600, help="training epochs (the paper: 600)")
     train.add_argument("--batch", type=number(int, 1, False), default=50, help="batch size, windows")
-    train.add_argument("--loss", choices=["mse", "categorical_crossentropy"], default="mse")
-    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
-    train.add_argument("--learning-rate", type=number(float, 0, True), default=1.0)
+    train.add_argument("--loss", choices=["mse", "categorical_crossentropy"], default="mse",
+                       help="loss on the softmax outputs (the paper: mse)")
+    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd", help="optimizer (the paper: sgd)")
+    train.add_argument("--learning-rate", type=number(float, 0, True), default=1.0,
+                       help="initial learning rate (the paper: 1.0)")
     train.add_argument("--decay", type=number(float, 0, False), default=5e-6,
                        help="inverse-time learning-rate decay per step")
-    train.add_argument("--momentum", type=number(float, 0, False), default=0.0)
-    train.add_argument("--dropout", type=number(float, 0, False), default=0.0)
-    train.add_argument("--l2", type=number(float, 0, False), default=0.0)
+    train.add_argument("--momentum", type=number(float, 0, False), default=0.0, help="SGD momentum")
+    train.add_argument("--dropout", type=number(float, 0, False), default=0.0,
+                       help="dropout rate after each hidden dense layer (0: none)")
+    train.add_argument("--l2", type=number(float, 0, False), default=0.0, help="L2 weight penalty (0: none)")
     train.add_argument("--mixed-precision", action="store_true", help="float16 compute, float32 weights")
     train.add_argument("--validation-fraction", type=number(float, 0, False), default=0.1,
                        help="share of each class's training pixels that chooses the checkpoint")
     train.add_argument("--checkpoint-every", type=number(int, 1, False), default=10, help="epochs")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0,
+                       help="seed of the weights, the validation pixels and the batch order")
     train.add_argument("--strategy", choices=["auto", "default", "mirrored", "multiworker"], default="auto",
                        help="tf.distribute strategy (auto: SLURM multi-node, several GPUs, or one device)")
     train.add_argument("--pipeline", choices=["pydataset", "tfdata"], default="pydataset",
@@ -65,15 +68,16 @@ def build_parser():
                        help="predict every pixel (classification map of the whole scene) or the test pixels only")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=2, help="Keras fit verbosity")
 
-    predict = commands.add_parser("predict", help="predict a scene with a trained model and evaluate the split",
-                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    predict.add_argument("scene")
+    predict = commands.add_parser("predict", help="predict a scene with a trained model and evaluate the split")
+    predict.add_argument("scene", help="scene HDF5 file (data, labels)")
     predict.add_argument("split", help="selection file whose test pixels are evaluated")
     predict.add_argument("model_dir", help="--out directory of pisvm-cnn train")
     predict.add_argument("--out", required=True, help="output directory")
     predict.add_argument("--predict-batch", type=number(int, 1, False), default=1024, help="windows")
-    predict.add_argument("--pipeline", choices=["pydataset", "tfdata"], default="pydataset")
-    predict.add_argument("--map", choices=["scene", "test"], default="scene")
+    predict.add_argument("--pipeline", choices=["pydataset", "tfdata"], default="pydataset",
+                         help="input pipeline over the strided windows: keras PyDataset or tf.data (faster on GPUs)")
+    predict.add_argument("--map", choices=["scene", "test"], default="scene",
+                         help="predict every pixel (classification map of the whole scene) or the test pixels only")
     return parser
 
 

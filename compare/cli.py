@@ -4,7 +4,6 @@
     mpirun -n 8 pisvm-compare scene.h5 --split split.h5 --methods svm-spectra svm-ap --out cmp
 """
 
-import argparse
 import sys
 
 from pisvm.cli._common import CollectiveError, OneLineParser, fraction, number, run
@@ -15,8 +14,7 @@ PROG = "pisvm-compare"
 def build_parser():
     from . import METHODS
 
-    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("scene", help="scene HDF5 file (pisvm-data import)")
     splits = parser.add_mutually_exclusive_group()
     splits.add_argument("--split", nargs="+", metavar="SELECTION", help="selection files (pisvm-split)")
@@ -26,8 +24,10 @@ def build_parser():
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of random sampling")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), metavar="METHOD",
                         help=f"methods among {', '.join(METHODS)}")
-    parser.add_argument("-g", "--gamma", nargs="+", type=number(float, 0), default=[2.0, 4.0, 8.0, 16.0, 32.0])
-    parser.add_argument("-c", "--cost", nargs="+", type=number(float, 0), default=[1.0, 10.0, 100.0, 1000.0, 10000.0])
+    parser.add_argument("-g", "--gamma", nargs="+", type=number(float, 0), default=[2.0, 4.0, 8.0, 16.0, 32.0],
+                        metavar="G", help="RBF gamma values of the SVMs' grid")
+    parser.add_argument("-c", "--cost", nargs="+", type=number(float, 0), default=[1.0, 10.0, 100.0, 1000.0, 10000.0],
+                        metavar="C", help="C values of the SVMs' grid")
     parser.add_argument("-v", "--folds", type=int, default=10, help="SVM cross-validation folds")
     parser.add_argument("--backend", default="libsvm", help="SVM solver: libsvm or thundersvm")
     parser.add_argument("--pca", type=number(int, 0), default=4, help="principal components profiled (svm-ap)")

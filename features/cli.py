@@ -43,11 +43,9 @@ def _threshold(text):
 
 
 def build_parser():
-    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    ap = commands.add_parser("ap", help="extended attribute profiles over principal components",
-                             formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap = commands.add_parser("ap", help="extended attribute profiles over principal components")
     ap.add_argument("scene", help="scene HDF5 file (data, labels)")
     ap.add_argument("--pca", type=number(int, 1, False), default=4, metavar="K", help="principal components profiled")
     ap.add_argument("--area", nargs="+", type=_threshold, metavar="T", help="area thresholds, pixels")

@@ -8,7 +8,7 @@
 import argparse
 import sys
 
-from pisvm.cli._common import DefaultsFormatter, OneLineParser, fraction, number, run
+from pisvm.cli._common import OneLineParser, fraction, number, run
 
 from .scripts import SCHEDULERS
 
@@ -16,7 +16,7 @@ PROG = "pisvm-jobs"
 
 
 def build_parser():
-    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=DefaultsFormatter)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     studies = parser.add_subparsers(dest="study", required=True, parser_class=OneLineParser)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--scheduler", choices=SCHEDULERS, default="slurm",
@@ -30,10 +30,10 @@ def build_parser():
     common.add_argument("--cores-per-node", type=number(int, 0), default=40,
                         help="MPI ranks per node; nodes = ceil(ranks / this); 40 on JURECA")
     common.add_argument("--results", metavar="DIR",
-                        help="default result folder of the jobs (default: OUT/results; $RESULTS overrides it)")
+                        help="result folder of the jobs when $RESULTS is unset (default: OUT/results)")
     common.add_argument("--out", required=True, help="folder for the scripts")
 
-    scaling = studies.add_parser("scaling", parents=[common], formatter_class=DefaultsFormatter, help="pisvm-grid over rank counts")
+    scaling = studies.add_parser("scaling", parents=[common], help="pisvm-grid over rank counts")
     scaling.add_argument("train", help="LibSVM training file")
     scaling.add_argument("--test", help="LibSVM test file")
     scaling.add_argument("--ranks", type=number(int, 0), nargs="+", default=[1, 2, 4, 8, 16, 32, 64, 80],
@@ -41,7 +41,7 @@ def build_parser():
     scaling.add_argument("--grid", default="-g 2 4 8 16 32 -c 1 10 100 1000 10000 -v 10",
                          help="pisvm-grid grid options, quoted (default: the seeds' 5x5 grid, 10 folds)")
 
-    sampling = studies.add_parser("sampling", parents=[common], formatter_class=DefaultsFormatter, help="splits x 3D-CNN training")
+    sampling = studies.add_parser("sampling", parents=[common], help="splits x 3D-CNN training")
     sampling.add_argument("scene", help="scene HDF5 file")
     sampling.add_argument("--modes", nargs="+", choices=["random", "size", "stddev"], default=["random"],
                           help="sampling modes")

@@ -21,6 +21,10 @@ class OneLineParser(argparse.ArgumentParser):
     Every rank parses the same arguments, so the error is a :class:`CollectiveError`.
     """
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         raise CollectiveError(message)
 

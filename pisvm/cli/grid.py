@@ -30,8 +30,7 @@ def _weight(text):
 
 
 def build_parser(rank=0):
-    parser = _RankParser(prog=PROG, rank=rank, description=__doc__.split("\n\n")[0],
-                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _RankParser(prog=PROG, rank=rank, description=__doc__.split("\n\n")[0])
     parser.add_argument("train", nargs="?", help="LibSVM training file (default: built-in synthetic workload)")
     parser.add_argument("-g", "--gamma", nargs="+", type=float, default=None, metavar="G",
                         help=f"RBF gamma values (default: the seeds' grid {SEED_GAMMAS})")

@@ -10,7 +10,6 @@ split next to each file.  Cluster modes are deterministic, so they ignore
 ``--seed`` and write one file per fraction.
 """
 
-import argparse
 import os
 from pathlib import Path
 
@@ -24,8 +23,7 @@ PROG = "pisvm-split"
 
 
 def build_parser():
-    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("scene", help="scene HDF5 file (data, labels)")
     parser.add_argument("--mode", nargs="+", choices=["random", "size", "stddev"], default=["random"],
                         help="random: per-class random draw; size / stddev: DBSCAN cluster sampling, "

@@ -9,13 +9,13 @@ import json
 import os
 import sys
 
-from ._common import DefaultsFormatter, OneLineParser, number, run
+from ._common import OneLineParser, number, run
 
 PROG = "pisvm-timing"
 
 
 def build_parser():
-    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0], formatter_class=DefaultsFormatter)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="grid.json files (or pisvm-grid output folders)")
     parser.add_argument("--predict", type=number(int, 0), nargs="+", metavar="N",
                         help="replay the first run's unit times through the scheduler on N ranks")
