@@ -49,3 +49,16 @@ def test_help_exits_0(prog, capsys):
         importlib.import_module(ENTRY_POINTS[prog]).main(["--help"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.startswith(f"usage: {prog}")
+
+
+def test_zero_defaults_are_shown_and_flags_are_not():
+    from pisvm.cli._common import OneLineParser
+
+    parser = OneLineParser(prog="p")
+    parser.add_argument("--seed", type=int, default=0, help="seed")
+    parser.add_argument("--rate", type=float, default=0.0, help="rate")
+    parser.add_argument("--quiet", action="store_true", help="quiet")
+    parser.add_argument("--out", required=True, help="folder")
+    text = " ".join(parser.format_help().split())
+    assert "seed (default: 0)" in text and "rate (default: 0.0)" in text
+    assert "quiet (default" not in text and "folder (default" not in text

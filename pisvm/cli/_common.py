@@ -40,7 +40,9 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS) or action.required:
+        default = action.default
+        if ("default" in text or action.required or default is None or default is False
+                or default is argparse.SUPPRESS or (isinstance(default, (list, tuple)) and not default)):
             return text
         if isinstance(action.default, (list, tuple)):
             return f"{text} (default: {' '.join(str(value) for value in action.default)})"
