@@ -1,7 +1,10 @@
-"""pisvm-data: import scenes, export LibSVM files, make synthetic workloads.
+"""pisvm-data: import scenes and tables, export and scale LibSVM files, make synthetic workloads.
 
     pisvm-data import Indian_pines_corrected.mat Indian_pines_gt.mat --out indian.h5
     pisvm-data libsvm indian.h5 --out pixels.el
+    pisvm-data convert table.csv --label class --out table.el
+    pisvm-data scale train.el -l 0 -u 1 -s range --out train.scaled.el
+    pisvm-data scale test.el -r range --out test.scaled.el
     pisvm-data synth problem --scale 0.1 --out train.el
     pisvm-data synth scene --rows 64 --cols 64 --bands 60 --out scene.h5
 """
@@ -39,6 +42,30 @@ def build_parser():
     libsvm.add_argument("scene", help="scene HDF5 file (data, labels)")
     libsvm.add_argument("--out", required=True, help="LibSVM file to write")
 
+    convert = commands.add_parser("convert", help="a delimited text table (CSV, TSV, blanks) -> LibSVM text")
+    convert.add_argument("table", help="text file: one sample a line, numeric features and one label column")
+    convert.add_argument("--label", default="-1", metavar="COLUMN",
+                         help="label column: 1-based number, negative from the end, or a header name "
+                              "(default: -1, the last column, as in UCI tables)")
+    convert.add_argument("--delimiter", help="field separator (default: the first of , ; tab in the first line, "
+                                             "else runs of blanks)")
+    header = convert.add_mutually_exclusive_group()
+    header.add_argument("--header", action="store_true", default=None,
+                        help="the first row names the columns (default: guessed: a first row without any number)")
+    header.add_argument("--no-header", dest="header", action="store_false", help="the first row is data")
+    convert.add_argument("--out", required=True, help="LibSVM file to write")
+
+    scale = commands.add_parser("scale", help="scale features like LIBSVM's svm-scale (-l -u -s -r)")
+    scale.add_argument("data", help="LibSVM file")
+    scale.add_argument("-l", "--lower", type=float, default=-1.0, help="lower end of the scaled range")
+    scale.add_argument("-u", "--upper", type=float, default=1.0, help="upper end of the scaled range")
+    ranges = scale.add_mutually_exclusive_group()
+    ranges.add_argument("-s", "--save", metavar="RANGE_FILE",
+                        help="save the ranges (svm-scale's format) to scale test data with -r")
+    ranges.add_argument("-r", "--restore", metavar="RANGE_FILE",
+                        help="scale with the ranges of this file (from -s or svm-scale); -l/-u come from it")
+    scale.add_argument("--out", required=True, help="LibSVM file to write")
+
     synth = commands.add_parser("synth", help="synthetic workloads")
     synth.add_argument("kind", choices=["problem", "scene"],
                        help="problem: the seed-shaped LibSVM problem; scene: a small hyperspectral scene")
@@ -55,7 +82,7 @@ def build_parser():
 
 
 def _main(argv):
-    from ..libsvm import write_libsvm
+    from ..libsvm import read_libsvm, write_libsvm
     from ..scene import import_mat, labelled_pixels, read_scene, write_scene
     from ..synth import seed_problem, synthetic_scene
 
@@ -74,6 +101,33 @@ def _main(argv):
         X, y, _ = labelled_pixels(data, labels)
         write_libsvm(args.out, X, y, comment=f"labelled pixels of {args.scene}")
         print(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes")
+    elif args.command == "convert":
+        from ..table import read_table
+
+        X, y, classes = read_table(args.table, args.label, args.delimiter, args.header)
+        names = " ".join(f"{number}={name}" for number, name in classes.items()) if classes else None
+        write_libsvm(args.out, X, y, comment=f"from {args.table}" + (f"\nclasses: {names}" if names else ""))
+        print(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes"
+              + (f" ({names})" if names else ""))
+    elif args.command == "scale":
+        from ..ranges import fit_ranges, read_ranges, scale_features, write_ranges
+
+        if args.restore:
+            lower, upper, ranges = read_ranges(args.restore)
+        else:
+            if not args.lower < args.upper:
+                raise ValueError(f"-l {args.lower:g} must be below -u {args.upper:g}")
+            lower, upper = args.lower, args.upper
+        X, y = read_libsvm(args.data)
+        if not args.restore:
+            mins, maxs = fit_ranges(X)
+            ranges = {j: (low, high) for j, (low, high) in enumerate(zip(mins, maxs))}
+            if args.save:
+                write_ranges(args.save, lower, upper, mins, maxs)
+        write_libsvm(args.out, scale_features(X, lower, upper, ranges, args.data), y)
+        print(f"{args.out}: {len(y)} samples scaled to [{lower:g}, {upper:g}]"
+              + (f", ranges from {args.restore}" if args.restore else "")
+              + (f", ranges saved to {args.save}" if args.save else ""))
     elif args.kind == "problem":
         X, y = seed_problem(scale=args.scale, random_state=args.seed)
         write_libsvm(args.out, X, y)
