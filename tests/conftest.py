@@ -52,6 +52,22 @@ def assert_one_line_error(result, *fragments):
         assert fragment in errors[0], (fragment, errors[0])
 
 
+def one_line_error(capsys, main, argv, *fragments, prog=None):
+    """In-process: run a console script's ``main(argv)``; assert exit status 2 and one line naming ``fragments``.
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    if prog:
+        assert lines[0].startswith(f"{prog}: error: "), lines[0]
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
 @pytest.fixture
 def small_problem():
     """A 4-class problem with overlapping classes: X (160, 5) in [0, 1], y in {1, 2, 3, 4}."""

@@ -9,23 +9,8 @@ import numpy as np
 import pytest
 import scipy.io
 
+from conftest import one_line_error
 from pisvm.scene import write_scene
-
-
-def one_line_error(capsys, main, argv, *fragments, prog=None):
-    """Run ``main(argv)``; assert exit status 2 and one error line holding every fragment; return it."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    if prog:
-        assert lines[0].startswith(f"{prog}: error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 # -- pisvm-grid: LibSVM files ------------------------------------------------------------------------------------

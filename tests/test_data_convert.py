@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from conftest import one_line_error
 from pisvm.libsvm import read_libsvm
-from test_bad_input import one_line_error
 
 
 def data(argv):
