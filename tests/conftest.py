@@ -53,7 +53,7 @@ def assert_one_line_error(result, *fragments):
 
 
 def one_line_error(capsys, main, argv, *fragments, prog=None):
-    """In-process: run a console script's ``main(argv)``; assert exit status 2 and one line naming ``fragments``.
+    """In-process: run a console script's ``main(argv)``; assert exit status 2 and one line naming ``fragments``."""
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
