@@ -73,16 +73,12 @@ def _write_libsvm(prefix, samples, labels, selection, comment):
     labelled = labels != 0
     if selection is None:
         index = np.flatnonzero(labelled)
-        if index.size == 0:
-            raise ValueError("scene has no labelled pixel (labels are all 0): nothing to write to --libsvm")
         scaled = MinMaxScaler().fit_transform(np.asarray(samples[index], dtype=np.float64))
         path = f"{prefix}.libsvm"
         write_libsvm(path, scaled, labels.reshape(-1)[index], comment=comment)
         return [path]
     train = np.flatnonzero(labelled & (selection == TRAIN))
     test = np.flatnonzero(labelled & (selection == TEST))
-    if train.size == 0:
-        raise ValueError("split has no labelled training pixel (selection == 2): cannot scale features")
     # [0, 1] from the training pixels only; test values are not clipped (svm-scale -r).
     samples = np.asarray(samples, dtype=np.float64)
     scaler = MinMaxScaler().fit(samples[train])
@@ -106,6 +102,8 @@ def _main(argv):
     if args.split is not None and args.libsvm is None:
         raise ValueError("--split is only used with --libsvm PREFIX")
     data, labels = read_scene(args.scene)
+    if args.libsvm is not None and not labels.any():
+        raise ValueError(f"{args.scene}: no labelled pixel (every label is 0): nothing to write to --libsvm")
     if args.pca > data.shape[2]:
         raise ValueError(f"--pca == {args.pca}, must be <= the scene's {data.shape[2]} bands")
     selection = None
@@ -113,6 +111,9 @@ def _main(argv):
         from pisvm.selection import read_selection
 
         selection, _ = read_selection(args.split, shape=labels.shape)
+        if not ((selection == 2) & (labels != 0)).any():
+            raise ValueError(f"{args.split}: no labelled training pixel (selection == 2) in {args.scene}: "
+                             "cannot scale features")
     start = time.perf_counter()
     feature_planes = _profiles.extended_profiles(data, args.pca, attributes, adjacency=args.adjacency,
                                                  filtering_rule=args.rule, spectra=args.spectra,

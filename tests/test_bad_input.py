@@ -171,3 +171,12 @@ def test_timing_missing_file_and_folder(tmp_path, capsys):
                                             (["a.json", "--predict", "x"], "argument --predict")])
 def test_timing_usage_errors_are_one_line(capsys, argv, fragment):
     one_line_error(capsys, timing_main, argv, fragment, prog="pisvm-timing")
+
+
+def test_unlabelled_scene_to_features_fails_before_the_profiles(unlabelled_scene, tmp_path, capsys, monkeypatch):
+    from features import profiles
+    from features.cli import main
+
+    monkeypatch.setattr(profiles, "extended_profiles", lambda *a, **k: pytest.fail("profiles computed"))
+    one_line_error(capsys, main, ["ap", unlabelled_scene, "--area", "5", "--libsvm", str(tmp_path / "ap")],
+                   "blank.h5: no labelled pixel", prog="pisvm-features")
