@@ -122,12 +122,13 @@ def _write_study(folder, jobs, scheduler, **options):
     list of str
         Paths of the scripts written, ``submit.sh`` last.
     """
-    os.makedirs(folder, exist_ok=True)
     extension = "slurm" if scheduler == "slurm" else "pbs"
-    written = [_write(folder, f"{job['name']}.{extension}",
-                      job_script(f"pisvm-{job['name']}", job["payload"], scheduler,
-                                 **{k: v for k, v in job.items() if k not in ("name", "payload")}, **options))
-               for job in jobs]
+    texts = {f"{job['name']}.{extension}": job_script(f"pisvm-{job['name']}", job["payload"], scheduler,
+                                                      **{k: v for k, v in job.items() if k not in ("name", "payload")},
+                                                      **options)
+             for job in jobs}  # every script checked before anything is written
+    os.makedirs(folder, exist_ok=True)
+    written = [_write(folder, name, text) for name, text in texts.items()]
     submit = "sbatch" if scheduler == "slurm" else "qsub"
     # The jobs' paths are absolute, so the scripts may be submitted from their own folder (where
     # the scheduler then writes the logs).

@@ -266,3 +266,13 @@ def test_resubmitted_grid_job_resumes(local_env, tmp_path):
         grids.append(json.loads((folder / "grid.json").read_text()))
     assert grids[0]["metadata"]["resumed_units"] == 0
     assert grids[1]["metadata"]["resumed_units"] == len(grids[0]["units"]) > 0
+
+
+@pytest.mark.parametrize("options, fragment", [({"cores_per_node": 0}, "cores_per_node == 0"),
+                                               ({"time": "abc"}, "time 'abc'"), ({"gpus": -1}, "gpus == -1")])
+def test_study_writer_checks_before_writing(tmp_path, options, fragment):
+    from studies import sampling_study
+
+    with pytest.raises(ValueError, match=fragment):
+        sampling_study(str(tmp_path / "study"), "scene.h5", ["random"], [0.1], [0], **options)
+    assert not (tmp_path / "study").exists()
