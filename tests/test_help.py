@@ -39,6 +39,7 @@ def test_help_shows_each_default_once_and_every_option_has_help(name, parser):
         assert action.help, f"{name} {option}: no help"
         text = formatter._expand_help(action)
         assert "(default: None)" not in text, f"{name} {option}: {text}"
+        assert action.nargs != 0 or text == action.help, f"{name} {option}: a flag's default: {text}"
         assert text.count("(default") <= 1 and text.count("default:") <= 1, f"{name} {option}: default twice: {text}"
     assert "(default: None)" not in parser.format_help()
 
@@ -58,7 +59,8 @@ def test_zero_defaults_are_shown_and_flags_are_not():
     parser.add_argument("--seed", type=int, default=0, help="seed")
     parser.add_argument("--rate", type=float, default=0.0, help="rate")
     parser.add_argument("--quiet", action="store_true", help="quiet")
+    parser.add_argument("--no-plot", dest="plot", action="store_false", help="no plot")
     parser.add_argument("--out", required=True, help="folder")
     text = " ".join(parser.format_help().split())
     assert "seed (default: 0)" in text and "rate (default: 0.0)" in text
-    assert "quiet (default" not in text and "folder (default" not in text
+    assert "quiet (default" not in text and "folder (default" not in text and "plot (default" not in text

@@ -33,15 +33,15 @@ class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Help that shows each option's default once, and only where there is one.
 
     Unlike ``ArgumentDefaultsHelpFormatter`` it adds no ``(default: ...)``
-    to a help text that already says what the default is, nor for
-    ``None``, ``False`` or an empty list (required options, flags, options
-    whose absence means "not used").
+    to a help text that already says what the default is, to flags
+    (options that take no value), or for ``None`` or an empty list
+    (required options, options whose absence means "not used").
     """
 
     def _get_help_string(self, action):
         text = action.help or ""
         default = action.default
-        if ("default" in text or action.required or default is None or default is False
+        if ("default" in text or action.required or action.nargs == 0 or default is None
                 or default is argparse.SUPPRESS or (isinstance(default, (list, tuple)) and not default)):
             return text
         if isinstance(action.default, (list, tuple)):
