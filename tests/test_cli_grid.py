@@ -159,7 +159,7 @@ def test_resume_after_kill_skips_finished_units(files, tmp_path):
     (None, ["-g", "-0.5"], ["gamma == -0.5, must be > 0"]),
     (None, ["-c", "0"], ["C == 0.0, must be > 0"]),
     (None, ["-v", "1"], ["folds == 1, must be >= 2"]),
-    (None, ["--backend", "svmlight"], ["backend 'svmlight' not in"]),
+    (None, ["--backend", "svmlight"], ["invalid choice: 'svmlight'"]),
     (None, ["--out", "/proc/version/out"], ["output folder /proc/version/out: cannot write"]),
     (None, ["--test", "missing.el"], ["missing.el"]),
 ])

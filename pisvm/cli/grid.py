@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from ..backends import BACKENDS
 from ._common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-grid"
@@ -47,7 +48,8 @@ def build_parser(rank=0):
     parser.add_argument("--class-weight", choices=["balanced"], help="weigh C by inverse class frequency")
     parser.add_argument("-w", "--weight", type=_weight, action="append", default=[], metavar="LABEL=W",
                         help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
-    parser.add_argument("--backend", default="libsvm", help="solver: libsvm (scikit-learn) or thundersvm")
+    parser.add_argument("--backend", choices=BACKENDS, default="libsvm",
+                        help="solver: libsvm (scikit-learn) or thundersvm")
     parser.add_argument("--test", metavar="FILE", help="LibSVM test file: train the best cell on all training "
                         "data and report OA, AA, kappa, per-class accuracy and the confusion matrix")
     parser.add_argument("--out", default="pisvm-grid-out", metavar="DIR", help="output folder")

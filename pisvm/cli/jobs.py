@@ -8,6 +8,7 @@
 import argparse
 import sys
 
+from ..sampling import MODES
 from ._common import OneLineParser, fraction, run
 
 PROG = "pisvm-jobs"
@@ -34,7 +35,7 @@ def build_parser():
 
     sampling = studies.add_parser("sampling", parents=[common], help="splits x 3D-CNN training")
     sampling.add_argument("scene", help="scene HDF5 file")
-    sampling.add_argument("--modes", nargs="+", choices=["random", "size", "stddev"], default=["random"])
+    sampling.add_argument("--modes", nargs="+", choices=MODES, default=["random"])
     sampling.add_argument("--fractions", type=fraction, nargs="+", default=[0.1, 0.3, 0.6, 0.9])
     sampling.add_argument("--seeds", type=int, nargs="+", default=[0])
     sampling.add_argument("--epochs", type=int, default=600)
