@@ -86,3 +86,20 @@ def test_thundersvm_backend_agrees_with_libsvm(small_problem):
     reference = LibsvmBackend().fit_predict(X[:120], y[:120], X[120:], 4.0, 10.0)
     assert predicted.shape == reference.shape
     assert np.mean(predicted == reference) > 0.9
+
+
+def test_class_weights_per_pair_equal_one_weighted_svc(small_problem):
+    # Each binary problem gets its own two classes' weights, as LIBSVM's -wi does.
+    X, y = small_problem
+    weights = {1: 3.0, 4: 0.25}
+    backend = LibsvmBackend(class_weight=weights)
+    pairs = class_pairs(4)
+    for gamma, C in [(0.5, 1.0), (4.0, 10.0)]:
+        whole = SVC(gamma=gamma, C=C, class_weight=weights).fit(X[:120], y[:120]).predict(X[120:])
+        wins = backend.fit_predict_pairs(X[:120], y[:120], X[120:], gamma, C, pairs)
+        np.testing.assert_array_equal(np.unique(y)[vote(dict(zip(pairs, wins)), 4)], whole)
+        np.testing.assert_array_equal(backend.fit_predict(X[:120], y[:120], X[120:], gamma, C), whole)
+    split = grid_search(_problem(small_problem), GAMMAS, COSTS, backend, n_parts=3, progress=False)
+    whole = grid_search(_problem(small_problem), GAMMAS, COSTS, backend, progress=False)
+    assert [c["fold_accuracies"] for c in split["cells"]] == [c["fold_accuracies"] for c in whole["cells"]]
+    assert split["test"]["confusion"] == whole["test"]["confusion"]
