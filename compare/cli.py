@@ -66,9 +66,9 @@ def _main(argv, comm):
                              batch=args.batch, window=args.window)
     try:
         report = run_comparison(args.scene, specs, args.methods, options, args.out, comm=comm)
-    except ValueError as error:
-        # Rank 0 found bad input and already released the other ranks.
-        raise CollectiveError(str(error)) from None
+    except (ValueError, OSError) as error:
+        # Rank 0 found bad input (or an unwritable output folder) and already released the other ranks.
+        raise CollectiveError(str(error) or type(error).__name__) from None
     if report is not None:
         print(f"{PROG}: report in {args.out}/report.md and {args.out}/report.json")
     return 0
