@@ -200,14 +200,14 @@ def test_mpi_error_on_rank_0_before_the_grid_ends_every_rank(scene, svm_run, tmp
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("failure, fragment", [
-    ("import pisvm.journal as j\n"
-     "def full(self, record):\n"
-     "    raise OSError(28, 'No space left on device')\n"
-     "j.Journal.append = full\n", "error in rank 0 of 2 on {host}: [Errno 28] No space left on device"),
-    ("import pisvm.backends as b\n"
-     "def boom(*a, **k):\n"
-     "    raise RuntimeError('solver exploded')\n"
-     "b.LibsvmBackend.fit_predict = boom\n", "error in rank 0 of 2 on {host}: RuntimeError: solver exploded"),
+    (("import pisvm.journal as j\n"
+      "def full(self, record):\n"
+      "    raise OSError(28, 'No space left on device')\n"
+      "j.Journal.append = full\n"), "error in rank 0 of 2 on {host}: [Errno 28] No space left on device"),
+    (("import pisvm.backends as b\n"
+      "def boom(*a, **k):\n"
+      "    raise RuntimeError('solver exploded')\n"
+      "b.LibsvmBackend.fit_predict = boom\n"), "error in rank 0 of 2 on {host}: RuntimeError: solver exploded"),
 ])
 def test_mpi_error_on_rank_0_inside_the_grid_aborts_the_job(scene, svm_run, tmp_path, failure, fragment):
     import socket

@@ -8,8 +8,8 @@ from sklearn.svm import SVC
 from pisvm.backends import LibsvmBackend, class_pairs, make_backend, vote
 from pisvm.engine import Problem
 from pisvm.folds import stratified_folds
-from pisvm.gridsearch import grid_search
 from pisvm.grid import TEST_FOLD
+from pisvm.gridsearch import grid_search
 
 GAMMAS, COSTS = [0.5, 4.0, 32.0], [0.1, 10.0]
 
