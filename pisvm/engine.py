@@ -4,7 +4,9 @@ Rank 0 owns the input, the journal and the results.  It runs a small
 service thread that hands out units in order (long work first) to whichever
 rank asks, so load balances dynamically, while its main thread computes
 units like every other rank: no rank idles as a pure master.  Without MPI
-(``comm=None`` or one rank) the same code runs serially.
+(``comm=None`` or one rank) the same code runs serially.  The messages go
+through :mod:`pisvm.transport` (a duplicate communicator, thread-safe calls,
+waits without spinning).
 """
 
 import base64
