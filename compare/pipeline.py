@@ -113,8 +113,10 @@ class CompareOptions:
                 raise ValueError(f"pca == {self.pca}, must be in [1, {n_bands}] (the scene's bands)")
             if not self.area or min(self.area) <= 0:
                 raise ValueError(f"area == {list(self.area)}, must be thresholds > 0")
-            if self.adjacency not in (4, 8):
-                raise ValueError(f"adjacency == {self.adjacency}, must be 4 or 8")
+            from features.trees import ADJACENCIES
+
+            if self.adjacency not in ADJACENCIES:
+                raise ValueError(f"adjacency == {self.adjacency}, must be in {ADJACENCIES}")
         if "cnn" in methods:
             from cnn.config import CNNConfig
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, mpirun, python_module, run_command
+from pisvm.gridsearch import best_cell
 from pisvm.scene import write_scene
 from pisvm.selection import write_selection
 from pisvm.synth import synthetic_scene
@@ -51,6 +52,10 @@ def test_report_contents(first_run, scene):
             assert result["n_test"] == sum(map(sum, test["confusion"]))
             assert result["train_s"] > 0 and result["predict_s"] > 0
         assert set(methods["svm-ap"]["best_params"]) >= {"gamma", "C"}
+        for name in ("svm-spectra", "svm-ap"):  # the grid's one best-cell rule
+            best = best_cell(methods[name]["grid"])
+            assert (best["gamma"], best["C"]) == (methods[name]["best_params"]["gamma"],
+                                                  methods[name]["best_params"]["C"])
         assert methods["svm-ap"]["n_features"] == 2 * 5
     summary = report["summary"]
     assert len(summary) == 3 and all(row["n_splits"] == 2 for row in summary)

@@ -36,6 +36,14 @@ def test_cli_choices_are_the_library_tuples():
     assert _choices(jobs_parser())["sampling --modes"] is MODES
 
 
+def test_features_choices_are_the_library_tuples():
+    from features import trees
+    from features.cli import build_parser
+
+    choices = _choices(build_parser())
+    assert any(value is trees.ADJACENCIES for value in choices.values())
+
+
 def test_cnn_choices_are_the_config_tuples():
     pytest.importorskip("keras")
     from cnn.cli import build_parser
