@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 
 
 class CollectiveError(ValueError):
@@ -32,7 +33,10 @@ def thread_level():
     """The thread support the MPI library granted (``MPI.Query_thread()``), looked up once.
 
     Below ``MPI_THREAD_MULTIPLE`` it also creates the lock that
-    :func:`serialized` holds around every MPI call.
+    :func:`serialized` holds around every MPI call; below
+    ``MPI_THREAD_SERIALIZED`` (where only the main thread may call MPI) it
+    warns, as :mod:`mpi4py.futures` does, since rank 0's service thread
+    calls MPI.
     """
     with _setup_lock:
         if _state["level"] is None:
@@ -41,6 +45,10 @@ def thread_level():
             level = MPI.Query_thread()
             _state["lock"] = threading.Lock() if level < MPI.THREAD_MULTIPLE else None
             _state["level"] = level
+            if level < MPI.THREAD_SERIALIZED:
+                name = "MPI_THREAD_SINGLE" if level == MPI.THREAD_SINGLE else "MPI_THREAD_FUNNELED"
+                warnings.warn(f"the MPI library grants {name}; the grid engine's service thread needs at least "
+                              "MPI_THREAD_SERIALIZED", RuntimeWarning, stacklevel=2)
     return _state["level"]
 
 
