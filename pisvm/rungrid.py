@@ -137,13 +137,14 @@ def end_grids(comm):
 
 def open_job(make_job, out_dir, resume):
     """Rank 0: build the job, prepare the folder, open the journal; ``{"error": message}`` on bad input."""
+    started = time.time()
     try:
         job = make_job()
         prepare_out(out_dir)
         journal = Journal(os.path.join(out_dir, "journal.jsonl"), job.header, resume=resume)
     except (ValueError, OSError) as error:
         return {"error": str(error).splitlines()[0] if str(error) else type(error).__name__}
-    return {"job": job, "journal": journal, "resumed": len(journal.records), "started": time.time()}
+    return {"job": job, "journal": journal, "resumed": len(journal.records), "started": started}
 
 
 def _shareable(payload):
