@@ -21,6 +21,8 @@ import numpy as np
 
 from pisvm.cli._common import OneLineParser, number, run
 
+from .config import LOSSES, OPTIMIZERS, PIPELINES, STRATEGIES
+
 PROG = "pisvm-cnn"
 
 
@@ -41,9 +43,8 @@ def build_parser():
     train.add_argument("--window", type=_odd_window, default=9, help="window side, pixels (odd)")
     train.add_argument("--epochs", type=number(int, 1, False), default=600, help="training epochs (the paper: 600)")
     train.add_argument("--batch", type=number(int, 1, False), default=50, help="batch size, windows")
-    train.add_argument("--loss", choices=["mse", "categorical_crossentropy"], default="mse",
-                       help="loss on the softmax outputs (the paper: mse)")
-    train.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd", help="optimizer (the paper: sgd)")
+    train.add_argument("--loss", choices=LOSSES, default="mse", help="loss on the softmax outputs (the paper: mse)")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="optimizer (the paper: sgd)")
     train.add_argument("--learning-rate", type=number(float, 0, True), default=1.0,
                        help="initial learning rate (the paper: 1.0)")
     train.add_argument("--decay", type=number(float, 0, False), default=5e-6,
@@ -58,9 +59,9 @@ def build_parser():
     train.add_argument("--checkpoint-every", type=number(int, 1, False), default=10, help="epochs")
     train.add_argument("--seed", type=int, default=0,
                        help="seed of the weights, the validation pixels and the batch order")
-    train.add_argument("--strategy", choices=["auto", "default", "mirrored", "multiworker"], default="auto",
+    train.add_argument("--strategy", choices=STRATEGIES, default="auto",
                        help="tf.distribute strategy (auto: SLURM multi-node, several GPUs, or one device)")
-    train.add_argument("--pipeline", choices=["pydataset", "tfdata"], default="pydataset",
+    train.add_argument("--pipeline", choices=PIPELINES, default="pydataset",
                        help="input pipeline over the strided windows: keras PyDataset (exact resume) or tf.data "
                             "(faster on GPUs)")
     train.add_argument("--predict-batch", type=number(int, 1, False), default=1024, help="windows")
@@ -74,7 +75,7 @@ def build_parser():
     predict.add_argument("model_dir", help="--out directory of pisvm-cnn train")
     predict.add_argument("--out", required=True, help="output directory")
     predict.add_argument("--predict-batch", type=number(int, 1, False), default=1024, help="windows")
-    predict.add_argument("--pipeline", choices=["pydataset", "tfdata"], default="pydataset",
+    predict.add_argument("--pipeline", choices=PIPELINES, default="pydataset",
                          help="input pipeline over the strided windows: keras PyDataset or tf.data (faster on GPUs)")
     predict.add_argument("--map", choices=["scene", "test"], default="scene",
                          help="predict every pixel (classification map of the whole scene) or the test pixels only")

@@ -7,6 +7,7 @@ LOSSES = ("mse", "categorical_crossentropy")
 OPTIMIZERS = ("sgd", "adam")
 MONITORS = ("val_accuracy", "val_loss")
 PIPELINES = ("pydataset", "tfdata")
+STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pisvm.sampling import training_statistics
 from pisvm.selection import TRAIN
 
 from .checks import check_inputs
-from .config import CNNConfig
+from .config import STRATEGIES, CNNConfig
 from .model import build_standard_model, compile_model
 from .windows import WindowSequence, normalised_padded_cube, window_dataset, window_view
 
@@ -99,8 +99,8 @@ def choose_strategy(kind="auto"):
     """
     import tensorflow as tf
 
-    if kind not in ("auto", "default", "mirrored", "multiworker"):
-        raise ValueError(f"strategy {kind!r} not in {{'auto', 'default', 'mirrored', 'multiworker'}}")
+    if kind not in STRATEGIES:
+        raise ValueError(f"strategy {kind!r} not in {set(STRATEGIES)}")
     if kind == "auto":
         n_tasks = int(os.environ.get("SLURM_NTASKS", "1") or 1)
         n_nodes = int(os.environ.get("SLURM_JOB_NUM_NODES", os.environ.get("SLURM_NNODES", "1")) or 1)

@@ -6,7 +6,9 @@
 
 import sys
 
+from pisvm.backends import BACKENDS
 from pisvm.cli._common import CollectiveError, OneLineParser, fraction, number, run
+from pisvm.sampling import MODES
 
 PROG = "pisvm-compare"
 
@@ -18,7 +20,7 @@ def build_parser():
     parser.add_argument("scene", help="scene HDF5 file (pisvm-data import)")
     splits = parser.add_mutually_exclusive_group()
     splits.add_argument("--split", nargs="+", metavar="SELECTION", help="selection files (pisvm-split)")
-    splits.add_argument("--sampling", nargs="+", choices=["random", "size", "stddev"],
+    splits.add_argument("--sampling", nargs="+", choices=MODES,
                         help="sample splits now (default: random)")
     parser.add_argument("--fraction", nargs="+", type=fraction, default=[0.1], help="training fractions to sample")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of random sampling")
@@ -29,7 +31,7 @@ def build_parser():
     parser.add_argument("-c", "--cost", nargs="+", type=number(float, 0), default=[1.0, 10.0, 100.0, 1000.0, 10000.0],
                         metavar="C", help="C values of the SVMs' grid")
     parser.add_argument("-v", "--folds", type=int, default=10, help="SVM cross-validation folds")
-    parser.add_argument("--backend", default="libsvm", help="SVM solver: libsvm or thundersvm")
+    parser.add_argument("--backend", choices=BACKENDS, default="libsvm", help="SVM solver: libsvm or thundersvm")
     parser.add_argument("--pca", type=number(int, 0), default=4, help="principal components profiled (svm-ap)")
     parser.add_argument("--area", nargs="+", type=number(float, 0), default=[25.0, 100.0, 500.0, 1000.0, 5000.0],
                         help="area thresholds of the attribute profiles, pixels")
@@ -64,9 +66,9 @@ def _main(argv, comm):
                              batch=args.batch, window=args.window)
     try:
         report = run_comparison(args.scene, specs, args.methods, options, args.out, comm=comm)
-    except ValueError as error:
-        # Rank 0 found bad input and already released the other ranks.
-        raise CollectiveError(str(error)) from None
+    except (ValueError, OSError) as error:
+        # Rank 0 found bad input (or an unwritable output folder) and already released the other ranks.
+        raise CollectiveError(str(error) or type(error).__name__) from None
     if report is not None:
         print(f"{PROG}: report in {args.out}/report.md and {args.out}/report.json")
     return 0

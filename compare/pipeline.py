@@ -5,7 +5,9 @@ Layout of the output folder::
     scene.json                    which scene the cache belongs to (sha256)
     splits/<split>.h5             selection files (pisvm-split layout)
     features/ap-<key>.npy         attribute profiles of the whole scene
-    <split>/<method>-<key>/       journal.jsonl (SVM grid), model/ (CNN), label_map.npy, result.json
+    <split>/<method>-<key>/       label_map.npy, result.json; the SVM grid's journal.jsonl, grid.json,
+                                  grid.csv, table.md, heatmap.png; model/ (CNN).  <key> hashes the
+                                  method's options and the split's content (not its name)
     report.json, report.md, maps-<split>.png
 """
 
@@ -20,17 +22,19 @@ from sklearn.preprocessing import MinMaxScaler
 
 from pisvm.atomic import atomic_path, write_atomic
 from pisvm.backends import make_backend
-from pisvm.engine import Problem, bcast_when_ready
+from pisvm.engine import Problem
 from pisvm.folds import stratified_folds
-from pisvm.gridsearch import grid_search
-from pisvm.journal import Journal
+from pisvm.grid import check_grid
 from pisvm.metrics import classification_report
 from pisvm.report import sha256_file
+from pisvm.rungrid import GridJob, end_grids, run_grid, serve_grids
 from pisvm.sampling import make_selection, training_statistics
 from pisvm.scene import read_scene
 from pisvm.selection import TEST, TRAIN, read_selection, write_selection
 
 from .report import write_report
+
+PROG = "pisvm-compare"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,13 +75,53 @@ class CompareOptions:
     window: int = 9
     cnn_seed: int = 0
 
-    def key(self, method):
-        """Short hash of the options that shape ``method``'s result (its cache folder's suffix)."""
+    def key(self, method, split=None):
+        """Short hash of what shapes ``method``'s result (its cache folder's suffix).
+
+        Parameters
+        ----------
+        method : str
+            A method of :data:`compare.METHODS`, or "features".
+        split : str, optional
+            Checksum of the split's content (:func:`selection_sha256`): two
+            different splits of the same name never share a result.
+        """
         fields = {"svm-spectra": ("gammas", "costs", "folds", "fold_seed", "backend"),
                   "svm-ap": ("gammas", "costs", "folds", "fold_seed", "backend", "pca", "area", "adjacency"),
                   "cnn": ("epochs", "batch", "window", "cnn_seed"),
                   "features": ("pca", "area", "adjacency")}[method]
-        return _digest({name: getattr(self, name) for name in fields})[:10]
+        shaping = {name: getattr(self, name) for name in fields}
+        if split is not None:
+            shaping["split"] = split
+        return _digest(shaping)[:10]
+
+    def check(self, methods, n_bands):
+        """Raise ValueError naming the first option ``methods`` cannot run with, before anything runs.
+
+        Parameters
+        ----------
+        methods : list of str
+        n_bands : int
+            Spectral bands of the scene (the most principal components).
+        """
+        if any(method.startswith("svm") for method in methods):
+            check_grid(list(self.gammas), list(self.costs))
+            if self.folds < 2:
+                raise ValueError(f"folds == {self.folds}, must be >= 2")
+            make_backend(self.backend)
+        if "svm-ap" in methods:
+            if not 1 <= self.pca <= n_bands:
+                raise ValueError(f"pca == {self.pca}, must be in [1, {n_bands}] (the scene's bands)")
+            if not self.area or min(self.area) <= 0:
+                raise ValueError(f"area == {list(self.area)}, must be thresholds > 0")
+            from features.trees import ADJACENCIES
+
+            if self.adjacency not in ADJACENCIES:
+                raise ValueError(f"adjacency == {self.adjacency}, must be in {ADJACENCIES}")
+        if "cnn" in methods:
+            from cnn.config import CNNConfig
+
+            CNNConfig(window_px=self.window, epochs=self.epochs, batch_size=self.batch, seed=self.cnn_seed)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +149,16 @@ def _digest(obj):
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def selection_sha256(selection, info):
+    """Checksum of a split's content: its pixel roles and the training statistics the CNN normalises with."""
+    digest = hashlib.sha256(repr(selection.shape).encode())
+    digest.update(np.ascontiguousarray(selection, dtype="<i1").tobytes())
+    for key in ("mean", "stddev"):
+        if info.get(key) is not None:
+            digest.update(np.ascontiguousarray(info[key], dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
 def _pixels_sha256(mask):
     return hashlib.sha256(np.flatnonzero(mask).astype("<i8").tobytes()).hexdigest()
 
@@ -122,8 +176,8 @@ def check_split(selection, labels, name):
         raise ValueError(f"split {name}: class {missing[0]} has test pixels but no training pixel")
 
 
-def load_inputs(scene_path, specs, methods, out_dir):
-    """Read and check the scene and every given split before anything is written.
+def load_inputs(scene_path, specs, methods, options, out_dir):
+    """Read and check the scene, every given split and every option before anything is written or run.
 
     Returns
     -------
@@ -141,6 +195,7 @@ def load_inputs(scene_path, specs, methods, out_dir):
     data, labels = read_scene(scene_path)
     if not np.any(labels > 0):
         raise ValueError(f"{scene_path}: no labelled pixel (labels are all 0)")
+    options.check(methods, data.shape[2])
     given = {}
     for spec in specs:
         if spec.path is not None:
@@ -175,7 +230,7 @@ def prepare_split(spec, data, labels, given, out_dir):
         check_split(selection, labels, spec.tag)
     params = {key: (value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value)
               for key, value in info.items() if key not in ("mean", "stddev")}
-    return selection, dict(info, params=params)
+    return selection, dict(info, params=params, sha256=selection_sha256(selection, info))
 
 
 def attribute_profile_pixels(data, options, out_dir):
@@ -209,26 +264,24 @@ def _svm_problem(pixels, labels, selection, options):
     return Problem(X_train, y_train, fold), X_all
 
 
-def run_svm(method, pixels, labels, selection, options, folder, comm=None):
-    """Grid search on the training pixels (all ranks), then the best cell on the whole scene (rank 0).
+def run_svm(method, pixels, labels, selection, options, folder, comm=None, name=None):
+    """Grid search on the training pixels (all ranks, :func:`pisvm.rungrid.run_grid`), then the best cell
+    on the whole scene (rank 0).
 
+    The grid's journal and result files (grid.json, table.md, ...) go to ``folder``.
     Returns the result dict and the label map (rank 0).
     """
     problem, X_all = _svm_problem(pixels, labels, selection, options)
-    if comm is not None:
-        bcast_when_ready({"problem": problem, "options": options}, comm)
-    backend = make_backend(options.backend)
-    os.makedirs(folder, exist_ok=True)
     header = {"data_sha256": _pixels_sha256(selection.reshape(-1) == TRAIN), "test_sha256": None,
               "gammas": list(options.gammas), "costs": list(options.costs), "folds": options.folds,
               "seed": options.fold_seed, "backend": options.backend, "solver": method}
-    journal = Journal(os.path.join(folder, "journal.jsonl"), header, resume=True)
+    job = GridJob(problem=problem, gammas=list(options.gammas), costs=list(options.costs), backend=options.backend,
+                  solver={}, header=header, metadata={"data": name or method})
     started = time.perf_counter()
-    summary = grid_search(problem, list(options.gammas), list(options.costs), backend, comm=comm,
-                          previous_records=journal.records, on_record=journal.append, progress=False)
-    journal.close()
+    summary, _ = run_grid(lambda: job, folder, comm=comm, resume=True, progress=False, prog=PROG)
     selection_s = time.perf_counter() - started
     best = summary["best"]
+    backend = make_backend(options.backend)
     started = time.perf_counter()
     model = backend.fit(problem.X, problem.y, best["gamma"], best["C"])
     train_s = time.perf_counter() - started
@@ -240,14 +293,6 @@ def run_svm(method, pixels, labels, selection, options, folder, comm=None):
               "n_features": int(pixels.shape[1]),
               "grid": [{key: cell[key] for key in ("gamma", "C", "accuracy")} for cell in summary["cells"]]}
     return result, label_map
-
-
-def serve_svm_grids(comm):
-    """Worker ranks: join every SVM grid search rank 0 starts, until it says stop."""
-    while (job := bcast_when_ready(None, comm)) is not None:
-        options = job["options"]
-        grid_search(job["problem"], list(options.gammas), list(options.costs), make_backend(options.backend),
-                    comm=comm, progress=False)
 
 
 def run_cnn(data, labels, selection, info, options, folder):
@@ -272,7 +317,7 @@ def run_cnn(data, labels, selection, info, options, folder):
 
 def run_method(method, spec, selection, info, data, labels, options, out_dir, comm=None):
     """Run (or load from the cache) one method on one split; return its result dict and label map."""
-    folder = os.path.join(out_dir, spec.tag, f"{method}-{options.key(method)}")
+    folder = os.path.join(out_dir, spec.tag, f"{method}-{options.key(method, split=info['sha256'])}")
     result_path = os.path.join(folder, "result.json")
     map_path = os.path.join(folder, "label_map.npy")
     if os.path.exists(result_path) and os.path.exists(map_path):
@@ -287,10 +332,11 @@ def run_method(method, spec, selection, info, data, labels, options, out_dir, co
         n_pixels = labels.size
         pixels = (data.reshape(n_pixels, -1).astype(np.float64) if method == "svm-spectra"
                   else attribute_profile_pixels(data, options, out_dir))
-        result, label_map = run_svm(method, pixels, labels, selection, options, folder, comm)
+        result, label_map = run_svm(method, pixels, labels, selection, options, folder, comm,
+                                    name=f"{spec.tag}: {method}")
     train = selection == TRAIN
     test = (selection == TEST) & (labels > 0)
-    result.update(method=method, split=spec.tag,
+    result.update(method=method, split=spec.tag, split_sha256=info["sha256"],
                   train_pixels_sha256=_pixels_sha256(train), test_pixels_sha256=_pixels_sha256(test),
                   n_train=int(train.sum()), n_test=int(test.sum()),
                   test=classification_report(y_true=labels[test], y_pred=label_map[test],
@@ -324,10 +370,10 @@ def run_comparison(scene_path, specs, methods, options, out_dir, comm=None):
         The report on rank 0 (see :func:`compare.report.write_report`); None elsewhere.
     """
     if comm is not None and comm.rank != 0:
-        serve_svm_grids(comm)
+        serve_grids(comm, prog=PROG)
         return None
     try:
-        data, labels, given, scene_sha = load_inputs(scene_path, specs, methods, out_dir)
+        data, labels, given, scene_sha = load_inputs(scene_path, specs, methods, options, out_dir)
         os.makedirs(out_dir, exist_ok=True)
         write_atomic(os.path.join(out_dir, "scene.json"),
                      json.dumps({"path": os.path.abspath(scene_path), "sha256": scene_sha,
@@ -352,4 +398,4 @@ def run_comparison(scene_path, specs, methods, options, out_dir, comm=None):
         return write_report(out_dir, scene_path, labels, splits, methods, options)
     finally:
         if comm is not None:
-            bcast_when_ready(None, comm)
+            end_grids(comm)

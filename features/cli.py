@@ -54,7 +54,7 @@ def build_parser():
     ap.add_argument("--inertia", nargs="+", type=_threshold, metavar="T", help="moment of inertia thresholds")
     ap.add_argument("--std", nargs="+", type=_threshold, metavar="T",
                     help="standard deviation thresholds, in principal-component units")
-    ap.add_argument("--adjacency", type=int, choices=[4, 8], default=4, help="pixel connectivity")
+    ap.add_argument("--adjacency", type=int, choices=_trees.ADJACENCIES, default=4, help="pixel connectivity")
     ap.add_argument("--rule", choices=sorted(_trees.RULES), default="direct", help="filtering rule")
     ap.add_argument("--spectra", action="store_true", help="append the spectral bands to the profiles")
     ap.add_argument("--jobs", type=number(int, 1, False), default=None, help="threads (default: min(2, cores))")

@@ -51,14 +51,14 @@ class LibsvmBackend:
         self.shrinking = shrinking
         self.class_weight = class_weight
 
-    def _svc(self, gamma, C):
+    def _svc(self, gamma, C, classes):
         return SVC(C=C, kernel="rbf", gamma=gamma, tol=self.tol, shrinking=self.shrinking,
-                   cache_size=self.cache_mb, class_weight=self.class_weight,
+                   cache_size=self.cache_mb, class_weight=class_weights(self.class_weight, classes),
                    decision_function_shape="ovo")
 
     def fit(self, X_train, y_train, gamma, C):
         """Return the fitted model (``predict(X)`` gives labels)."""
-        return self._svc(gamma, C).fit(X_train, y_train)
+        return self._svc(gamma, C, np.unique(y_train)).fit(X_train, y_train)
 
     def fit_predict(self, X_train, y_train, X_test, gamma, C):
         return self.fit(X_train, y_train, gamma, C).predict(X_test)
@@ -68,7 +68,7 @@ class LibsvmBackend:
         wins = []
         for a, b in pairs:
             in_pair = (y_train == classes[a]) | (y_train == classes[b])
-            model = self._svc(gamma, C).fit(X_train[in_pair], y_train[in_pair])
+            model = self._svc(gamma, C, classes[[a, b]]).fit(X_train[in_pair], y_train[in_pair])
             wins.append(model.predict(X_test) == classes[a])
         return wins
 
@@ -101,13 +101,26 @@ class ThundersvmBackend:
     def fit(self, X_train, y_train, gamma, C):
         """Return the fitted ``thundersvm.SVC`` (``predict(X)`` gives labels as floats)."""
         model = self._module.SVC(kernel="rbf", gamma=gamma, C=C, tol=self.tol, shrinking=self.shrinking,
-                                 cache_size=self.cache_mb, class_weight=self.class_weight,
-                                 n_jobs=self.n_jobs, verbose=False)
+                                 cache_size=self.cache_mb,
+                                 class_weight=class_weights(self.class_weight, np.unique(y_train)), n_jobs=self.n_jobs, verbose=False)
         return model.fit(X_train, y_train)
 
     def fit_predict(self, X_train, y_train, X_test, gamma, C):
         predicted = self.fit(X_train, y_train, gamma, C).predict(X_test)
         return np.asarray(predicted).astype(y_train.dtype)
+
+
+def class_weights(weights, classes):
+    """The part of ``{label: weight}`` that concerns ``classes`` (None when empty).
+
+    A binary problem of the one-vs-one split (or a fold's training set) sees
+    only some classes; LIBSVM weighs each of them by its own weight, and
+    scikit-learn refuses weights of absent labels.
+    """
+    if not weights:
+        return None
+    present = set(np.asarray(classes).tolist())
+    return {label: weight for label, weight in weights.items() if label in present} or None
 
 
 def make_backend(name, **options):

@@ -4,11 +4,14 @@ Rank 0 owns the input, the journal and the results.  It runs a small
 service thread that hands out units in order (long work first) to whichever
 rank asks, so load balances dynamically, while its main thread computes
 units like every other rank: no rank idles as a pure master.  Without MPI
-(``comm=None`` or one rank) the same code runs serially.
+(``comm=None`` or one rank) the same code runs serially.  The messages go
+through :mod:`pisvm.transport` (a duplicate communicator, thread-safe calls,
+waits without spinning).
 """
 
 import base64
 import collections
+import queue
 import socket
 import sys
 import threading
@@ -19,9 +22,7 @@ import numpy as np
 from .backends import class_pairs, vote
 from .grid import TEST_FOLD, Scheduler, Unit
 from .journal import pack_bools, unpack_bools
-
-_TAG = 7
-_POLL_S = 0.002
+from .transport import Backoff, Channel, abort, bcast_when_ready
 
 
 class Problem:
@@ -175,28 +176,50 @@ class Progress:
         print(("\r" if self.tty else "") + line, end=end, file=self.stream, flush=True)
 
 
-def _wait(request):
-    """Wait for a nonblocking MPI request without spinning a core."""
-    while not request.Test():
-        time.sleep(0.005)
+class _Recorder:
+    """Calls ``on_record`` for each finished unit on its own thread, in arrival order.
 
-
-def bcast_when_ready(obj, comm, root=0):
-    """Broadcast ``obj`` from ``root`` once it calls this, without the other ranks spinning a core meanwhile.
-
-    The other ranks wait in a sleep-polled ``Ibarrier`` (a plain ``bcast``
-    busy-waits, stealing CPU from the root's work on a shared node).
-
-    Returns
-    -------
-    The root's ``obj`` on every rank.
+    The journal's write and fsync then never delay the reply that hands a
+    rank its next unit (80 ranks would queue behind a parallel file
+    system's fsync).  An error in ``on_record`` stops the recorder; the
+    main thread raises it (see :meth:`check`).
     """
-    _wait(comm.Ibarrier())
-    return comm.bcast(obj, root=root)
+
+    def __init__(self, on_record):
+        self.on_record = on_record
+        self.queue = queue.Queue()
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while (record := self.queue.get()) is not None:
+            if self.error is None:
+                try:
+                    self.on_record(record)
+                except Exception as error:  # noqa: BLE001 - raised again on the main thread by check()
+                    self.error = error
+
+    def put(self, record):
+        self.queue.put(record)
+
+    def check(self):
+        """Raise the error ``on_record`` met, if any."""
+        if self.error is not None:
+            raise self.error
+
+    def close(self):
+        """Wait until every record is handled; raise the error ``on_record`` met, if any."""
+        self.queue.put(None)
+        self.thread.join()
+        self.check()
 
 
 def run_units(units, problem, backend, results, on_record=None, comm=None):
     """Compute ``units`` on every rank of ``comm``; rank 0 gathers the records.
+
+    The traffic runs on a duplicate of ``comm`` (:class:`pisvm.transport.Channel`),
+    freed at the end, so it never mixes with the caller's messages.
 
     Parameters
     ----------
@@ -209,7 +232,9 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
     results : TaskResults or None
         Rank 0's collector; receives every new record.
     on_record : callable, optional
-        ``on_record(record)`` on rank 0 after each unit (journal, progress).
+        ``on_record(record)`` on rank 0 after each unit (journal, progress),
+        called from one thread in the order records arrive, after the rank
+        that sent the record got its next unit.
     comm : mpi4py.MPI.Comm, optional
         None runs serially.
 
@@ -218,48 +243,49 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
     busy_s : float
         Seconds this rank spent computing units (for load statistics).
     """
-    size = 1 if comm is None else comm.size
-    rank = 0 if comm is None else comm.rank
+    channel = None if comm is None or comm.size == 1 else Channel(comm)
     busy_s = 0.0
-    if rank != 0:
+    if channel is not None and channel.rank != 0:
         record = None
         while True:
-            comm.send(record, dest=0, tag=_TAG)
-            unit = comm.recv(source=0, tag=_TAG)
+            channel.send(record, 0)
+            unit = channel.recv(0)
             if unit is None:
                 break
             record = compute_unit(unit, problem, backend)
-            record["rank"] = rank
+            record["rank"] = channel.rank
             busy_s += record["seconds"]
-        _wait(comm.Ibarrier())
+        channel.barrier()
+        channel.close()
         return busy_s
 
     scheduler = Scheduler(units)
     lock = threading.Lock()
 
-    def take():
+    def take(record):
+        """Learn from a finished unit's record (None at first), then hand out the next unit."""
         with lock:
+            if record is not None:
+                unit = Unit(record["gamma"], record["C"], record["fold"],
+                            None if record["pairs"] is None else tuple(record["pairs"]))
+                scheduler.finished(unit, record["seconds"])
+                results.add(record)
             return scheduler.next_unit()
 
-    def keep(record):
-        with lock:
-            unit = Unit(record["gamma"], record["C"], record["fold"],
-                        None if record["pairs"] is None else tuple(record["pairs"]))
-            scheduler.finished(unit, record["seconds"])
-            results.add(record)
-            if on_record is not None:
-                on_record(record)
-
+    recorder = _Recorder(on_record or (lambda record: None))
     failure = []
     server = None
-    if size > 1:
-        server = threading.Thread(target=_serve, args=(comm, take, keep, size - 1, failure), daemon=True)
+    if channel is not None:
+        server = threading.Thread(target=_serve, args=(channel, take, recorder, channel.size - 1, failure),
+                                  daemon=True)
         server.start()
-    while (unit := take()) is not None:
+    record = None
+    while (unit := take(record)) is not None:
         record = compute_unit(unit, problem, backend)
         record["rank"] = 0
         busy_s += record["seconds"]
-        keep(record)
+        recorder.put(record)
+        recorder.check()
         if failure:
             break
     if server is not None:
@@ -267,33 +293,35 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
             server.join(timeout=0.05)
         if failure:
             raise failure[0]
-        _wait(comm.Ibarrier())
+    recorder.close()
+    if channel is not None:
+        channel.barrier()
+        channel.close()
     return busy_s
 
 
-def _serve(comm, take, keep, n_workers, failure):
-    """Rank 0's service thread: receive records, hand out the next unit."""
-    from mpi4py import MPI
-
-    status = MPI.Status()
+def _serve(channel, take, recorder, n_workers, failure):
+    """Rank 0's service thread: receive a record, hand out the next unit, then have the record kept."""
+    backoff = Backoff(channel.poll_s)
     active = n_workers
     try:
         while active:
-            if not comm.Iprobe(source=MPI.ANY_SOURCE, tag=_TAG, status=status):
-                time.sleep(_POLL_S)
+            message = channel.poll()
+            if message is None:
+                backoff.sleep()
                 continue
-            source = status.Get_source()
-            record = comm.recv(source=source, tag=_TAG)
+            backoff.reset()
+            source, record = message
+            unit = take(record)
+            channel.send(unit, source)
             if record is not None:
-                keep(record)
-            unit = take()
-            comm.send(unit, dest=source, tag=_TAG)
+                recorder.put(record)
             if unit is None:
                 active -= 1
     except Exception as error:  # noqa: BLE001 - handed to the main thread, which ends the job
         failure.append(error)
         print(f"pisvm-grid: error in rank 0's scheduler: {error}", file=sys.stderr, flush=True)
-        comm.Abort(1)
+        abort(channel.comm, 1)
 
 
 __all__ = ["Problem", "TaskResults", "Progress", "bcast_when_ready", "compute_unit", "run_units"]

@@ -36,7 +36,9 @@ def table_rows(cells, time_key="seconds_span"):
     gammas = sorted({cell["gamma"] for cell in cells})
     costs = sorted({cell["C"] for cell in cells})
     by_key = {(cell["gamma"], cell["C"]): cell for cell in cells}
-    best = max(cells, key=lambda cell: (cell["accuracy"], -cell["C"], -cell["gamma"]))
+    from .gridsearch import best_cell
+
+    best = best_cell(cells)
     header = ["gamma \\ C"] + [_number(c) for c in costs]
     rows = []
     for gamma in gammas:

@@ -183,7 +183,7 @@ def make_selection(labels, mode, fraction, data=None, random_state=None, epsilon
         ``removed_labels``).
     """
     if mode not in MODES:
-        raise ValueError(f"mode {mode!r} not in {{'random', 'size', 'stddev'}}")
+        raise ValueError(f"mode {mode!r} not in {{{', '.join(map(repr, MODES))}}}")
     attrs = {"mode": mode, "training_fraction": float(fraction),
              "removed_labels": np.asarray(sorted(remove_labels), dtype=np.int64)}
     if mode == "random":

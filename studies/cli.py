@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from pisvm.cli._common import OneLineParser, fraction, number, run
+from pisvm.sampling import MODES
 
 from .scripts import SCHEDULERS
 
@@ -43,7 +44,7 @@ def build_parser():
 
     sampling = studies.add_parser("sampling", parents=[common], help="splits x 3D-CNN training")
     sampling.add_argument("scene", help="scene HDF5 file")
-    sampling.add_argument("--modes", nargs="+", choices=["random", "size", "stddev"], default=["random"],
+    sampling.add_argument("--modes", nargs="+", choices=MODES, default=["random"],
                           help="sampling modes")
     sampling.add_argument("--fractions", type=fraction, nargs="+", default=[0.1, 0.3, 0.6, 0.9],
                           help="training fractions")

@@ -159,7 +159,7 @@ def test_resume_after_kill_skips_finished_units(files, tmp_path):
     (None, ["-g", "-0.5"], ["gamma == -0.5, must be > 0"]),
     (None, ["-c", "0"], ["C == 0.0, must be > 0"]),
     (None, ["-v", "1"], ["folds == 1, must be >= 2"]),
-    (None, ["--backend", "svmlight"], ["backend 'svmlight' not in"]),
+    (None, ["--backend", "svmlight"], ["invalid choice: 'svmlight'"]),
     (None, ["--out", "/proc/version/out"], ["output folder /proc/version/out: cannot write"]),
     (None, ["--test", "missing.el"], ["missing.el"]),
 ])
@@ -215,3 +215,28 @@ def test_default_run_uses_the_builtin_workload(tmp_path):
     assert grid["metadata"]["n_features"] == 30 and grid["test"] is not None
     assert_one_line_error(python_module("pisvm.cli.grid", "--test", "x.el", "--out", str(tmp_path / "o2")),
                           "--test needs a training file")
+
+
+@pytest.mark.parametrize("ranks, extra", [(1, ["--parts", "2"]), pytest.param(2, [], marks=pytest.mark.mpi)])
+def test_class_weight_with_pair_groups_equals_one_weighted_svc(files, tmp_path, ranks, extra):
+    # -w with tasks split into one-vs-one groups (--parts, or several ranks on the --test fit).
+    folder, X, y = files
+    args = [str(folder / "train.el"), *GRID, "--test", str(folder / "test.el"), "-w", "5=20", "-w", "1=0.5",
+            "--out", str(tmp_path / "out"), "-q", *extra]
+    result = (python_module("pisvm.cli.grid", *args) if ranks == 1 else mpirun(ranks, "pisvm.cli.grid", *args))
+    assert result.returncode == 0, result.stderr
+    grid = _grid(tmp_path / "out")
+    assert any(unit["pairs"] is not None for unit in grid["units"])
+    weights = {5: 20.0, 1: 0.5}
+    cv = StratifiedKFold(4, shuffle=True, random_state=3)
+    reference = GridSearchCV(SVC(class_weight=weights), {"gamma": [1.0, 8.0], "C": [1.0, 100.0]}, cv=cv).fit(X, y)
+    params = reference.cv_results_["params"]
+    for cell in grid["cells"]:
+        assert cell["accuracy"] == reference.cv_results_["mean_test_score"][
+            params.index({"C": cell["C"], "gamma": cell["gamma"]})]
+    best = grid["best"]
+    from pisvm.libsvm import read_libsvm
+
+    X_test, y_test = read_libsvm(folder / "test.el")
+    model = SVC(gamma=best["gamma"], C=best["C"], class_weight=weights).fit(X, y)
+    assert grid["test"]["overall_accuracy"] == model.score(X_test, y_test)

@@ -1,11 +1,13 @@
 """pisvm-compare end to end on a tiny synthetic scene: report contents, same pixels, cache reuse, bad input."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, mpirun, python_module
+from conftest import assert_one_line_error, mpirun, python_module, run_command
+from pisvm.gridsearch import best_cell
 from pisvm.scene import write_scene
 from pisvm.selection import write_selection
 from pisvm.synth import synthetic_scene
@@ -50,6 +52,10 @@ def test_report_contents(first_run, scene):
             assert result["n_test"] == sum(map(sum, test["confusion"]))
             assert result["train_s"] > 0 and result["predict_s"] > 0
         assert set(methods["svm-ap"]["best_params"]) >= {"gamma", "C"}
+        for name in ("svm-spectra", "svm-ap"):  # the grid's one best-cell rule
+            best = best_cell(methods[name]["grid"])
+            assert (best["gamma"], best["C"]) == (methods[name]["best_params"]["gamma"],
+                                                  methods[name]["best_params"]["C"])
         assert methods["svm-ap"]["n_features"] == 2 * 5
     summary = report["summary"]
     assert len(summary) == 3 and all(row["n_splits"] == 2 for row in summary)
@@ -123,3 +129,140 @@ def test_bad_input_leaves_the_cache_intact(first_run, scene, tmp_path):
     assert_one_line_error(python_module("compare.cli", str(tmp_path / "another.h5"), "--out", str(out)),
                           "caches a comparison of another scene")
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == files_before
+
+
+
+SVM_ONLY = ["--methods", "svm-spectra", "-g", "1", "8", "-c", "10", "-v", "3"]
+
+
+@pytest.fixture(scope="module")
+def svm_run(scene, tmp_path_factory):
+    """A finished svm-spectra run whose journal the error cases below damage."""
+    out = tmp_path_factory.mktemp("svm") / "out"
+    result = python_module("compare.cli", str(scene[0]), "--sampling", "random", "--fraction", "0.3", *SVM_ONLY,
+                           "--out", str(out), timeout=300)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def _mpi_rerun(scene, svm_run, tmp_path, damage=None, script=None):
+    """Copy the run, drop its cached result, ``damage(journal)``, run it again on 2 ranks.
+
+    Returns the CompletedProcess and the lines of stderr that report an error of pisvm-compare.
+    """
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(svm_run, out)
+    journal = next(out.glob("random-0.3-0/svm-spectra-*/journal.jsonl"))
+    (journal.parent / "result.json").unlink()
+    if damage is not None:
+        damage(journal)
+    args = [str(scene[0]), "--sampling", "random", "--fraction", "0.3", *SVM_ONLY, "--out", str(out)]
+    if script is None:
+        result = mpirun(2, "compare.cli", *args, timeout=120)
+    else:
+        launcher = shutil.which("mpirun")
+        result = run_command([launcher, "--oversubscribe", "-n", "2", "-x", "PYTHONPATH", sys.executable,
+                              str(script), *args], timeout=120)
+    return result, [line for line in result.stderr.splitlines() if "pisvm-compare: error" in line]
+
+
+def _other_header(journal):
+    lines = journal.read_text().splitlines()
+    header = json.loads(lines[0])
+    header["folds"] = 5
+    journal.write_text("\n".join([json.dumps(header)] + lines[1:]) + "\n")
+
+
+def _damaged_line(journal):
+    lines = journal.read_text().splitlines()
+    lines[2] = lines[2][: len(lines[2]) // 2]
+    journal.write_text("\n".join(lines) + "\n")
+
+
+def _drop_units(journal):
+    journal.write_text("\n".join(journal.read_text().splitlines()[:2]) + "\n")
+
+
+def _folder_is_a_file(journal):
+    import shutil
+
+    folder = journal.parent
+    shutil.rmtree(folder)
+    folder.write_text("not a folder")
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("damage, fragment", [(_other_header, "cannot resume, folds differs"),
+                                              (_damaged_line, "journal.jsonl:3: damaged journal line"),
+                                              (_folder_is_a_file, "svm-spectra-")])
+def test_mpi_error_on_rank_0_before_the_grid_ends_every_rank(scene, svm_run, tmp_path, damage, fragment):
+    result, errors = _mpi_rerun(scene, svm_run, tmp_path, damage)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("failure, fragment", [
+    (("import pisvm.journal as j\n"
+      "def full(self, record):\n"
+      "    raise OSError(28, 'No space left on device')\n"
+      "j.Journal.append = full\n"), "error in rank 0 of 2 on {host}: [Errno 28] No space left on device"),
+    (("import pisvm.backends as b\n"
+      "def boom(*a, **k):\n"
+      "    raise RuntimeError('solver exploded')\n"
+      "b.LibsvmBackend.fit_predict = boom\n"), "error in rank 0 of 2 on {host}: RuntimeError: solver exploded"),
+])
+def test_mpi_error_on_rank_0_inside_the_grid_aborts_the_job(scene, svm_run, tmp_path, failure, fragment):
+    import socket
+
+    script = tmp_path / "fail.py"
+    script.write_text("import sys\nfrom mpi4py import MPI\n"
+                      "if MPI.COMM_WORLD.rank == 0:\n" + "".join("    " + line + "\n" for line in failure.splitlines())
+                      + "from compare.cli import main\nmain(sys.argv[1:])\n")
+    result, errors = _mpi_rerun(scene, svm_run, tmp_path, _drop_units, script=script)
+    assert result.returncode != 0
+    # A bug (RuntimeError) gets its traceback after the line; bad input and a full disk do not.
+    assert ("Traceback" in result.stderr) == ("RuntimeError" in fragment), result.stderr
+    assert len(errors) == 1 and fragment.format(host=socket.gethostname()) in errors[0], result.stderr
+
+
+def test_cache_is_keyed_by_the_split_content_not_its_name(scene, tmp_path):
+    from pisvm.sampling import make_selection, training_statistics
+
+    data, labels = scene[1], scene[2]
+    for folder, seed in (("A", 0), ("B", 1)):
+        selection, attrs = make_selection(labels, "random", 0.3, random_state=seed)
+        (tmp_path / folder).mkdir()
+        write_selection(tmp_path / folder / "sp.h5", selection, *training_statistics(data, selection), **attrs)
+    out = tmp_path / "out"
+
+    def compare(folder, *methods):
+        result = python_module("compare.cli", str(scene[0]), "--split", str(tmp_path / folder / "sp.h5"),
+                               *SVM_ONLY[2:], "--methods", *methods, "--out", str(out), timeout=300)
+        assert result.returncode == 0, result.stderr
+        return result, json.loads((out / "report.json").read_text())["splits"][0]["methods"]
+
+    _, first = compare("A", "svm-spectra")
+    again, second = compare("B", "svm-spectra")
+    assert "(cached)" not in again.stdout
+    from pisvm.selection import read_selection
+
+    selection_b, _ = read_selection(tmp_path / "B" / "sp.h5")
+    assert second["svm-spectra"]["n_train"] == int(np.sum(selection_b == 2))
+    assert second["svm-spectra"]["train_pixels_sha256"] != first["svm-spectra"]["train_pixels_sha256"]
+    more, third = compare("B", "svm-spectra", "svm-ap")
+    assert more.stdout.count("(cached)") == 1
+    assert third["svm-spectra"] == second["svm-spectra"]
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--methods", "svm-spectra", "cnn", "--window", "5"], "window_px == 5, must be >= 7"),
+    (["--methods", "svm-spectra", "svm-ap", "--pca", "41"], "pca == 41, must be in [1, 40]"),
+])
+def test_every_option_is_checked_before_the_first_method(scene, tmp_path, extra, fragment):
+    out = tmp_path / "out"
+    args = [str(scene[0]), "--sampling", "random", "--fraction", "0.3", *SVM_ONLY[2:], *extra, "--out", str(out)]
+    assert_one_line_error(python_module("compare.cli", *args, timeout=300), fragment)
+    assert not list(out.rglob("result.json")) and not list(out.rglob("journal.jsonl"))

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
@@ -6,8 +8,8 @@ from sklearn.svm import SVC
 from pisvm.backends import LibsvmBackend, class_pairs, make_backend, vote
 from pisvm.engine import Problem
 from pisvm.folds import stratified_folds
-from pisvm.gridsearch import grid_search
 from pisvm.grid import TEST_FOLD
+from pisvm.gridsearch import grid_search
 
 GAMMAS, COSTS = [0.5, 4.0, 32.0], [0.1, 10.0]
 
@@ -86,3 +88,131 @@ def test_thundersvm_backend_agrees_with_libsvm(small_problem):
     reference = LibsvmBackend().fit_predict(X[:120], y[:120], X[120:], 4.0, 10.0)
     assert predicted.shape == reference.shape
     assert np.mean(predicted == reference) > 0.9
+
+
+def test_class_weights_per_pair_equal_one_weighted_svc(small_problem):
+    # Each binary problem gets its own two classes' weights, as LIBSVM's -wi does.
+    X, y = small_problem
+    weights = {1: 3.0, 4: 0.25}
+    backend = LibsvmBackend(class_weight=weights)
+    pairs = class_pairs(4)
+    for gamma, C in [(0.5, 1.0), (4.0, 10.0)]:
+        whole = SVC(gamma=gamma, C=C, class_weight=weights).fit(X[:120], y[:120]).predict(X[120:])
+        wins = backend.fit_predict_pairs(X[:120], y[:120], X[120:], gamma, C, pairs)
+        np.testing.assert_array_equal(np.unique(y)[vote(dict(zip(pairs, wins)), 4)], whole)
+        np.testing.assert_array_equal(backend.fit_predict(X[:120], y[:120], X[120:], gamma, C), whole)
+    split = grid_search(_problem(small_problem), GAMMAS, COSTS, backend, n_parts=3, progress=False)
+    whole = grid_search(_problem(small_problem), GAMMAS, COSTS, backend, progress=False)
+    assert [c["fold_accuracies"] for c in split["cells"]] == [c["fold_accuracies"] for c in whole["cells"]]
+    assert split["test"]["confusion"] == whole["test"]["confusion"]
+
+
+def _mpi_script(tmp_path, code, n_ranks=2, env=None):
+    """Run ``code`` (after a common prelude defining ``comm`` and ``problem``) on ``n_ranks``; rank 0's stdout."""
+    import shutil
+    import sys
+
+    from conftest import run_command
+
+    launcher = shutil.which("mpirun")
+    if launcher is None:
+        pytest.skip("mpirun is not installed")
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import json, time\n"
+        "import numpy as np\n"
+        "from mpi4py import MPI\n"
+        "from pisvm.engine import Problem\n"
+        "from pisvm.folds import stratified_folds\n"
+        "comm = MPI.COMM_WORLD\n"
+        "rng = np.random.RandomState(3)\n"
+        "y = np.repeat([1, 2, 3], [30, 25, 20])\n"
+        "X = rng.normal(size=(75, 4)) + y[:, None] * 0.8\n"
+        "problem = Problem(X, y, stratified_folds(y, 3, 0))\n" + code)
+    exported = [arg for key, value in (env or {}).items() for arg in ("-x", f"{key}={value}")]
+    result = run_command([launcher, "--oversubscribe", "-n", str(n_ranks), "-x", "PYTHONPATH", *exported,
+                          sys.executable, str(script)], timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.mpi
+def test_engine_traffic_runs_on_a_duplicate_communicator_that_is_freed(tmp_path):
+    out = _mpi_script(tmp_path, (
+        "from pisvm.gridsearch import grid_search\n"
+        "from pisvm.backends import LibsvmBackend\n"
+        "dups = []\n"
+        "class Tracking(MPI.Intracomm):\n"
+        "    def Dup(self, *args):\n"
+        "        dups.append(MPI.Intracomm.Dup(self, *args))\n"
+        "        return dups[-1]\n"
+        "tracked = Tracking(comm)\n"
+        "summary = grid_search(problem, [0.5, 2.0], [1.0, 10.0], LibsvmBackend(), comm=tracked, progress=False)\n"
+        "freed = all(d == MPI.COMM_NULL for d in dups)\n"
+        "print(json.dumps({'rank': comm.rank, 'dups': len(dups), 'freed': freed}))\n"))
+    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert len(lines) == 2 and all(line["dups"] >= 1 and line["freed"] for line in lines)
+
+
+@pytest.mark.mpi
+def test_a_rank_gets_its_next_unit_before_the_record_is_kept(tmp_path):
+    # A slow journal (on_record sleeps 0.4 s) must not delay the reply that hands rank 1 its next unit.
+    out = _mpi_script(tmp_path, (
+        "from pisvm.gridsearch import grid_search\n"
+        "from pisvm.backends import LibsvmBackend\n"
+        "slow = lambda record: time.sleep(0.4)\n"
+        "summary = grid_search(problem, [0.5, 1.0, 2.0], [1.0, 10.0], LibsvmBackend(), comm=comm,\n"
+        "                      on_record=slow if comm.rank == 0 else None, progress=False)\n"
+        "if comm.rank == 0:\n"
+        "    mine = sorted((r for r in summary['records'] if r['rank'] == 1), key=lambda r: r['start'])\n"
+        "    gaps = [b['start'] - a['end'] for a, b in zip(mine, mine[1:])]\n"
+        "    print(json.dumps({'units': len(mine), 'gaps': gaps}))\n"))
+    found = json.loads(out.splitlines()[-1])
+    assert found["units"] >= 3
+    assert max(found["gaps"]) < 0.2, found
+
+
+@pytest.mark.mpi
+def test_waiting_ranks_do_not_spin_while_rank_0_reads_the_input(tmp_path):
+    # Rank 0 takes 3 s to build the job; rank 1 waits in run_grid without burning that CPU time.
+    out = _mpi_script(tmp_path, (
+        "import os, tempfile\n"
+        "from pisvm.rungrid import GridJob, run_grid\n"
+        "def slow_job():\n"
+        "    time.sleep(3.0)\n"
+        "    header = {'data_sha256': 'x', 'test_sha256': None, 'gammas': [1.0], 'costs': [1.0], 'folds': 3,\n"
+        "              'seed': 0, 'backend': 'libsvm', 'solver': {}}\n"
+        "    return GridJob(problem, [1.0], [1.0], 'libsvm', {}, header, {'data': 'test'})\n"
+        f"out = os.path.join({str(tmp_path)!r}, 'out')\n"
+        "cpu, wall = time.process_time(), time.time()\n"
+        "run_grid(slow_job, out, comm=comm, progress=False)\n"
+        "print(json.dumps({'rank': comm.rank, 'cpu': time.process_time() - cpu, 'wall': time.time() - wall}))\n"))
+    lines = {line["rank"]: line for line in map(json.loads, (l for l in out.splitlines() if l.startswith("{")))}
+    assert lines[1]["wall"] > 2.0
+    assert lines[1]["cpu"] < 0.5, lines
+
+
+@pytest.mark.mpi
+def test_grid_under_a_serialized_thread_level_equals_serial(tmp_path):
+    # Below MPI_THREAD_MULTIPLE every MPI call of the engine goes through one lock; -n 3 gives the serial table.
+    out = _mpi_script(tmp_path, (
+        "from pisvm.gridsearch import grid_search\n"
+        "from pisvm.backends import LibsvmBackend\n"
+        "from pisvm.transport import serialized\n"
+        "summary = grid_search(problem, [0.5, 2.0], [1.0, 10.0], LibsvmBackend(), comm=comm, n_parts=2,\n"
+        "                      progress=False)\n"
+        "if comm.rank == 0:\n"
+        "    print(json.dumps({'level': MPI.Query_thread(), 'locked': serialized() is not None and\n"
+        "                      type(serialized()).__name__ != 'nullcontext',\n"
+        "                      'folds': [c['fold_accuracies'] for c in summary['cells']]}))\n"),
+        n_ranks=3, env={"MPI4PY_RC_THREAD_LEVEL": "serialized"})
+    found = json.loads(out.splitlines()[-1])
+    from mpi4py import MPI
+
+    assert found["level"] == MPI.THREAD_SERIALIZED and found["locked"]
+    rng = np.random.RandomState(3)
+    y = np.repeat([1, 2, 3], [30, 25, 20])
+    X = rng.normal(size=(75, 4)) + y[:, None] * 0.8
+    serial = grid_search(Problem(X, y, stratified_folds(y, 3, 0)), [0.5, 2.0], [1.0, 10.0], LibsvmBackend(),
+                         progress=False)
+    assert found["folds"] == [c["fold_accuracies"] for c in serial["cells"]]

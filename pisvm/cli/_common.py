@@ -7,12 +7,7 @@ import sys
 import traceback
 import warnings
 
-
-class CollectiveError(ValueError):
-    """Bad input that every rank learnt together (rank 0 checked it and broadcast the verdict).
-
-    Only rank 0 prints it, and no rank aborts: every rank exits with status 2.
-    """
+from ..transport import CollectiveError, abort
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -111,18 +106,18 @@ def run(main, prog, argv=None, comm=None):
         if comm is not None and comm.size > 1:
             # Only reached when one rank alone found the error (input errors
             # are agreed collectively before work starts): end the job.
-            comm.Abort(2)
+            abort(comm, 2)
         sys.exit(2)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr, flush=True)
         if comm is not None and comm.size > 1:
-            comm.Abort(130)
+            abort(comm, 130)
         sys.exit(130)
     except Exception:  # noqa: BLE001 - last resort: report where, then end every rank
         rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
         print(f"{prog}: error in rank {rank} of {size} on {socket.gethostname()}:\n"
               f"{traceback.format_exc()}", file=sys.stderr, flush=True)
         if comm is not None and comm.size > 1:
-            comm.Abort(1)
+            abort(comm, 1)
         sys.exit(1)
     sys.exit(status or 0)

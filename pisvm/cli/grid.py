@@ -7,15 +7,12 @@ seed-shaped problem, small scale, with a held-out test part).
 """
 
 import argparse
-import os
-import platform
-import socket
 import sys
-import time
 
 import numpy as np
 
-from ._common import CollectiveError, OneLineParser, number, run
+from ..backends import BACKENDS
+from ._common import OneLineParser, number, run
 
 PROG = "pisvm-grid"
 SEED_GAMMAS = [2.0, 4.0, 8.0, 16.0, 32.0]
@@ -46,7 +43,8 @@ def build_parser(rank=0):
     parser.add_argument("--class-weight", choices=["balanced"], help="weigh C by inverse class frequency")
     parser.add_argument("-w", "--weight", type=_weight, action="append", default=[], metavar="LABEL=W",
                         help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
-    parser.add_argument("--backend", default="libsvm", help="solver: libsvm (scikit-learn) or thundersvm")
+    parser.add_argument("--backend", choices=BACKENDS, default="libsvm",
+                        help="solver: libsvm (scikit-learn) or thundersvm")
     parser.add_argument("--test", metavar="FILE", help="LibSVM test file: train the best cell on all training "
                         "data and report OA, AA, kappa, per-class accuracy and the confusion matrix")
     parser.add_argument("--out", default="pisvm-grid-out", metavar="DIR", help="output folder")
@@ -70,24 +68,6 @@ class _RankParser(OneLineParser):
     def _print_message(self, message, file=None):
         if self.rank == 0:
             super()._print_message(message, file)
-
-
-def _versions():
-    import mpi4py
-    import scipy
-    import sklearn
-
-    import pisvm
-
-    versions = {"pisvm": pisvm.__version__, "python": platform.python_version(), "numpy": np.__version__,
-                "scipy": scipy.__version__, "scikit-learn": sklearn.__version__, "mpi4py": mpi4py.__version__}
-    try:
-        from mpi4py import MPI
-
-        versions["mpi"] = MPI.Get_library_version().splitlines()[0].strip()
-    except Exception:  # noqa: BLE001 - a version string is informative only
-        pass
-    return versions
 
 
 def load_inputs(args):
@@ -164,67 +144,32 @@ def _solver_options(args, class_weight, json_ready=False):
     return options
 
 
-def _prepare_out(out_dir):
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-        probe = os.path.join(out_dir, f".write-test{os.getpid()}")
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as error:
-        raise ValueError(f"output folder {out_dir}: cannot write ({error.strerror or error})") from None
+def _job(args, argv):
+    """Rank 0: the grid job of the command line (reads the data; ValueError on bad input)."""
+    from ..engine import Problem
+    from ..rungrid import GridJob
+
+    inputs = load_inputs(args)
+    header = inputs["header"]
+    problem = Problem(inputs["X"], inputs["y"], inputs["fold"], inputs["X_test"], inputs["y_test"])
+    metadata = {"data": inputs["data_name"], "test_data": args.test, "data_sha256": header["data_sha256"],
+                "test_sha256": header["test_sha256"], "command": [PROG] + list(argv or sys.argv[1:])}
+    return GridJob(problem=problem, gammas=inputs["gammas"], costs=inputs["costs"], backend=args.backend,
+                   solver=_solver_options(args, inputs["class_weight"]), header=header, metadata=metadata,
+                   n_parts=args.parts)
 
 
 def _main(argv, comm):
-    from ..backends import make_backend
-    from ..engine import Problem
-    from ..gridsearch import grid_search
-    from ..journal import Journal
-    from ..report import format_table, write_results
+    from ..report import format_table
+    from ..rungrid import run_grid
 
     rank = 0 if comm is None else comm.rank
-    size = 1 if comm is None else comm.size
     args = build_parser(rank).parse_args(argv)
-    started = time.time()
-    payload, journal = None, None
-    if rank == 0:
-        try:
-            payload = load_inputs(args)
-            _prepare_out(args.out)
-            journal = Journal(os.path.join(args.out, "journal.jsonl"), payload["header"], resume=args.resume)
-        except (ValueError, OSError) as error:
-            payload = {"error": str(error)}
-    if comm is not None:
-        payload = comm.bcast(payload, root=0)
-    if "error" in payload:
-        raise CollectiveError(payload["error"])
-
-    problem = Problem(payload["X"], payload["y"], payload["fold"], payload["X_test"], payload["y_test"])
-    backend = make_backend(args.backend, **_solver_options(args, payload["class_weight"]))
-    hosts = [socket.gethostname()] if comm is None else comm.gather(socket.gethostname(), root=0)
-    if rank == 0:
-        resumed = len(journal.records)
-        print(f"{PROG}: {payload['data_name']}: {len(problem.y)} samples, {problem.X.shape[1]} features, "
-              f"{len(np.unique(problem.y))} classes; {len(payload['gammas'])}x{len(payload['costs'])} grid, "
-              f"{args.folds} folds, {size} rank(s), backend {args.backend}"
-              + (f"; resuming with {resumed} finished units" if resumed else ""), file=sys.stderr, flush=True)
-    summary = grid_search(problem, payload["gammas"], payload["costs"], backend, comm=comm,
-                          previous_records=journal.records if journal else (),
-                          on_record=journal.append if journal else None,
-                          n_parts=args.parts, progress=not args.quiet)
+    outcome = run_grid(lambda: _job(args, argv), args.out, comm=comm, resume=args.resume,
+                       progress=not args.quiet, prog=PROG)
     if rank != 0:
         return 0
-    journal.close()
-    metadata = {
-        "data": payload["data_name"], "test_data": args.test, "data_sha256": payload["header"]["data_sha256"],
-        "test_sha256": payload["header"]["test_sha256"], "n_samples": int(len(problem.y)),
-        "n_features": int(problem.X.shape[1]), "n_classes": int(len(np.unique(problem.y))),
-        "folds": args.folds, "seed": args.seed, "ranks": size, "hosts": sorted(set(hosts)),
-        "backend": args.backend, "solver": payload["header"]["solver"], "table_time": "seconds_span",
-        "wall_s": time.time() - started, "resumed_units": resumed, "command": [PROG] + list(argv or sys.argv[1:]),
-        "versions": _versions(),
-    }
-    write_results(args.out, summary, metadata)
+    summary, metadata = outcome
     best = summary["best"]
     print(format_table(summary["cells"]))
     print(f"best: gamma {best['gamma']:g}, C {best['C']:g}: {100 * best['accuracy']:.2f} % "

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_path
+from ..sampling import MODES
 from ._common import OneLineParser, number, run
 from ._common import fraction as fraction_type
 
@@ -25,7 +26,7 @@ PROG = "pisvm-split"
 def build_parser():
     parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("scene", help="scene HDF5 file (data, labels)")
-    parser.add_argument("--mode", nargs="+", choices=["random", "size", "stddev"], default=["random"],
+    parser.add_argument("--mode", nargs="+", choices=MODES, default=["random"],
                         help="random: per-class random draw; size / stddev: DBSCAN cluster sampling, "
                              "largest / most varied clusters first")
     parser.add_argument("--fraction", nargs="+", type=fraction_type, default=[0.1],

@@ -1,0 +1,218 @@
+"""One grid run: the journal, the grid search and the result files, on every MPI rank (pisvm-grid, pisvm-compare).
+
+Rank 0 builds the job (reads the input), creates the output folder and opens
+the journal; the other ranks wait without spinning and learn either the job
+or the error from one broadcast, so bad input ends every rank with one line
+and status 2.  Once the ranks work together, an error on any rank ends the
+whole job with one line naming the rank (``MPI_Abort``): the others would
+otherwise wait for it forever.
+"""
+
+import dataclasses
+import os
+import platform
+import socket
+import sys
+import time
+
+import numpy as np
+
+from .backends import make_backend
+from .gridsearch import grid_search
+from .journal import Journal
+from .report import write_results
+from .transport import CollectiveError, abort_job, bcast_when_ready
+
+
+@dataclasses.dataclass
+class GridJob:
+    """Everything the ranks need for one grid run.
+
+    Parameters
+    ----------
+    problem : pisvm.engine.Problem
+    gammas, costs : list of float
+        Validated grid values (:func:`pisvm.grid.check_grid`).
+    backend : str
+        Name from :data:`pisvm.backends.BACKENDS`.
+    solver : dict
+        Keyword options of the backend (``cache_mb``, ``tol``, ``shrinking``,
+        ``class_weight``).
+    header : dict
+        The journal's identity (:data:`pisvm.journal.HEADER_KEYS`): a resumed
+        run must match it.
+    metadata : dict
+        What the caller knows of the run (``data``: a name for messages,
+        ``command``, ...), written into ``grid.json``.
+    n_parts : int, optional
+        Pair groups per task (see :func:`pisvm.gridsearch.grid_search`).
+    """
+
+    problem: object
+    gammas: list
+    costs: list
+    backend: str
+    solver: dict
+    header: dict
+    metadata: dict
+    n_parts: int = None
+
+
+def prepare_out(out_dir):
+    """Create ``out_dir`` and check that files can be written there; ValueError naming it otherwise."""
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        probe = os.path.join(out_dir, f".write-test{os.getpid()}")
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise ValueError(f"output folder {out_dir}: cannot write ({error.strerror or error})") from None
+
+
+def run_grid(make_job, out_dir, comm=None, resume=False, progress=True, prog="pisvm-grid"):
+    """Run one grid search on every rank of ``comm`` and write its result files (rank 0).
+
+    Every rank calls this function.  Rank 0 writes ``out_dir/journal.jsonl``
+    as units finish, then ``grid.json``, ``grid.csv``, ``table.md`` and
+    ``heatmap.png`` (:func:`pisvm.report.write_results`).
+
+    Parameters
+    ----------
+    make_job : callable
+        Called on rank 0 only: returns the :class:`GridJob`.  ``ValueError``
+        or ``OSError`` it raises is bad input, reported on every rank.
+    out_dir : str
+        Output folder (the journal and the result files).
+    comm : mpi4py.MPI.Comm, optional
+        None runs serially.
+    resume : bool, default False
+        Continue the journal in ``out_dir`` (its header must match the job's).
+    progress : bool, default True
+        Progress line on rank 0's stderr.
+    prog : str, default "pisvm-grid"
+        Command name in messages.
+
+    Returns
+    -------
+    tuple or None
+        On rank 0 ``(summary, metadata)``: the summary of
+        :func:`pisvm.gridsearch.grid_search` and the metadata written into
+        ``grid.json``; None on other ranks.
+
+    Raises
+    ------
+    pisvm.transport.CollectiveError
+        On every rank, when rank 0 found bad input (the job, the output
+        folder, the journal) before the ranks started working together.
+    """
+    rank = 0 if comm is None else comm.rank
+    payload = open_job(make_job, out_dir, resume) if rank == 0 else None
+    if comm is not None:
+        shared = bcast_when_ready(_shareable(payload) if rank == 0 else None, comm)
+        payload = payload if rank == 0 else shared
+    if "error" in payload:
+        raise CollectiveError(payload["error"])
+    if rank == 0:
+        return _work(payload, comm, progress, prog, out_dir)
+    _work(payload, comm, False, prog, None)
+    return None
+
+
+def serve_grids(comm, prog="pisvm-grid"):
+    """Ranks other than 0: join every :func:`run_grid` that rank 0 starts, until it calls :func:`end_grids`.
+
+    A grid that rank 0 refuses (bad input) is skipped: rank 0 raises the
+    error, and the job goes on or ends as rank 0 decides.
+    """
+    while (payload := bcast_when_ready(None, comm)) is not None:
+        if "error" not in payload:
+            _work(payload, comm, False, prog, None)
+
+
+def end_grids(comm):
+    """Rank 0: release the ranks waiting in :func:`serve_grids`."""
+    bcast_when_ready(None, comm)
+
+
+def open_job(make_job, out_dir, resume):
+    """Rank 0: build the job, prepare the folder, open the journal; ``{"error": message}`` on bad input."""
+    started = time.time()
+    try:
+        job = make_job()
+        prepare_out(out_dir)
+        journal = Journal(os.path.join(out_dir, "journal.jsonl"), job.header, resume=resume)
+    except (ValueError, OSError) as error:
+        return {"error": str(error).splitlines()[0] if str(error) else type(error).__name__}
+    return {"job": job, "journal": journal, "resumed": len(journal.records), "started": started}
+
+
+def _shareable(payload):
+    """What the other ranks receive: the job (not rank 0's open journal) or the error."""
+    return {key: value for key, value in payload.items() if key in ("job", "error")}
+
+
+def _work(payload, comm, progress, prog, out_dir):
+    rank = 0 if comm is None else comm.rank
+    size = 1 if comm is None else comm.size
+    job, journal = payload["job"], payload.get("journal")
+    try:
+        backend = make_backend(job.backend, **job.solver)
+        hosts = [socket.gethostname()] if comm is None else comm.gather(socket.gethostname(), root=0)
+        if rank == 0:
+            _announce(job, payload["resumed"], size, prog)
+        summary = grid_search(job.problem, job.gammas, job.costs, backend, comm=comm,
+                              previous_records=journal.records if journal else (),
+                              on_record=journal.append if journal else None,
+                              n_parts=job.n_parts, progress=progress)
+        if rank != 0:
+            return None
+        journal.close()
+        metadata = _metadata(job, payload["started"], payload["resumed"], size, hosts)
+        write_results(out_dir, summary, metadata)
+        return summary, metadata
+    except Exception as error:
+        if size > 1:
+            abort_job(comm, prog, error)
+        raise
+
+
+def _announce(job, resumed, size, prog):
+    problem = job.problem
+    print(f"{prog}: {job.metadata.get('data', 'data')}: {len(problem.y)} samples, "
+          f"{problem.X.shape[1]} features, {len(np.unique(problem.y))} classes; "
+          f"{len(job.gammas)}x{len(job.costs)} grid, {job.header['folds']} folds, {size} rank(s), backend {job.backend}"
+          + (f"; resuming with {resumed} finished units" if resumed else ""), file=sys.stderr, flush=True)
+
+
+def _metadata(job, started, resumed, size, hosts):
+    problem = job.problem
+    metadata = {"data": None, "n_samples": int(len(problem.y)), "n_features": int(problem.X.shape[1]),
+                "n_classes": int(len(np.unique(problem.y))), "folds": job.header.get("folds"),
+                "seed": job.header.get("seed"), "ranks": size, "hosts": sorted(set(hosts)),
+                "backend": job.backend, "solver": job.header.get("solver"), "table_time": "seconds_span"}
+    metadata.update(job.metadata)
+    metadata.update(wall_s=time.time() - started, resumed_units=resumed, versions=versions())
+    return metadata
+
+
+def versions():
+    """Versions of the software that produced a result (for ``grid.json``)."""
+    import mpi4py
+    import scipy
+    import sklearn
+
+    import pisvm
+
+    found = {"pisvm": pisvm.__version__, "python": platform.python_version(), "numpy": np.__version__,
+             "scipy": scipy.__version__, "scikit-learn": sklearn.__version__, "mpi4py": mpi4py.__version__}
+    try:
+        from mpi4py import MPI
+
+        found["mpi"] = MPI.Get_library_version().splitlines()[0].strip()
+    except Exception:  # noqa: BLE001 - a version string is informative only
+        pass
+    return found
+
+
+__all__ = ["GridJob", "end_grids", "prepare_out", "run_grid", "serve_grids", "versions"]

@@ -1,0 +1,66 @@
+"""One place for each rule: option choices come from the library, one best-cell rule."""
+
+import argparse
+
+import pytest
+
+from pisvm.backends import BACKENDS
+from pisvm.gridsearch import best_cell
+from pisvm.report import table_rows
+from pisvm.sampling import MODES
+
+
+def _choices(parser):
+    """``{option string: choices}`` of a parser and its sub-commands."""
+    found = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.update({f"{name} {k}": v for k, v in _choices(sub).items()})
+        elif action.choices is not None:
+            found[action.option_strings[-1] if action.option_strings else action.dest] = action.choices
+    return found
+
+
+def test_cli_choices_are_the_library_tuples():
+    from compare import METHODS
+    from compare.cli import build_parser as compare_parser
+    from pisvm.cli.grid import build_parser as grid_parser
+    from pisvm.cli.jobs import build_parser as jobs_parser
+    from pisvm.cli.split import build_parser as split_parser
+
+    assert _choices(grid_parser())["--backend"] is BACKENDS
+    compare = _choices(compare_parser())
+    assert compare["--backend"] is BACKENDS and compare["--sampling"] is MODES and compare["--methods"] is METHODS
+    assert _choices(split_parser())["--mode"] is MODES
+    assert _choices(jobs_parser())["sampling --modes"] is MODES
+
+
+def test_features_choices_are_the_library_tuples():
+    from features import trees
+    from features.cli import build_parser
+
+    choices = _choices(build_parser())
+    assert any(value is trees.ADJACENCIES for value in choices.values())
+
+
+def test_cnn_choices_are_the_config_tuples():
+    pytest.importorskip("keras")
+    from cnn.cli import build_parser
+    from cnn.config import LOSSES, OPTIMIZERS, PIPELINES, STRATEGIES
+
+    choices = _choices(build_parser())
+    assert choices["train --loss"] is LOSSES and choices["train --optimizer"] is OPTIMIZERS
+    assert choices["train --strategy"] is STRATEGIES
+    assert choices["train --pipeline"] is PIPELINES and choices["predict --pipeline"] is PIPELINES
+
+
+def test_the_table_marks_the_best_cell_rule():
+    # Equal accuracies: the rule prefers smaller C, then smaller gamma.
+    cells = [{"gamma": g, "C": c, "accuracy": 0.9 if (g, c) != (1.0, 1.0) else 0.8, "seconds_span": 60.0}
+             for g in (1.0, 2.0) for c in (1.0, 10.0)]
+    best = best_cell(cells)
+    assert (best["gamma"], best["C"]) == (2.0, 1.0)
+    _, rows = table_rows(cells)
+    marked = [(row[0], i) for row in rows for i, text in enumerate(row[1:]) if text.endswith("*")]
+    assert marked == [("2", 0)]
