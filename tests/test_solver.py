@@ -25,6 +25,9 @@ def test_squared_distances_and_rbf_block():
     squared = squared_distances(A, A)
     out = rbf_block(squared, 2.0, out=squared)
     assert out is squared and np.all(np.diag(out) == 1.0)
+    # Kernel values below exp(LOG_KERNEL_FLOOR) are exact zeros (subnormal exp is slow).
+    tiny = rbf_block(np.array([[0.0, 100.0, 459.0, 461.0, 800.0]]), 1.0)
+    np.testing.assert_array_equal(tiny, [[1.0, np.exp(-100.0), np.exp(-459.0), 0.0, 0.0]])
     with pytest.raises(ValueError, match="gamma == -1"):
         rbf_block(squared, -1)
     with pytest.raises(ValueError, match="same number of columns"):
