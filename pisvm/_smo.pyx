@@ -40,7 +40,6 @@ runs without the GIL, so threads can solve several problems at once.
 
 from libc.math cimport INFINITY
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
-from libc.stdlib cimport free, malloc
 
 cdef enum:
     UP = 1       # in I_up: a_k < C_k for y_k = +1, a_k > 0 for y_k = -1
@@ -67,14 +66,6 @@ cdef struct Smo:
     double *yG            # y * gradient of the dual objective
     double *yGbar         # y * sum of C_t Q_kt over variables t at their upper bound
     uint8_t *flag         # UP | LOW
-    int32_t *ci           # row and column of the variable in the compact block
-    # The compact block: K[bi[a], bi[b]] for the m variables active when it
-    # was made (a, b < m), so its rows are short and contiguous; m == 0 when
-    # there is none.  The active set only shrinks until the next unshrink, so
-    # every active variable keeps a valid ci.
-    double *Kc
-    Py_ssize_t m
-    Py_ssize_t capacity   # doubles allocated at Kc
 
 
 cdef inline uint8_t _flag(double alpha, double C, int8_t y) noexcept nogil:
@@ -100,46 +91,6 @@ cdef void _swap(Smo *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     s.yG[a], s.yG[b] = s.yG[b], s.yG[a]
     s.yGbar[a], s.yGbar[b] = s.yGbar[b], s.yGbar[a]
     s.flag[a], s.flag[b] = s.flag[b], s.flag[a]
-    s.ci[a], s.ci[b] = s.ci[b], s.ci[a]
-
-
-cdef inline const double *_row(Smo *s, Py_ssize_t k) noexcept nogil:
-    """Kernel row of active variable ``k``, to be read at the columns :func:`_columns` gives."""
-    if s.m:
-        return s.Kc + s.ci[k] * s.m
-    return s.K + s.bi[k] * s.n_block
-
-
-cdef inline const int32_t *_columns(Smo *s) noexcept nogil:
-    return s.ci if s.m else s.bi
-
-
-cdef void _compact(Smo *s) noexcept nogil:
-    """Gather the kernel values of the active variables into the compact block."""
-    cdef Py_ssize_t a, b, m = s.active
-    cdef const double *source
-    cdef double *target
-    if s.capacity < m * m:
-        free(s.Kc)
-        s.Kc = <double *> malloc(m * m * sizeof(double))
-        s.capacity = m * m if s.Kc != NULL else 0
-        if s.Kc == NULL:
-            s.m = 0
-            return
-    for a in range(m):
-        source = s.K + s.bi[a] * s.n_block
-        target = s.Kc + a * m
-        for b in range(m):
-            target[b] = source[s.bi[b]]
-        s.ci[a] = <int32_t> a
-    s.m = m
-
-
-cdef void _unshrink(Smo *s) noexcept nogil:
-    """Make every variable active again, with its exact gradient."""
-    _reconstruct_gradient(s)
-    s.active = s.l
-    s.m = 0
 
 
 cdef void _init_gradient(Smo *s) noexcept nogil:
@@ -213,7 +164,8 @@ cdef void _shrink(Smo *s) noexcept nogil:
             gmax_low = s.yG[k]
     if not s.unshrunk and gmax_up + gmax_low <= 10 * s.eps:
         s.unshrunk = True
-        _unshrink(s)
+        _reconstruct_gradient(s)
+        s.active = s.l
     k = 0
     while k < s.active:
         if _be_shrunk(s, k, gmax_up, gmax_low):
@@ -224,10 +176,6 @@ cdef void _shrink(Smo *s) noexcept nogil:
                     break
                 s.active -= 1
         k += 1
-    if 2 * s.active <= (s.m if s.m else s.l):
-        # Half the rows' length or less: gathering the active block (active^2
-        # values) costs less than a few hundred iterations' scattered reads.
-        _compact(s)
 
 
 cdef Py_ssize_t _select_i(Smo *s, double *gmax) noexcept nogil:
@@ -248,12 +196,12 @@ cdef Py_ssize_t _select_j(Smo *s, Py_ssize_t i, double gmax) noexcept nogil:
     cdef double gmax_low = -INFINITY, best = INFINITY
     cdef double g, grad_diff, quad, obj_diff, QDi = 0.0
     cdef const double *Ki = s.K
-    cdef const int32_t *bi = _columns(s)
+    cdef const int32_t *bi = s.bi
     cdef const double *yG = s.yG
     cdef const double *QD = s.QD
     cdef const uint8_t *flag = s.flag
     if i >= 0:
-        Ki = _row(s, i)
+        Ki = s.K + bi[i] * s.n_block
         QDi = QD[i]
     for k in range(s.active):
         if flag[k] & LOW:
@@ -275,32 +223,24 @@ cdef Py_ssize_t _select_j(Smo *s, Py_ssize_t i, double gmax) noexcept nogil:
     return j
 
 
-cdef void _add_row(Smo *s, Py_ssize_t t, double weight) noexcept nogil:
-    """yGbar += weight * K[bi[t], bi] over all variables."""
-    cdef const double *Kt = s.K + s.bi[t] * s.n_block
-    cdef Py_ssize_t k
-    for k in range(s.l):
-        s.yGbar[k] += weight * Kt[s.bi[k]]
-
-
 cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noexcept nogil:
     """Optimise ``a_i, a_j`` (LIBSVM's clipped update), update yG and yGbar.
 
     Returns the next iteration's ``i`` (as :func:`_select_i` over the same
     active set) and puts its ``-yG`` in ``gmax``: the gradient loop finds it.
     """
-    cdef const int32_t *bi = _columns(s)
-    cdef const double *Ki = _row(s, i)
-    cdef const double *Kj = _row(s, j)
+    cdef const double *Ki = s.K + s.bi[i] * s.n_block
+    cdef const double *Kj = s.K + s.bi[j] * s.n_block
     cdef double C_i = s.C[i], C_j = s.C[j]
     cdef int8_t y_i = s.y[i], y_j = s.y[j]
     cdef double old_i = s.alpha[i], old_j = s.alpha[j]
     cdef double a_i = old_i, a_j = old_j
     cdef double G_i = y_i * s.yG[i], G_j = y_j * s.yG[j]
-    cdef double K_ij = Ki[bi[j]]
+    cdef double K_ij = Ki[s.bi[j]]
     cdef double quad, delta, diff, total, c_i, c_j, g, best
     cdef bint upper_i = _at_upper(s, i), upper_j = _at_upper(s, j)
     cdef Py_ssize_t k, next_i
+    cdef const int32_t *bi = s.bi
     cdef double *yG = s.yG
     cdef const uint8_t *flag = s.flag
 
@@ -364,11 +304,14 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
             next_i = k
     gmax[0] = best
 
-    # yGbar covers every variable, shrunk or not: full rows of the block.
     if upper_i != _at_upper(s, i):
-        _add_row(s, i, y_i * C_i if not upper_i else -y_i * C_i)
+        c_i = y_i * C_i if not upper_i else -y_i * C_i
+        for k in range(s.l):
+            s.yGbar[k] += c_i * Ki[bi[k]]
     if upper_j != _at_upper(s, j):
-        _add_row(s, j, y_j * C_j if not upper_j else -y_j * C_j)
+        c_j = y_j * C_j if not upper_j else -y_j * C_j
+        for k in range(s.l):
+            s.yGbar[k] += c_j * Kj[bi[k]]
     return next_i
 
 
@@ -408,7 +351,8 @@ cdef Py_ssize_t _solve(Smo *s, bint shrinking, Py_ssize_t max_iter) noexcept nog
             i = _select_i(s, &gmax)
         j = _select_j(s, i, gmax)
         if j < 0:
-            _unshrink(s)
+            _reconstruct_gradient(s)
+            s.active = s.l
             i = _select_i(s, &gmax)
             j = _select_j(s, i, gmax)
             if j < 0:
@@ -419,14 +363,15 @@ cdef Py_ssize_t _solve(Smo *s, bint shrinking, Py_ssize_t max_iter) noexcept nog
         have_i = True
     if s.active < s.l:
         # Only after max_iter: LIBSVM reports the whole gradient all the same.
-        _unshrink(s)
+        _reconstruct_gradient(s)
+        s.active = s.l
     return n_iter
 
 
 def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, const int8_t[::1] y,
           const double[::1] C, double eps, bint shrinking, Py_ssize_t max_iter,
-          double[::1] alpha, double[::1] work, int32_t[::1] bi, int32_t[::1] ci,
-          int64_t[::1] origin, int8_t[::1] y_work, uint8_t[::1] flag):
+          double[::1] alpha, double[::1] work, int32_t[::1] bi, int64_t[::1] origin,
+          int8_t[::1] y_work, uint8_t[::1] flag):
     """Solve the binary C-SVC dual on ``K[index][:, index]``; ``alpha`` is written in place.
 
     Parameters
@@ -449,8 +394,8 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
         order of ``index``. **Modified in place.**
     work : memoryview of shape (5 * l,), float64
         Scratch space.
-    bi, ci, origin, y_work, flag : memoryviews of shape (l,)
-        Scratch space (int32, int32, int64, int8, uint8).
+    bi, origin, y_work, flag : memoryviews of shape (l,)
+        Scratch space (int32, int64, int8, uint8).
 
     Returns
     -------
@@ -477,10 +422,6 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     s.yG = &work[3 * l]
     s.yGbar = &work[4 * l]
     s.flag = &flag[0]
-    s.ci = &ci[0]
-    s.Kc = NULL
-    s.m = 0
-    s.capacity = 0
     with nogil:
         for k in range(l):
             s.bi[k] = index[k]
@@ -491,7 +432,6 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
             s.alpha[k] = alpha[k]
         _init_gradient(&s)
         n_iter = _solve(&s, shrinking, max_iter)
-        free(s.Kc)
         rho = _rho(&s)
         for k in range(l):
             # a_k (G_k - 1) / 2 summed: 0.5 a'Qa - e'a, as LIBSVM computes it.
