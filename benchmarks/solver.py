@@ -53,12 +53,21 @@ def cpu_seconds(repeat, function, *args, **kwargs):
     return best, result
 
 
+def all_pairs():
+    """Every one-vs-one class pair (a, b), a < b, of the built-in problem."""
+    return list(itertools.combinations(range(1, N_SEED_CLASSES + 1), 2))
+
+
+def same_family(pairs):
+    """The pairs whose classes belong to one family (they overlap)."""
+    return [p for p in pairs if (p[0] - 1) % FAMILIES == (p[1] - 1) % FAMILIES]
+
+
 def choose_pairs(y, train, n_pairs, n_hard, seed):
     """The ``n_hard`` largest same-family pairs and ``n_pairs - n_hard`` random other pairs."""
     counts = np.bincount(y[train], minlength=N_SEED_CLASSES + 1)
-    pairs = list(itertools.combinations(range(1, N_SEED_CLASSES + 1), 2))
-    same = [p for p in pairs if (p[0] - 1) % FAMILIES == (p[1] - 1) % FAMILIES]
-    hard = sorted(same, key=lambda p: -(counts[p[0]] + counts[p[1]]))[:n_hard]
+    pairs = all_pairs()
+    hard = sorted(same_family(pairs), key=lambda p: -(counts[p[0]] + counts[p[1]]))[:n_hard]
     rest = [p for p in pairs if p not in hard]
     chosen = np.random.RandomState(seed).choice(len(rest), n_pairs - len(hard), replace=False)
     return hard + sorted(rest[k] for k in chosen)
@@ -79,6 +88,10 @@ def main(argv=None):
     parser.add_argument("--tol", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    n_all, n_same = len(all_pairs()), len(same_family(all_pairs()))
+    if not 0 <= args.hard <= min(args.pairs, n_same) or args.pairs > n_all or args.repeat < 1:
+        parser.error(f"need 0 <= --hard <= {n_same}, --hard <= --pairs <= {n_all} and --repeat >= 1 "
+                     f"(got --hard {args.hard}, --pairs {args.pairs}, --repeat {args.repeat})")
 
     X, y = seed_problem(scale=1.0, random_state=args.seed)
     fold = stratified_folds(y, 10, args.seed)
