@@ -41,6 +41,26 @@ runs without the GIL, so threads can solve several problems at once.
 from libc.math cimport INFINITY
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
+cdef extern from *:
+    # Start loading a cache line (GCC/Clang builtin, a no-op elsewhere): the
+    # O(l) loops read a kernel row at scattered columns, so the loops below
+    # request the column PREFETCH_DISTANCE steps ahead (measured: 10 to 25 %
+    # less time at gamma 8, C 100 and gamma 2, C 1; no gain in the yGbar loops).
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define PISVM_PREFETCH(address) __builtin_prefetch(address)
+    #else
+    #define PISVM_PREFETCH(address) ((void)0)
+    #endif
+    """
+    void PISVM_PREFETCH(const void *address) noexcept nogil
+
+cdef enum:
+    PREFETCH_DISTANCE = 16  # loop steps ahead; bi has this many extra entries
+
+PREFETCH_PAD = PREFETCH_DISTANCE
+"""Extra entries the caller allocates at the end of ``bi`` (read by the prefetches)."""
+
 cdef enum:
     UP = 1       # in I_up: a_k < C_k for y_k = +1, a_k > 0 for y_k = -1
     LOW = 2      # in I_low: a_k > 0 for y_k = +1, a_k < C_k for y_k = -1
@@ -204,6 +224,7 @@ cdef Py_ssize_t _select_j(Smo *s, Py_ssize_t i, double gmax) noexcept nogil:
         Ki = s.K + bi[i] * s.n_block
         QDi = QD[i]
     for k in range(s.active):
+        PISVM_PREFETCH(&Ki[bi[k + PREFETCH_DISTANCE]])
         if flag[k] & LOW:
             g = yG[k]
             if g >= gmax_low:
@@ -297,6 +318,7 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
     best = -INFINITY
     next_i = -1
     for k in range(s.active):
+        PISVM_PREFETCH(&Kj[bi[k + PREFETCH_DISTANCE]])
         g = yG[k] + (c_i * Ki[bi[k]] + c_j * Kj[bi[k]])
         yG[k] = g
         if flag[k] & UP and -g >= best:
@@ -394,8 +416,10 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
         order of ``index``. **Modified in place.**
     work : memoryview of shape (5 * l,), float64
         Scratch space.
-    bi, origin, y_work, flag : memoryviews of shape (l,)
-        Scratch space (int32, int64, int8, uint8).
+    bi : memoryview of shape (l + PREFETCH_PAD,), int32
+        Scratch space.
+    origin, y_work, flag : memoryviews of shape (l,)
+        Scratch space (int64, int8, uint8).
 
     Returns
     -------
@@ -407,6 +431,8 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     cdef Smo s
     cdef Py_ssize_t k, l = index.shape[0], n_iter
     cdef double rho, objective = 0.0
+    if bi.shape[0] < l + PREFETCH_DISTANCE:
+        raise ValueError(f"bi has {bi.shape[0]} entries, need {l + PREFETCH_DISTANCE}")
     s.K = &K[0]
     s.n_block = n_block
     s.l = l
@@ -423,6 +449,8 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     s.yGbar = &work[4 * l]
     s.flag = &flag[0]
     with nogil:
+        for k in range(PREFETCH_DISTANCE):
+            s.bi[l + k] = 0
         for k in range(l):
             s.bi[k] = index[k]
             s.origin[k] = k

@@ -195,8 +195,8 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     alpha = np.zeros(n_train)
     n_iter, rho, objective = _smo.solve(
         K.reshape(-1), n_block, index.astype(np.int32), y, C, float(tol), bool(shrinking), int(max_iter),
-        alpha, np.empty(5 * n_train), np.empty(n_train, np.int32), np.empty(n_train, np.int64),
-        np.empty(n_train, np.int8), np.empty(n_train, np.uint8))
+        alpha, np.empty(5 * n_train), np.empty(n_train + _smo.PREFETCH_PAD, np.int32),
+        np.empty(n_train, np.int64), np.empty(n_train, np.int8), np.empty(n_train, np.uint8))
     if n_iter >= max_iter:
         warnings.warn(f"the SMO stopped at max_iter == {max_iter} iterations before reaching tol == {tol}",
                       ConvergenceWarning, stacklevel=2)
