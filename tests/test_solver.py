@@ -55,10 +55,10 @@ def test_two_points_by_hand():
 def test_three_points_hard_margin_by_hand():
     # Linear kernel on the line: x = 2, 3 (+1) and x = 0 (-1).  The margin is w x - rho = +-1
     # at x = 2 and x = 0: w = 1, rho = 1, a = (0.5, 0, 0.5), objective 0.5 w^2 - sum(a) = -0.5.
-    # The block holds an unused fourth sample; the index picks the other three.
+    # The block holds an unused fourth sample; the index picks the other three; labels as floats.
     x = np.array([2.0, 7.0, 3.0, 0.0])
     K = np.outer(x, x)
-    solution = solve_binary(K, [0, 2, 3], [1, 1, -1], C_pos=100.0, C_neg=100.0, tol=1e-10)
+    solution = solve_binary(K, np.array([0, 2, 3]), np.array([1.0, 1.0, -1.0]), C_pos=100.0, C_neg=100.0, tol=1e-10)
     np.testing.assert_allclose(solution.alpha, [0.5, 0.0, 0.5], atol=1e-9)
     assert solution.rho == pytest.approx(1.0, abs=1e-9)
     assert solution.objective == pytest.approx(-0.5, abs=1e-9)
