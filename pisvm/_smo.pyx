@@ -25,8 +25,8 @@ What differs from LIBSVM is the storage, not the arithmetic:
   percent.
 - The gradient is kept as ``yG = y * G`` (and ``yGbar = y * G_bar``), so
   ``Q_kt * delta`` becomes ``y_t * delta * K_kt`` and the sign of each
-  variable never enters the O(l) loops.  ``yG`` has exactly LIBSVM's values
-  (a sign flip is exact).
+  variable never enters the O(l) loops; this changes no rounding (a sign
+  flip is exact).
 - Each variable carries two flags: ``UP`` (in LIBSVM's ``I_up``: ``y a`` can
   grow) and ``LOW`` (in ``I_low``).  A free variable has both.
 - The gradient update of one iteration and the first pass of the next
