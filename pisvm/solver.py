@@ -1,0 +1,204 @@
+"""The grid's own SVM solver: RBF kernel blocks by BLAS and LIBSVM's binary C-SVC SMO in Cython.
+
+A kernel block holds the kernel values of every pair of a set of samples
+(for the grid: all samples of a class pair, all folds), so one block serves
+every fold and every C of a (gamma, class pair).  :func:`solve_binary` solves
+the binary C-SVC dual of a subset of the block's samples (a fold's training
+samples) the way LIBSVM's ``Solver`` does, reading the kernel values from the
+block instead of computing and caching them, without the GIL.
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from pisvm import _smo
+
+LOG_KERNEL_FLOOR = -460.0
+"""Exponent below which :func:`rbf_block` writes an exact 0 (``exp(-460)`` is about 1e-200).
+
+``exp`` is 5 to 25 times slower where its result is subnormal or underflows
+(exponents below about -708), and products of such values slow the SMO down
+the same way; LIBSVM itself stores kernel values as float32, which rounds
+every value below about 1e-45 to 0.
+"""
+
+_SLICE = 1 << 15  # elements per slice of rbf_block's passes
+
+
+def squared_distances(A, B):
+    """Squared Euclidean distances between the rows of ``A`` and ``B``, by one BLAS product.
+
+    ``|a|^2 + |b|^2 - 2 a.b``, clipped at 0 (rounding can make it slightly
+    negative); when ``B`` is ``A`` the diagonal is exactly 0.
+
+    Parameters
+    ----------
+    A : array-like of shape (n_a, n_features)
+    B : array-like of shape (n_b, n_features)
+
+    Returns
+    -------
+    squared : ndarray of shape (n_a, n_b), dtype float64, C-contiguous
+    """
+    same = B is A
+    A = np.ascontiguousarray(A, dtype=np.float64)
+    B = A if same else np.ascontiguousarray(B, dtype=np.float64)
+    if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[1]:
+        raise ValueError(f"A of shape {A.shape} and B of shape {B.shape}: "
+                         "need two 2-D arrays with the same number of columns")
+    norms_a = np.einsum("ij,ij->i", A, A)
+    norms_b = norms_a if same else np.einsum("ij,ij->i", B, B)
+    squared = A @ B.T  # A @ A.T is one SYRK
+    rows = max(1, _SLICE // max(1, squared.shape[1]))
+    for start in range(0, len(squared), rows):
+        slab = squared[start:start + rows]  # passes over a slab stay in the core's cache
+        slab *= -2.0
+        slab += norms_a[start:start + rows, None]
+        slab += norms_b
+        np.maximum(slab, 0.0, out=slab)
+    if same:
+        np.fill_diagonal(squared, 0.0)
+    return squared
+
+
+def rbf_block(squared, gamma, out=None):
+    """RBF kernel values ``exp(-gamma * squared)`` of a squared-distance block.
+
+    Several values of gamma share one ``squared`` block (from
+    :func:`squared_distances`).  Values below ``exp(LOG_KERNEL_FLOOR)`` (about
+    1e-200) are written as exact zeros (see :data:`LOG_KERNEL_FLOOR`).
+
+    Parameters
+    ----------
+    squared : ndarray of shape (n_a, n_b), float64
+    gamma : float
+        Kernel width, > 0.
+    out : ndarray of shape (n_a, n_b), float64, C-contiguous, optional
+        Where to write the block (may be ``squared`` itself).  **Written in place.**
+
+    Returns
+    -------
+    K : ndarray of shape (n_a, n_b), dtype float64, C-contiguous
+    """
+    if not gamma > 0:
+        raise ValueError(f"gamma == {gamma}, must be > 0")
+    squared = np.asarray(squared, dtype=np.float64)
+    if out is None:
+        out = np.empty(squared.shape, dtype=np.float64)
+    elif out.shape != squared.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
+        raise ValueError(f"out of shape {out.shape} and dtype {out.dtype}: need a C-contiguous "
+                         f"float64 array of shape {squared.shape}")
+    source, target = squared.reshape(-1), out.reshape(-1)
+    # Slices of 256 KiB: the passes over one slice stay in the core's cache.
+    for start in range(0, len(target), _SLICE):
+        exponent = target[start:start + _SLICE]
+        np.multiply(source[start:start + _SLICE], -gamma, out=exponent)
+        if exponent.min() < LOG_KERNEL_FLOOR:
+            negligible = exponent < LOG_KERNEL_FLOOR
+            np.maximum(exponent, LOG_KERNEL_FLOOR, out=exponent)
+            np.exp(exponent, out=exponent)
+            exponent[negligible] = 0.0
+        else:
+            np.exp(exponent, out=exponent)
+    return out
+
+
+@dataclass(frozen=True)
+class BinarySolution:
+    """Solution of a binary C-SVC dual problem (LIBSVM's conventions).
+
+    Attributes
+    ----------
+    alpha : ndarray of shape (n_train,), float64
+        Dual coefficients in ``[0, C_k]``, in the order of ``index``.
+    rho : float
+        Bias: the decision value is ``f(x) = sum_k alpha_k y_k K(x, x_k) - rho``;
+        ``f > 0`` means the +1 class.
+    n_iter : int
+        SMO iterations.
+    objective : float
+        Dual objective ``0.5 a'Qa - e'a`` (LIBSVM's ``obj``).
+    n_sv : int
+        Number of support vectors (``alpha > 0``).
+    """
+
+    alpha: np.ndarray
+    rho: float
+    n_iter: int
+    objective: float
+    n_sv: int
+
+
+def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=None):
+    """Solve LIBSVM's binary C-SVC dual on the samples ``index`` of a kernel block.
+
+    Minimises ``0.5 a'Qa - e'a`` subject to ``y'a = 0`` and ``0 <= a_k <= C_k``,
+    with ``Q_kt = y_k y_t K[index_k, index_t]``, ``C_k = C_pos`` for ``y_k = +1``
+    and ``C_neg`` for ``y_k = -1``, by LIBSVM's SMO (Fan, Chen and Lin 2005:
+    second-order working-set selection, shrinking, stopping when the maximal
+    violation ``m(a) - M(a)`` is below ``tol``).  The two kernel columns of an
+    iteration are read from ``K`` directly: nothing is copied or cached, and the
+    loop runs without the GIL.  Cost: O(len(index)) per iteration.
+
+    Parameters
+    ----------
+    K : ndarray of shape (n_block, n_block), float64, C-contiguous
+        Kernel block (symmetric); not copied when already float64 and C-contiguous.
+    index : array-like of shape (n_train,), int
+        Positions in the block of the training samples, in LIBSVM's sample order
+        (the order decides ties in the working-set selection).
+    y : array-like of shape (n_train,)
+        +1 (the pair's first class, as in LIBSVM) or -1.
+    C_pos, C_neg : float
+        Upper bounds for the +1 and -1 samples (class weight times C), > 0.
+    tol : float, default 1e-3
+        Stopping tolerance (LIBSVM's ``-e``), > 0.
+    shrinking : bool, default True
+        LIBSVM's shrinking heuristic (``-h``).
+    max_iter : int, optional
+        Iteration limit; by default LIBSVM's ``max(10_000_000, 100 * n_train)``.
+        Reaching it warns (:class:`sklearn.exceptions.ConvergenceWarning`).
+
+    Returns
+    -------
+    BinarySolution
+    """
+    K = np.ascontiguousarray(K, dtype=np.float64)
+    if K.ndim != 2 or K.shape[0] != K.shape[1]:
+        raise ValueError(f"K of shape {K.shape}: need a square kernel block")
+    n_block = K.shape[0]
+    index = np.asarray(index)
+    if index.ndim != 1 or not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(f"index of shape {index.shape} and dtype {index.dtype}: need a 1-D integer array")
+    if len(index) == 0:
+        raise ValueError("index is empty: need at least one training sample")
+    if index.min() < 0 or index.max() >= n_block:
+        raise ValueError(f"index values in [{index.min()}, {index.max()}], must be in [0, {n_block})")
+    y = np.asarray(y)
+    if y.shape != index.shape:
+        raise ValueError(f"y of shape {y.shape}, must have the shape of index {index.shape}")
+    if not np.all((y == 1) | (y == -1)):
+        raise ValueError(f"y holds {sorted(set(np.unique(y).tolist()) - {1, -1})[:3]}: labels must be +1 or -1")
+    for name, value in (("C_pos", C_pos), ("C_neg", C_neg), ("tol", tol)):
+        if not value > 0 or not np.isfinite(value):
+            raise ValueError(f"{name} == {value}, must be > 0 and finite")
+    n_train = len(index)
+    if max_iter is None:
+        max_iter = max(10_000_000, 100 * n_train)
+    elif max_iter < 0:
+        raise ValueError(f"max_iter == {max_iter}, must be >= 0")
+    y = y.astype(np.int8)
+    C = np.where(y > 0, float(C_pos), float(C_neg))
+    alpha = np.zeros(n_train)
+    n_iter, rho, objective = _smo.solve(
+        K.reshape(-1), n_block, index.astype(np.int32), y, C, float(tol), bool(shrinking), int(max_iter),
+        alpha, np.empty(5 * n_train), np.empty(n_train + _smo.PREFETCH_PAD, np.int32),
+        np.empty(n_train, np.int64), np.empty(n_train, np.int8), np.empty(n_train, np.uint8))
+    if n_iter >= max_iter:
+        warnings.warn(f"the SMO stopped at max_iter == {max_iter} iterations before reaching tol == {tol}",
+                      ConvergenceWarning, stacklevel=2)
+    return BinarySolution(alpha=alpha, rho=rho, n_iter=n_iter, objective=objective,
+                          n_sv=int(np.count_nonzero(alpha)))

@@ -1,0 +1,172 @@
+"""pisvm.solver: kernel blocks, and the binary SMO against LIBSVM (scikit-learn's SVC) and by hand."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.svm import SVC
+
+from pisvm.solver import rbf_block, solve_binary, squared_distances
+
+
+def test_squared_distances_and_rbf_block():
+    rng = np.random.RandomState(0)
+    A, B = rng.uniform(size=(40, 7)), rng.uniform(size=(25, 7))
+    np.testing.assert_allclose(squared_distances(A, B), cdist(A, B, "sqeuclidean"), atol=1e-12)
+    same = squared_distances(A, A)
+    assert np.all(np.diag(same) == 0) and np.all(same >= 0)
+    for gamma in (0.5, 8.0):
+        K = rbf_block(squared_distances(A, B), gamma)
+        assert K.flags.c_contiguous and K.dtype == np.float64
+        np.testing.assert_allclose(K, rbf_kernel(A, B, gamma=gamma), rtol=1e-12)
+    squared = squared_distances(A, A)
+    out = rbf_block(squared, 2.0, out=squared)
+    assert out is squared and np.all(np.diag(out) == 1.0)
+    # Kernel values below exp(LOG_KERNEL_FLOOR) are exact zeros (subnormal exp is slow).
+    tiny = rbf_block(np.array([[0.0, 100.0, 459.0, 461.0, 800.0]]), 1.0)
+    np.testing.assert_array_equal(tiny, [[1.0, np.exp(-100.0), np.exp(-459.0), 0.0, 0.0]])
+    with pytest.raises(ValueError, match="gamma == -1"):
+        rbf_block(squared, -1)
+    with pytest.raises(ValueError, match="same number of columns"):
+        squared_distances(A, B[:, :3])
+
+
+def test_two_points_by_hand():
+    # K = [[1, k], [k, 1]], y = (+1, -1): a_1 = a_2 = a minimises a^2 (1 - k) - 2a, so
+    # a = min(1 / (1 - k), C_pos, C_neg); with a_1 = C_pos < C_neg, sample 2 is free and
+    # rho = y_2 G_2 = 1 - a (1 - k).
+    k = 0.5
+    K = np.array([[1.0, k], [k, 1.0]])
+    solution = solve_binary(K, [0, 1], [1, -1], C_pos=0.3, C_neg=5.0, tol=1e-9)
+    np.testing.assert_allclose(solution.alpha, [0.3, 0.3], atol=1e-12)
+    assert solution.rho == pytest.approx(1 - 0.3 * (1 - k), abs=1e-12)
+    assert solution.objective == pytest.approx(0.3**2 * (1 - k) - 2 * 0.3, abs=1e-12)
+    assert solution.n_sv == 2
+    # Unbounded: a = 1 / (1 - k) = 2, both free, rho = 0.
+    solution = solve_binary(K, [0, 1], [1, -1], C_pos=10.0, C_neg=10.0, tol=1e-9)
+    np.testing.assert_allclose(solution.alpha, [2.0, 2.0], atol=1e-12)
+    assert solution.rho == pytest.approx(0.0, abs=1e-12)
+    assert solution.objective == pytest.approx(-2.0, abs=1e-12)
+
+
+def test_three_points_hard_margin_by_hand():
+    # Linear kernel on the line: x = 2, 3 (+1) and x = 0 (-1).  The margin is w x - rho = +-1
+    # at x = 2 and x = 0: w = 1, rho = 1, a = (0.5, 0, 0.5), objective 0.5 w^2 - sum(a) = -0.5.
+    # The block holds an unused fourth sample; the index picks the other three; labels as floats.
+    x = np.array([2.0, 7.0, 3.0, 0.0])
+    K = np.outer(x, x)
+    solution = solve_binary(K, np.array([0, 2, 3]), np.array([1.0, 1.0, -1.0]), C_pos=100.0, C_neg=100.0, tol=1e-10)
+    np.testing.assert_allclose(solution.alpha, [0.5, 0.0, 0.5], atol=1e-9)
+    assert solution.rho == pytest.approx(1.0, abs=1e-9)
+    assert solution.objective == pytest.approx(-0.5, abs=1e-9)
+    assert solution.n_sv == 2
+
+
+def _blobs(n_pos=90, n_neg=70, n_held_out=40, seed=0):
+    """A block over two overlapping classes; returns X, labels (+1/-1) and train/held-out rows."""
+    rng = np.random.RandomState(seed)
+    n = n_pos + n_neg + n_held_out
+    y = np.where(rng.uniform(size=n) < n_pos / (n_pos + n_neg), 1, -1)
+    X = rng.normal(size=(n, 6)) * 0.6 + y[:, None] * 0.35
+    held_out = np.zeros(n, bool)
+    held_out[rng.choice(n, n_held_out, replace=False)] = True
+    # LIBSVM's sample order within a pair: the +1 class first, each class in data order.
+    train = np.concatenate([np.flatnonzero(~held_out & (y == 1)), np.flatnonzero(~held_out & (y == -1))])
+    return X, y, train, np.flatnonzero(held_out)
+
+
+def _libsvm(K, y, train, C, weight_neg, tol, shrinking):
+    """scikit-learn's LIBSVM on the precomputed sub-block: alpha (in ``train`` order), rho, objective."""
+    labels = np.where(y[train] == 1, 0, 1)  # class 0 is the +1 class of LIBSVM's binary problem
+    clf = SVC(kernel="precomputed", C=C, tol=tol, shrinking=shrinking, class_weight={0: 1.0, 1: weight_neg})
+    clf.fit(K[np.ix_(train, train)], labels)
+    alpha = np.zeros(len(train))
+    alpha[clf.support_] = np.abs(clf._dual_coef_[0])
+    coef = clf._dual_coef_[0]
+    K_sv = K[np.ix_(train[clf.support_], train[clf.support_])]
+    return clf, alpha, -clf._intercept_[0], 0.5 * coef @ K_sv @ coef - np.abs(coef).sum()
+
+
+@pytest.mark.parametrize("gamma, C, weight_neg, shrinking", [
+    (0.5, 1.0, 1.0, True), (0.5, 1.0, 1.0, False), (2.0, 100.0, 1.0, True),
+    (2.0, 100.0, 1.0, False), (0.2, 10.0, 3.0, True), (1.0, 1000.0, 0.25, False),
+])
+def test_same_solution_as_libsvm(gamma, C, weight_neg, shrinking):
+    X, y, train, held_out = _blobs()
+    K = rbf_block(squared_distances(X, X), gamma)
+    tol = 1e-3
+    solution = solve_binary(K, np.asarray(train, np.int64), y[train].astype(np.int8),
+                            C_pos=C, C_neg=C * weight_neg, tol=tol, shrinking=shrinking)
+    clf, alpha, rho, objective = _libsvm(K, y, train, C, weight_neg, tol, shrinking)
+    box = np.where(y[train] == 1, C, C * weight_neg)
+    assert np.all(solution.alpha >= 0) and np.all(solution.alpha <= box)
+    assert abs(y[train] @ solution.alpha) < 1e-9 * C
+    assert abs(solution.objective - objective) <= 1e-3 * abs(objective)
+    # The reported objective is the objective of the returned alpha.
+    Q = K[np.ix_(train, train)] * np.outer(y[train], y[train])
+    assert solution.objective == pytest.approx(0.5 * solution.alpha @ Q @ solution.alpha - solution.alpha.sum(),
+                                               rel=1e-9)
+    # Support sets: any difference is a multiplier at tolerance level.
+    differ = (solution.alpha > 0) != (alpha > 0)
+    assert differ.sum() <= 2 and np.all(np.maximum(solution.alpha, alpha)[differ] < 1e-2 * box[differ])
+    assert solution.n_sv == np.count_nonzero(solution.alpha)
+    assert solution.rho == pytest.approx(rho, abs=1e-2 * max(1.0, abs(rho)))
+    assert abs(solution.n_iter - clf.n_iter_[0]) <= 0.1 * clf.n_iter_[0] + 5
+    # Held-out predictions: f(x) = sum_k a_k y_k K(x, x_k) - rho, f > 0 is the +1 class.
+    decision = K[np.ix_(held_out, train)] @ (solution.alpha * y[train]) - solution.rho
+    expected = np.where(clf.predict(K[np.ix_(held_out, train)]) == 0, 1, -1)
+    assert np.mean(np.where(decision > 0, 1, -1) == expected) >= 0.97
+
+
+def test_shrinking_changes_the_path_not_the_solution():
+    X, y, train, _ = _blobs(n_pos=150, n_neg=150, n_held_out=0, seed=1)
+    K = rbf_block(squared_distances(X, X), 1.0)
+    on = solve_binary(K, train, y[train], 100.0, 100.0, shrinking=True)
+    off = solve_binary(K, train, y[train], 100.0, 100.0, shrinking=False)
+    assert on.objective == pytest.approx(off.objective, rel=1e-3)
+    # A tighter tolerance moves the objective down and takes more iterations.
+    tight = solve_binary(K, train, y[train], 100.0, 100.0, tol=1e-6)
+    assert tight.objective <= on.objective and tight.n_iter > on.n_iter
+
+
+def test_threads_give_the_serial_results():
+    X, y, train, _ = _blobs(seed=2)
+    K = rbf_block(squared_distances(X, X), 1.0)
+    Cs = [0.1, 1.0, 10.0, 100.0]
+    serial = [solve_binary(K, train, y[train], C, C) for C in Cs]
+    with ThreadPoolExecutor(2) as pool:
+        threaded = list(pool.map(lambda C: solve_binary(K, train, y[train], C, C), Cs))
+    for one, other in zip(serial, threaded):
+        np.testing.assert_array_equal(one.alpha, other.alpha)
+        assert (one.rho, one.n_iter, one.objective) == (other.rho, other.n_iter, other.objective)
+
+
+def test_max_iter_stops_and_warns():
+    X, y, train, _ = _blobs(seed=3)
+    K = rbf_block(squared_distances(X, X), 2.0)
+    with pytest.warns(ConvergenceWarning, match="max_iter == 3"):
+        solution = solve_binary(K, train, y[train], 100.0, 100.0, max_iter=3)
+    assert solution.n_iter == 3
+    full = solve_binary(K, train, y[train], 100.0, 100.0)
+    assert full.n_iter > 3 and full.objective < solution.objective
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"K": np.ones((3, 4))}, "square"),
+    ({"index": [0, 5]}, r"must be in \[0, 3\)"),
+    ({"index": [0.0, 1.0]}, "integer"),
+    ({"y": [1, 0]}, "must be \\+1 or -1"),
+    ({"y": [1, -1, 1]}, "shape of index"),
+    ({"C_pos": 0.0}, "C_pos == 0.0"),
+    ({"C_neg": np.inf}, "C_neg == inf"),
+    ({"tol": -1e-3}, "tol == -0.001"),
+    ({"max_iter": -1}, "max_iter == -1"),
+])
+def test_bad_arguments(change, message):
+    arguments = {"K": np.eye(3), "index": [0, 2], "y": [1, -1], "C_pos": 1.0, "C_neg": 1.0}
+    arguments.update(change)
+    with pytest.raises(ValueError, match=message):
+        solve_binary(**arguments)
