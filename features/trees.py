@@ -145,16 +145,18 @@ def sort_pixels(image):
 
 @dataclass(frozen=True, eq=False)
 class ComponentTree:
-    """A max-tree or min-tree of a 2-D image, nodes numbered root first.
+    """A max-tree, min-tree or tree of shapes of a 2-D image, nodes numbered root first.
 
-    Build it with :func:`max_tree` or :func:`min_tree`.
+    Build it with :func:`max_tree`, :func:`min_tree` or
+    :func:`features.shapes.tree_of_shapes`.
 
     Attributes
     ----------
-    kind : {"max", "min"}
+    kind : {"max", "min", "shapes"}
     shape : tuple of int
         (n_rows, n_cols) of the image.
-    adjacency : {4, 8}
+    adjacency : {4, 8} or None
+        None for the tree of shapes (its Khalimsky grid fixes the connectivity).
     parent : ndarray of shape (n_nodes,), int32
         Parent node; node 0 is the root (its own parent) and ``parent[k] < k``.
     node_map : ndarray of shape (n_rows, n_cols), int32
@@ -185,7 +187,9 @@ class ComponentTree:
         """Remove the nodes whose ``attribute < threshold`` and rebuild the image.
 
         On a max-tree this is an attribute thinning (the result is <= the
-        image), on a min-tree an attribute thickening (>= the image).
+        image), on a min-tree an attribute thickening (>= the image), on the
+        tree of shapes a self-dual filter (a removed shape takes the level of
+        its closest kept ancestor, brighter or darker).
 
         Parameters
         ----------
