@@ -4,7 +4,7 @@ Layout of the output folder::
 
     scene.json                    which scene the cache belongs to (sha256)
     splits/<split>.h5             selection files (pisvm-split layout)
-    features/ap-<key>.npy         attribute profiles of the whole scene
+    features/ap-<key>.npy         attribute profiles of the whole scene (sdap-<key>.npy: self-dual)
     <split>/<method>-<key>/       journal.jsonl (SVM grid), model/ (CNN), label_map.npy, result.json
     report.json, report.md, maps-<split>.png
 """
@@ -46,9 +46,9 @@ class CompareOptions:
         Seed of the stratified folds.
     backend : str, default "libsvm"
     pca : int, default 4
-        Principal components profiled for ``svm-ap``.
+        Principal components profiled for ``svm-ap`` and ``svm-sdap``.
     area : tuple of float, default (25, 100, 500, 1000, 5000)
-        Area thresholds of the attribute profiles, in pixels.
+        Area thresholds of the (self-dual) attribute profiles, in pixels.
     adjacency : {4, 8}, default 4
     epochs : int, default 600
     batch : int, default 50
@@ -74,6 +74,7 @@ class CompareOptions:
         """Short hash of the options that shape ``method``'s result (its cache folder's suffix)."""
         fields = {"svm-spectra": ("gammas", "costs", "folds", "fold_seed", "backend"),
                   "svm-ap": ("gammas", "costs", "folds", "fold_seed", "backend", "pca", "area", "adjacency"),
+                  "svm-sdap": ("gammas", "costs", "folds", "fold_seed", "backend", "pca", "area"),
                   "cnn": ("epochs", "batch", "window", "cnn_seed"),
                   "features": ("pca", "area", "adjacency")}[method]
         return _digest({name: getattr(self, name) for name in fields})[:10]
@@ -177,22 +178,30 @@ def prepare_split(spec, data, labels, given, out_dir):
     return selection, dict(info, params=params)
 
 
-def attribute_profile_pixels(data, options, out_dir):
-    """Attribute profiles of the whole scene as pixels, shape (n_rows * n_cols, n_features); cached."""
-    path = os.path.join(out_dir, "features", f"ap-{options.key('features')}.npy")
+def attribute_profile_pixels(data, options, out_dir, kind="ap"):
+    """Attribute profiles of the whole scene as pixels, shape (n_rows * n_cols, n_features); cached.
+
+    ``kind`` "ap": extended attribute profiles (max- and min-trees); "sdap":
+    extended self-dual attribute profiles (tree of shapes), both over the
+    first ``options.pca`` principal components with the area thresholds.
+    """
+    path = os.path.join(out_dir, "features", f"{kind}-{options.key('features')}.npy")
     if os.path.exists(path):
         return np.load(path)
     import features
 
     started = time.perf_counter()
-    profiles = features.extended_profiles(data, options.pca, {"area": list(options.area)},
-                                          adjacency=options.adjacency)
+    if kind == "sdap":
+        profiles = features.extended_self_dual_profiles(data, options.pca, {"area": list(options.area)})
+    else:
+        profiles = features.extended_profiles(data, options.pca, {"area": list(options.area)},
+                                              adjacency=options.adjacency)
     pixels = np.ascontiguousarray(profiles.reshape(profiles.shape[0], -1).T)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp{os.getpid()}.npy"
     np.save(tmp, pixels)
     os.replace(tmp, path)
-    print(f"pisvm-compare: attribute profiles {pixels.shape[1]} features in {time.perf_counter() - started:.1f} s",
+    print(f"pisvm-compare: {kind} profiles {pixels.shape[1]} features in {time.perf_counter() - started:.1f} s",
           flush=True)
     return pixels
 
@@ -283,7 +292,7 @@ def run_method(method, spec, selection, info, data, labels, options, out_dir, co
     else:
         n_pixels = labels.size
         pixels = (data.reshape(n_pixels, -1).astype(np.float64) if method == "svm-spectra"
-                  else attribute_profile_pixels(data, options, out_dir))
+                  else attribute_profile_pixels(data, options, out_dir, kind=method[len("svm-"):]))
         result, label_map = run_svm(method, pixels, labels, selection, options, folder, comm)
     train = selection == TRAIN
     test = (selection == TEST) & (labels > 0)
