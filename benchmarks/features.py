@@ -1,7 +1,8 @@
 """Attribute profiles: pisvm's Cython trees (features) against sap (higra) in the same run.
 
-    nice -n 10 python benchmarks/features.py            # full size
+    nice -n 10 python benchmarks/features.py            # full size, every case
     python benchmarks/features.py --scale 0.25          # rows and columns x 0.25 (1/16 of the pixels)
+    python benchmarks/features.py --cases esdap-pca4 sdap-band   # the self-dual profiles only
 
 Cases (area thresholds 25 100 500 1000 5000, 4-adjacency, direct rule):
 
@@ -10,7 +11,14 @@ Cases (area thresholds 25 100 500 1000 5000, 4-adjacency, direct rule):
     1417 x 614 scene (the full Indian Pines flight line's size), end to end:
     the same scikit-learn PCA, then the profiles (44 float64 images);
 ``ap-band``
-    area profile of one 4096 x 4096 uint16 band (11 images).
+    area profile of one 4096 x 4096 uint16 band (11 images);
+``esdap-pca4``
+    extended self-dual area profile (tree of shapes) of the first 4 principal
+    components of the same kind of synthetic 1417 x 614 scene, end to end
+    (24 float64 images);
+``sdap-band``
+    self-dual area profile of one 2048 x 2048 uint16 band made like
+    ``ap-band``'s (6 images).
 
 Each (case, implementation, size) runs in its own Python process (its own
 peak RSS, VmHWM, sap's progress bars off) on inputs generated once with fixed seeds:
@@ -38,7 +46,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 THRESHOLDS = [25, 100, 500, 1000, 5000]
-CASES = {"eap-pca4": (1417, 614), "ap-band": (4096, 4096)}
+#: case -> (rows, cols, input kind: a synthetic "cube" or "band").
+CASES = {"eap-pca4": (1417, 614, "cube"), "ap-band": (4096, 4096, "band"),
+         "esdap-pca4": (1417, 614, "cube"), "sdap-band": (2048, 2048, "band")}
 N_BANDS = 60
 N_COMPONENTS = 4
 
@@ -48,7 +58,7 @@ def _make_inputs(case, n_rows, n_cols, folder):
     path = Path(folder) / f"{case}-{n_rows}x{n_cols}.npy"
     if path.exists():
         return path
-    if case == "eap-pca4":
+    if CASES[case][2] == "cube":
         # Fields (Voronoi cells of random seeds, about one per 1500 pixels) of
         # 16 classes with smooth spectra, scaled per field, plus noise.
         from scipy.spatial import cKDTree
@@ -80,20 +90,26 @@ def _make_inputs(case, n_rows, n_cols, folder):
 def _compute(case, impl, data):
     """One run of ``impl`` ('sap' or 'pisvm') on ``data``; returns the features array."""
     attributes = {"area": THRESHOLDS}
+    self_dual = case.startswith("sdap") or case.startswith("esdap")
     if impl == "pisvm":
         import features
 
         if case == "eap-pca4":
             return features.extended_profiles(data, N_COMPONENTS, attributes)
+        if case == "esdap-pca4":
+            return features.extended_self_dual_profiles(data, N_COMPONENTS, attributes)
+        if self_dual:
+            return features.self_dual_profiles(data, attributes)
         return features.attribute_profiles(data, attributes)
     import sap
 
-    if case == "eap-pca4":
+    profile = sap.self_dual_attribute_profiles if self_dual else sap.attribute_profiles
+    if CASES[case][2] == "cube":
         from features import principal_components
 
         components = principal_components(data, N_COMPONENTS)
-        return np.concatenate([sap.attribute_profiles(pc, attributes).vectorize() for pc in components])
-    return sap.attribute_profiles(data, attributes).vectorize()
+        return np.concatenate([profile(pc, attributes).vectorize() for pc in components])
+    return profile(data, attributes).vectorize()
 
 
 def _peak_rss_mb():
@@ -151,14 +167,14 @@ def main(argv=None):
         parser.error("--scale must be in (0, 1] and --repeats >= 1")
     import sap  # noqa: F401 - the reference must be installed
 
-    print(f"# features vs sap, area thresholds {THRESHOLDS}, 4-adjacency, direct rule; "
+    print(f"# features vs sap, area thresholds {THRESHOLDS}, 4-adjacency (ap), direct rule; "
           f"repeats {args.repeats} (min), scale {args.scale}, {os.cpu_count()} CPUs")
     print(f"# {'case':<10} {'size [px]':>12} {'sap_s [s]':>10} {'pisvm_s [s]':>11} {'ratio':>7} "
           f"{'identical':>9} {'sap_peak [MB]':>13} {'pisvm_peak [MB]':>15} {'before [MB]':>11} "
           f"{'sap_growth':>10} {'pisvm_growth':>12}")
     with tempfile.TemporaryDirectory(prefix="bench-features-") as folder:
         for case in args.cases:
-            rows, cols = CASES[case]
+            rows, cols, _ = CASES[case]
             full = (max(64, round(rows * args.scale)), max(64, round(cols * args.scale)))
             half = (max(64, full[0] // 2), max(64, full[1] // 2))
             results = {}
