@@ -54,20 +54,25 @@ cdef extern from *:
     void _prefetch "PISVM_TOS_PREFETCH" (const void* address) nogil
 
 
-cdef packed struct Face:
-    # The state of one Khalimsky face, 16 bytes (a quarter cache line), so
-    # that the scattered visits of the flooding and of the union-find load
-    # one line per face.  While flooding, ``a`` and ``b`` link the faces of
-    # a queue level (next, previous); while merging, ``a`` is the canonical
-    # parent face, ``b`` the union-find forest and ``c`` the tree root of a
-    # union-find root's component.
-    int32_t level
-    int32_t a
-    int32_t b
-    int32_t c
+cdef packed struct QueuedFace:
+    # The state of one Khalimsky face while flooding, 16 bytes (a quarter
+    # cache line): the scattered visits load one line per face.
+    int32_t level       # rank the face entered the queue with (-1: not yet)
+    int32_t next        # next face of the level's queue (-1: last)
+    int32_t prev        # previous face of the level's queue (-1: first)
+    int32_t spare
+
+
+cdef packed struct TreeFace:
+    # The same 16 bytes while merging (``_tree``) and numbering (``_compact``).
+    int32_t level       # kept from the flooding
+    int32_t parent      # canonical parent face (the root is its own parent)
+    int32_t forest      # union-find forest; then the pixel count of a canonical
+                        # face's subtree; then a node's index
+    int32_t top         # tree root of a union-find root's component
 
 #: int32 slots per face in the ``faces`` arrays the caller allocates.
-FACE_SLOTS = sizeof(Face) // sizeof(int32_t)
+FACE_SLOTS = sizeof(QueuedFace) // sizeof(int32_t)
 
 
 def padding_value(const numeric[:, ::1] image):
@@ -265,8 +270,8 @@ def _flood(const int32_t[::1] padded_rank, Py_ssize_t padded_cols, const numeric
     order : memoryview of shape (n_faces,), int32
         **Written**: faces in flooding order, ``n_faces = (2 h + 3) (2 w + 3)``.
     faces : memoryview of shape (FACE_SLOTS * n_faces,), int32
-        **Written**: ``Face.level``, the rank each face entered the queue
-        with; ``a`` and ``b`` are scratch (the per-level queues).
+        **Written**: one ``QueuedFace`` per face; ``level`` is the rank the
+        face entered the queue with, the rest is scratch.
     head, tail : memoryviews of shape (n_levels,), int32
         Scratch.
     words : memoryview of shape (bitmap_words(n_levels),), uint64
@@ -282,7 +287,7 @@ def _flood(const int32_t[::1] padded_rank, Py_ssize_t padded_cols, const numeric
     cdef Py_ssize_t n_faces = H * W
     cdef Py_ssize_t i, j, p, q, r, lo, hi, cur, low, high, row, col, qrow, qcol, k, base
     cdef int32_t a
-    cdef Face* f = <Face*>&faces[0]
+    cdef QueuedFace* f = <QueuedFace*>&faces[0]
     cdef int32_t* hd = &head[0]
     cdef int32_t* tl = &tail[0]
     cdef const int32_t* pr = &padded_rank[0]
@@ -313,8 +318,8 @@ def _flood(const int32_t[::1] padded_rank, Py_ssize_t padded_cols, const numeric
         p = 0
         cur = exterior_rank
         f[0].level = <int32_t>cur
-        f[0].a = -1
-        f[0].b = -1
+        f[0].next = -1
+        f[0].prev = -1
         seen[0] = 1
         hd[cur] = 0
         tl[cur] = 0
@@ -357,10 +362,10 @@ def _flood(const int32_t[::1] padded_rank, Py_ssize_t padded_cols, const numeric
                         hi = a if a > hi else hi
                 r = cur if lo <= cur <= hi else (lo if cur < lo else hi)
                 f[q].level = <int32_t>r
-                f[q].a = -1
-                f[q].b = tl[r]
+                f[q].next = -1
+                f[q].prev = tl[r]
                 if tl[r] >= 0:
-                    f[tl[r]].a = <int32_t>q
+                    f[tl[r]].next = <int32_t>q
                 else:
                     hd[r] = <int32_t>q
                     _bit_set(&bitmap, r)
@@ -377,10 +382,10 @@ def _flood(const int32_t[::1] padded_rank, Py_ssize_t padded_cols, const numeric
                         cur = low
                 p = hd[cur]
             else:
-                if f[p].b >= 0:
-                    q = f[p].b
-                elif f[p].a >= 0:
-                    q = f[p].a
+                if f[p].prev >= 0:
+                    q = f[p].prev
+                elif f[p].next >= 0:
+                    q = f[p].next
                 else:
                     low = _prev_below(&bitmap, cur)
                     high = _next_above(&bitmap, cur)
@@ -396,32 +401,32 @@ def _flood(const int32_t[::1] padded_rank, Py_ssize_t padded_cols, const numeric
     return i
 
 
-cdef inline void _unlink(Py_ssize_t p, Face* f, int32_t* hd, int32_t* tl, Bitmap* bitmap) noexcept nogil:
-    """Remove face ``p`` from its level's queue (``a`` next, ``b`` previous)."""
+cdef inline void _unlink(Py_ssize_t p, QueuedFace* f, int32_t* hd, int32_t* tl, Bitmap* bitmap) noexcept nogil:
+    """Remove face ``p`` from its level's queue."""
     cdef Py_ssize_t r = f[p].level
-    if f[p].b >= 0:
-        f[f[p].b].a = f[p].a
+    if f[p].prev >= 0:
+        f[f[p].prev].next = f[p].next
     else:
-        hd[r] = f[p].a
-    if f[p].a >= 0:
-        f[f[p].a].b = f[p].b
+        hd[r] = f[p].next
+    if f[p].next >= 0:
+        f[f[p].next].prev = f[p].prev
     else:
-        tl[r] = f[p].b
+        tl[r] = f[p].prev
     if hd[r] < 0:
         _bit_clear(bitmap, r)
 
 
-cdef inline Py_ssize_t _find(Face* f, Py_ssize_t x) noexcept nogil:
-    """Root of ``x`` in the union-find forest (``Face.b``), halving the path."""
-    while f[x].b != x:
-        f[x].b = f[f[x].b].b
-        x = f[x].b
+cdef inline Py_ssize_t _find(TreeFace* f, Py_ssize_t x) noexcept nogil:
+    """Root of ``x`` in the union-find forest, halving the path."""
+    while f[x].forest != x:
+        f[x].forest = f[f[x].forest].forest
+        x = f[x].forest
     return x
 
 
-cdef inline bint _canonical(const Face* f, Py_ssize_t e) noexcept nogil:
+cdef inline bint _canonical(const TreeFace* f, Py_ssize_t e) noexcept nogil:
     """Whether face ``e`` (not the root) is the canonical face of its node."""
-    return f[f[e].a].level != f[e].level
+    return f[f[e].parent].level != f[e].level
 
 
 def _tree(const int32_t[::1] order, Py_ssize_t n_cols, int32_t[::1] faces, uint8_t[::1] rank,
@@ -435,11 +440,11 @@ def _tree(const int32_t[::1] order, Py_ssize_t n_cols, int32_t[::1] faces, uint8
     n_cols : int
         Columns of the original image ``w`` (the grid has ``2 w + 3``).
     faces : memoryview of shape (FACE_SLOTS * n_faces,), int32
-        From ``_flood`` (``Face.level``).  **Written**: ``a`` the canonical
-        parent face (the root, ``order[0]``, is its own parent); ``b`` the
-        number of original pixels in the subtree of each canonical face
-        (other faces: unspecified); ``c`` scratch (the tree root of each
-        union-find root's component, Berger et al. 2007).
+        From ``_flood``, read as ``TreeFace`` records.  **Written**:
+        ``parent``, the canonical parent face (the root, ``order[0]``, is its
+        own parent); ``forest``, the number of original pixels in the subtree
+        of each canonical face (other faces: unspecified); ``top`` is scratch
+        (Berger et al. 2007).
     rank : memoryview of shape (n_faces,), uint8
         Scratch: union-by-rank ranks.
     seen : memoryview of shape (ceil(n_faces / 64),), uint64
@@ -455,7 +460,7 @@ def _tree(const int32_t[::1] order, Py_ssize_t n_cols, int32_t[::1] faces, uint8
     cdef Py_ssize_t W = 2 * n_cols + 3
     cdef Py_ssize_t H = n_faces // W
     cdef Py_ssize_t j, e, q, r, z, row, col, k, c, ahead
-    cdef Face* f = <Face*>&faces[0]
+    cdef TreeFace* f = <TreeFace*>&faces[0]
     cdef uint8_t* rk = &rank[0]
     cdef Py_ssize_t nb[4]
     cdef Py_ssize_t n_nodes = 0
@@ -469,9 +474,9 @@ def _tree(const int32_t[::1] order, Py_ssize_t n_cols, int32_t[::1] faces, uint8
                 if ahead + W < n_faces:
                     _prefetch(&f[ahead + W])
             e = order[j]
-            f[e].a = <int32_t>e
-            f[e].b = <int32_t>e
-            f[e].c = <int32_t>e
+            f[e].parent = <int32_t>e
+            f[e].forest = <int32_t>e
+            f[e].top = <int32_t>e
             rk[e] = 0
             seen[e >> 6] &= ~(1ULL << (e & 63))
             z = e
@@ -489,37 +494,37 @@ def _tree(const int32_t[::1] order, Py_ssize_t n_cols, int32_t[::1] faces, uint8
                 if r != z:
                     # The tree root of q's component becomes a child of e;
                     # the union-find roots are joined by rank.
-                    f[f[r].c].a = <int32_t>e
+                    f[f[r].top].parent = <int32_t>e
                     if rk[z] < rk[r]:
                         z, r = r, z
-                    f[r].b = <int32_t>z
+                    f[r].forest = <int32_t>z
                     if rk[z] == rk[r]:
                         rk[z] += 1
-                    f[z].c = <int32_t>e
+                    f[z].top = <int32_t>e
         # Canonicalise: parents come first in ``order``.
         for j in range(n_faces):
             if j + PREFETCH_DISTANCE < n_faces:
                 _prefetch(&f[order[j + PREFETCH_DISTANCE]])
             if j + PREFETCH_DISTANCE // 2 < n_faces:
-                _prefetch(&f[f[order[j + PREFETCH_DISTANCE // 2]].a])
+                _prefetch(&f[f[order[j + PREFETCH_DISTANCE // 2]].parent])
             e = order[j]
-            q = f[e].a
-            if f[f[q].a].level == f[q].level:
-                f[e].a = f[q].a
+            q = f[e].parent
+            if f[f[q].parent].level == f[q].level:
+                f[e].parent = f[q].parent
         # Pixels per canonical face, then per subtree (children come later in ``order``).
         for e in range(n_faces):
-            f[e].b = 0
+            f[e].forest = 0
         for row in range(2, H - 2, 2):
             for col in range(2, W - 2, 2):
                 e = row * W + col
-                c = e if _canonical(f, e) else f[e].a
-                f[c].b += 1
+                c = e if _canonical(f, e) else f[e].parent
+                f[c].forest += 1
         for j in range(n_faces - 1, 0, -1):
             if j >= PREFETCH_DISTANCE:
                 _prefetch(&f[order[j - PREFETCH_DISTANCE]])
             e = order[j]
-            if f[e].b > 0 and _canonical(f, e):
-                f[f[e].a].b += f[e].b
+            if f[e].forest > 0 and _canonical(f, e):
+                f[f[e].parent].forest += f[e].forest
                 n_nodes += 1
         n_nodes += 1  # the root
     return n_nodes
@@ -532,8 +537,8 @@ def _compact(const int32_t[::1] order, int32_t[::1] faces, Py_ssize_t n_cols, in
     Parameters
     ----------
     order, faces : memoryviews of shape (n_faces,) and (FACE_SLOTS * n_faces,), int32
-        From ``_flood`` and ``_tree``; ``Face.b`` is **overwritten**: each
-        node's canonical face receives the node index.
+        From ``_flood`` and ``_tree``; ``TreeFace.forest`` is **overwritten**:
+        each node's canonical face receives the node index.
     n_cols : int
         Columns of the original image ``w``.
     node_parent, node_rank, node_area : memoryviews of shape (n_nodes,), int32
@@ -548,24 +553,24 @@ def _compact(const int32_t[::1] order, int32_t[::1] faces, Py_ssize_t n_cols, in
     cdef Py_ssize_t W = 2 * n_cols + 3
     cdef Py_ssize_t j, e, c, i, k = 0
     cdef Py_ssize_t root = order[0]
-    cdef Face* f = <Face*>&faces[0]
+    cdef TreeFace* f = <TreeFace*>&faces[0]
     with nogil:
         # Flooding order visits a parent before its children.
         for j in range(n_faces):
             if j + PREFETCH_DISTANCE < n_faces:
                 _prefetch(&f[order[j + PREFETCH_DISTANCE]])
             e = order[j]
-            if e == root or (f[e].b > 0 and _canonical(f, e)):
-                node_area[k] = f[e].b
+            if e == root or (f[e].forest > 0 and _canonical(f, e)):
+                node_area[k] = f[e].forest
                 node_rank[k] = f[e].level
-                node_parent[k] = 0 if e == root else f[f[e].a].b
-                f[e].b = <int32_t>k
+                node_parent[k] = 0 if e == root else f[f[e].parent].forest
+                f[e].forest = <int32_t>k
                 k += 1
         for i in range(n_rows):
             for j in range(n_cols):
                 e = (2 * i + 2) * W + 2 * j + 2
-                c = e if _canonical(f, e) else f[e].a
-                node_of[i * n_cols + j] = f[c].b
+                c = e if _canonical(f, e) else f[e].parent
+                node_of[i * n_cols + j] = f[c].forest
     return k
 
 
