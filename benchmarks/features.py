@@ -23,7 +23,10 @@ Cases (area thresholds 25 100 500 1000 5000, 4-adjacency, direct rule):
 Each (case, implementation, size) runs in its own Python process (its own
 peak RSS, VmHWM, sap's progress bars off) on inputs generated once with fixed seeds:
 one warm-up on a 64 x 64 input, then ``--repeats`` timed runs (the minimum
-is kept).  The output of both implementations is hashed and compared.  The
+is kept).  The output of both implementations is hashed and compared.
+``cpu_ratio`` is sap's CPU time over pisvm's (all of pisvm's threads
+counted), a steadier comparison than wall time when other jobs share the
+cores.  The
 linearity column repeats the case at half the rows and columns and reports
 ``growth = (t / pixel at full size) / (t / pixel at a quarter of the pixels)``
 (1.0 = linear).  ``before`` is pisvm's worker's peak RSS after loading the
@@ -131,13 +134,14 @@ def _worker(case, impl, path, repeats):
     small = data[:64, :64].copy()
     _compute(case, impl, small)  # warm-up: imports, first calls
     rss_input_mb = _peak_rss_mb()
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         out = _compute(case, impl, data)
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     digest = hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest()[:16]
-    print(json.dumps({"wall_s": min(times), "peak_rss_mb": _peak_rss_mb(),
+    print(json.dumps({"wall_s": min(times), "cpu_s": min(cpu_times), "peak_rss_mb": _peak_rss_mb(),
                       "input_rss_mb": rss_input_mb, "digest": digest, "shape": list(out.shape),
                       "dtype": str(out.dtype)}))
 
@@ -171,7 +175,7 @@ def main(argv=None):
           f"repeats {args.repeats} (min), scale {args.scale}, {os.cpu_count()} CPUs")
     print(f"# {'case':<10} {'size [px]':>12} {'sap_s [s]':>10} {'pisvm_s [s]':>11} {'ratio':>7} "
           f"{'identical':>9} {'sap_peak [MB]':>13} {'pisvm_peak [MB]':>15} {'before [MB]':>11} "
-          f"{'sap_growth':>10} {'pisvm_growth':>12}")
+          f"{'sap_growth':>10} {'pisvm_growth':>12} {'cpu_ratio':>9}")
     with tempfile.TemporaryDirectory(prefix="bench-features-") as folder:
         for case in args.cases:
             rows, cols, _ = CASES[case]
@@ -196,7 +200,8 @@ def main(argv=None):
             print(f"  {case:<10} {f'{full[0]}x{full[1]}':>12} {sap_full['wall_s']:>10.2f} "
                   f"{ours_full['wall_s']:>11.2f} {sap_full['wall_s'] / ours_full['wall_s']:>7.1f} "
                   f"{str(identical):>9} {sap_full['peak_rss_mb']:>13.0f} {ours_full['peak_rss_mb']:>15.0f} "
-                  f"{ours_full['input_rss_mb']:>11.0f} {growth('sap'):>10.2f} {growth('pisvm'):>12.2f}",
+                  f"{ours_full['input_rss_mb']:>11.0f} {growth('sap'):>10.2f} {growth('pisvm'):>12.2f} "
+                  f"{sap_full['cpu_s'] / ours_full['cpu_s']:>9.1f}",
                   flush=True)
     return 0
 
