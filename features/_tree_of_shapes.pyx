@@ -37,11 +37,10 @@ cdef extern from *:
     int _ctz "PISVM_CTZ" (uint64_t x) nogil
     int _clz "PISVM_CLZ" (uint64_t x) nogil
 
-# Bitmap levels: 64**6 levels is beyond any image of fewer than 2**31 pixels.
-DEF MAX_BITMAP_LEVELS = 6
-
 cdef enum:
     PREFETCH_DISTANCE = 16
+    # Bitmap levels: 64**6 queue levels is beyond any image of fewer than 2**31 pixels.
+    MAX_BITMAP_LEVELS = 6
 
 cdef extern from *:
     """
@@ -57,7 +56,7 @@ cdef extern from *:
 cdef packed struct QueuedFace:
     # The state of one Khalimsky face while flooding, 16 bytes (a quarter
     # cache line): the scattered visits load one line per face.
-    int32_t level       # rank the face entered the queue with (-1: not yet)
+    int32_t level       # rank the face entered the queue with
     int32_t next        # next face of the level's queue (-1: last)
     int32_t prev        # previous face of the level's queue (-1: first)
     int32_t spare

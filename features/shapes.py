@@ -66,6 +66,9 @@ def _build(image, attributes):
     pad, exterior = _kernels.padding_value(image)
     values, padded_rank, exterior_rank = _levels(image, pad, exterior)
     n_faces = (2 * n_rows + 3) * (2 * n_cols + 3)
+    if n_faces >= _trees.MAX_PIXELS:
+        raise ValueError(f"image of shape {image.shape} has {n_faces} Khalimsky faces, must have fewer than "
+                         f"2**31 (int32 indices) for the tree of shapes")
     order = np.empty(n_faces, dtype=np.int32)
     faces = np.empty(_kernels.FACE_SLOTS * n_faces, dtype=np.int32)
     ends = np.empty((2, values.shape[0]), dtype=np.int32)

@@ -139,7 +139,8 @@ def test_larger_images_with_many_levels_equal_sap(dtype):
     from scipy.ndimage import gaussian_filter
 
     rng = np.random.default_rng(31)
-    field = gaussian_filter(rng.normal(size=(48, 61)), 2.0)
+    # 81 x 83 distinct values: more than 64**2 queue levels, three bitmap levels.
+    field = gaussian_filter(rng.normal(size=(81, 83)), 2.0)
     image = (field * 4000 + 8000).astype(dtype) if dtype == np.uint16 else field.astype(dtype)
     attributes = {"area": [3, 25, 100, 1000], "inertia": [0.2]}
     for rule in RULES:

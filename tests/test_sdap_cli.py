@@ -55,7 +55,7 @@ def test_panchromatic_sdap_writes_scaled_train_and_test_files(scene_and_split):
 
 
 def test_pca_and_band_sources(scene_and_split):
-    folder, scene, _, _, data, labels, _ = scene_and_split
+    folder, scene, _, _, data, _, _ = scene_and_split
     result = python_module("features.cli", "sdap", str(scene), "--pca", "2", "--area", "5", "40",
                            "--inertia", "0.3", "--rule", "max", "--out", str(folder / "esdap.h5"))
     assert result.returncode == 0, result.stderr
