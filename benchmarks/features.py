@@ -1,7 +1,8 @@
 """Attribute profiles: pisvm's Cython trees (features) against sap (higra) in the same run.
 
-    nice -n 10 python benchmarks/features.py            # full size
+    nice -n 10 python benchmarks/features.py            # full size, every case
     python benchmarks/features.py --scale 0.25          # rows and columns x 0.25 (1/16 of the pixels)
+    python benchmarks/features.py --cases esdap-pca4 sdap-band   # the self-dual profiles only
 
 Cases (area thresholds 25 100 500 1000 5000, 4-adjacency, direct rule):
 
@@ -10,12 +11,22 @@ Cases (area thresholds 25 100 500 1000 5000, 4-adjacency, direct rule):
     1417 x 614 scene (the full Indian Pines flight line's size), end to end:
     the same scikit-learn PCA, then the profiles (44 float64 images);
 ``ap-band``
-    area profile of one 4096 x 4096 uint16 band (11 images).
+    area profile of one 4096 x 4096 uint16 band (11 images);
+``esdap-pca4``
+    extended self-dual area profile (tree of shapes) of the first 4 principal
+    components of the same kind of synthetic 1417 x 614 scene, end to end
+    (24 float64 images);
+``sdap-band``
+    self-dual area profile of one 2048 x 2048 uint16 band made like
+    ``ap-band``'s (6 images).
 
 Each (case, implementation, size) runs in its own Python process (its own
 peak RSS, VmHWM, sap's progress bars off) on inputs generated once with fixed seeds:
 one warm-up on a 64 x 64 input, then ``--repeats`` timed runs (the minimum
-is kept).  The output of both implementations is hashed and compared.  The
+is kept).  The output of both implementations is hashed and compared.
+``cpu_ratio`` is sap's CPU time over pisvm's (all of pisvm's threads
+counted), a steadier comparison than wall time when other jobs share the
+cores.  The
 linearity column repeats the case at half the rows and columns and reports
 ``growth = (t / pixel at full size) / (t / pixel at a quarter of the pixels)``
 (1.0 = linear).  ``before`` is pisvm's worker's peak RSS after loading the
@@ -38,7 +49,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 THRESHOLDS = [25, 100, 500, 1000, 5000]
-CASES = {"eap-pca4": (1417, 614), "ap-band": (4096, 4096)}
+#: case -> (rows, cols, input kind: a synthetic "cube" or "band").
+CASES = {"eap-pca4": (1417, 614, "cube"), "ap-band": (4096, 4096, "band"),
+         "esdap-pca4": (1417, 614, "cube"), "sdap-band": (2048, 2048, "band")}
 N_BANDS = 60
 N_COMPONENTS = 4
 
@@ -48,7 +61,7 @@ def _make_inputs(case, n_rows, n_cols, folder):
     path = Path(folder) / f"{case}-{n_rows}x{n_cols}.npy"
     if path.exists():
         return path
-    if case == "eap-pca4":
+    if CASES[case][2] == "cube":
         # Fields (Voronoi cells of random seeds, about one per 1500 pixels) of
         # 16 classes with smooth spectra, scaled per field, plus noise.
         from scipy.spatial import cKDTree
@@ -80,20 +93,26 @@ def _make_inputs(case, n_rows, n_cols, folder):
 def _compute(case, impl, data):
     """One run of ``impl`` ('sap' or 'pisvm') on ``data``; returns the features array."""
     attributes = {"area": THRESHOLDS}
+    self_dual = case.startswith("sdap") or case.startswith("esdap")
     if impl == "pisvm":
         import features
 
         if case == "eap-pca4":
             return features.extended_profiles(data, N_COMPONENTS, attributes)
+        if case == "esdap-pca4":
+            return features.extended_self_dual_profiles(data, N_COMPONENTS, attributes)
+        if self_dual:
+            return features.self_dual_profiles(data, attributes)
         return features.attribute_profiles(data, attributes)
     import sap
 
-    if case == "eap-pca4":
+    profile = sap.self_dual_attribute_profiles if self_dual else sap.attribute_profiles
+    if CASES[case][2] == "cube":
         from features import principal_components
 
         components = principal_components(data, N_COMPONENTS)
-        return np.concatenate([sap.attribute_profiles(pc, attributes).vectorize() for pc in components])
-    return sap.attribute_profiles(data, attributes).vectorize()
+        return np.concatenate([profile(pc, attributes).vectorize() for pc in components])
+    return profile(data, attributes).vectorize()
 
 
 def _peak_rss_mb():
@@ -115,13 +134,14 @@ def _worker(case, impl, path, repeats):
     small = data[:64, :64].copy()
     _compute(case, impl, small)  # warm-up: imports, first calls
     rss_input_mb = _peak_rss_mb()
-    times = []
+    times, cpu_times = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         out = _compute(case, impl, data)
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
     digest = hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest()[:16]
-    print(json.dumps({"wall_s": min(times), "peak_rss_mb": _peak_rss_mb(),
+    print(json.dumps({"wall_s": min(times), "cpu_s": min(cpu_times), "peak_rss_mb": _peak_rss_mb(),
                       "input_rss_mb": rss_input_mb, "digest": digest, "shape": list(out.shape),
                       "dtype": str(out.dtype)}))
 
@@ -151,14 +171,14 @@ def main(argv=None):
         parser.error("--scale must be in (0, 1] and --repeats >= 1")
     import sap  # noqa: F401 - the reference must be installed
 
-    print(f"# features vs sap, area thresholds {THRESHOLDS}, 4-adjacency, direct rule; "
+    print(f"# features vs sap, area thresholds {THRESHOLDS}, 4-adjacency (ap), direct rule; "
           f"repeats {args.repeats} (min), scale {args.scale}, {os.cpu_count()} CPUs")
     print(f"# {'case':<10} {'size [px]':>12} {'sap_s [s]':>10} {'pisvm_s [s]':>11} {'ratio':>7} "
           f"{'identical':>9} {'sap_peak [MB]':>13} {'pisvm_peak [MB]':>15} {'before [MB]':>11} "
-          f"{'sap_growth':>10} {'pisvm_growth':>12}")
+          f"{'sap_growth':>10} {'pisvm_growth':>12} {'cpu_ratio':>9}")
     with tempfile.TemporaryDirectory(prefix="bench-features-") as folder:
         for case in args.cases:
-            rows, cols = CASES[case]
+            rows, cols, _ = CASES[case]
             full = (max(64, round(rows * args.scale)), max(64, round(cols * args.scale)))
             half = (max(64, full[0] // 2), max(64, full[1] // 2))
             results = {}
@@ -180,7 +200,8 @@ def main(argv=None):
             print(f"  {case:<10} {f'{full[0]}x{full[1]}':>12} {sap_full['wall_s']:>10.2f} "
                   f"{ours_full['wall_s']:>11.2f} {sap_full['wall_s'] / ours_full['wall_s']:>7.1f} "
                   f"{str(identical):>9} {sap_full['peak_rss_mb']:>13.0f} {ours_full['peak_rss_mb']:>15.0f} "
-                  f"{ours_full['input_rss_mb']:>11.0f} {growth('sap'):>10.2f} {growth('pisvm'):>12.2f}",
+                  f"{ours_full['input_rss_mb']:>11.0f} {growth('sap'):>10.2f} {growth('pisvm'):>12.2f} "
+                  f"{sap_full['cpu_s'] / ours_full['cpu_s']:>9.1f}",
                   flush=True)
     return 0
 

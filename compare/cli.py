@@ -32,7 +32,8 @@ def build_parser():
                         metavar="C", help="C values of the SVMs' grid")
     parser.add_argument("-v", "--folds", type=int, default=10, help="SVM cross-validation folds")
     parser.add_argument("--backend", choices=BACKENDS, default="libsvm", help="SVM solver: libsvm or thundersvm")
-    parser.add_argument("--pca", type=number(int, 0), default=4, help="principal components profiled (svm-ap)")
+    parser.add_argument("--pca", type=number(int, 0), default=4,
+                        help="principal components profiled (svm-ap, svm-sdap)")
     parser.add_argument("--area", nargs="+", type=number(float, 0), default=[25.0, 100.0, 500.0, 1000.0, 5000.0],
                         help="area thresholds of the attribute profiles, pixels")
     parser.add_argument("--epochs", type=number(int, 0), default=600, help="CNN epochs")

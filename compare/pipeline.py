@@ -4,7 +4,7 @@ Layout of the output folder::
 
     scene.json                    which scene the cache belongs to (sha256)
     splits/<split>.h5             selection files (pisvm-split layout)
-    features/ap-<key>.npy         attribute profiles of the whole scene
+    features/ap-<key>.npy         attribute profiles of the whole scene (sdap-<key>.npy: self-dual)
     <split>/<method>-<key>/       label_map.npy, result.json; the SVM grid's journal.jsonl, grid.json,
                                   grid.csv, table.md, heatmap.png; model/ (CNN).  <key> hashes the
                                   method's options and the split's content (not its name)
@@ -51,9 +51,9 @@ class CompareOptions:
         Seed of the stratified folds.
     backend : str, default "libsvm"
     pca : int, default 4
-        Principal components profiled for ``svm-ap``.
+        Principal components profiled for ``svm-ap`` and ``svm-sdap``.
     area : tuple of float, default (25, 100, 500, 1000, 5000)
-        Area thresholds of the attribute profiles, in pixels.
+        Area thresholds of the (self-dual) attribute profiles, in pixels.
     adjacency : {4, 8}, default 4
     epochs : int, default 600
     batch : int, default 50
@@ -88,6 +88,7 @@ class CompareOptions:
         """
         fields = {"svm-spectra": ("gammas", "costs", "folds", "fold_seed", "backend"),
                   "svm-ap": ("gammas", "costs", "folds", "fold_seed", "backend", "pca", "area", "adjacency"),
+                  "svm-sdap": ("gammas", "costs", "folds", "fold_seed", "backend", "pca", "area"),
                   "cnn": ("epochs", "batch", "window", "cnn_seed"),
                   "features": ("pca", "area", "adjacency")}[method]
         shaping = {name: getattr(self, name) for name in fields}
@@ -109,11 +110,12 @@ class CompareOptions:
             if self.folds < 2:
                 raise ValueError(f"folds == {self.folds}, must be >= 2")
             make_backend(self.backend)
-        if "svm-ap" in methods:
+        if "svm-ap" in methods or "svm-sdap" in methods:
             if not 1 <= self.pca <= n_bands:
                 raise ValueError(f"pca == {self.pca}, must be in [1, {n_bands}] (the scene's bands)")
             if not self.area or min(self.area) <= 0:
                 raise ValueError(f"area == {list(self.area)}, must be thresholds > 0")
+        if "svm-ap" in methods:
             from features.trees import ADJACENCIES
 
             if self.adjacency not in ADJACENCIES:
@@ -233,21 +235,29 @@ def prepare_split(spec, data, labels, given, out_dir):
     return selection, dict(info, params=params, sha256=selection_sha256(selection, info))
 
 
-def attribute_profile_pixels(data, options, out_dir):
-    """Attribute profiles of the whole scene as pixels, shape (n_rows * n_cols, n_features); cached."""
-    path = os.path.join(out_dir, "features", f"ap-{options.key('features')}.npy")
+def attribute_profile_pixels(data, options, out_dir, kind="ap"):
+    """Attribute profiles of the whole scene as pixels, shape (n_rows * n_cols, n_features); cached.
+
+    ``kind`` "ap": extended attribute profiles (max- and min-trees); "sdap":
+    extended self-dual attribute profiles (tree of shapes), both over the
+    first ``options.pca`` principal components with the area thresholds.
+    """
+    path = os.path.join(out_dir, "features", f"{kind}-{options.key('features')}.npy")
     if os.path.exists(path):
         return np.load(path)
     import features
 
     started = time.perf_counter()
-    profiles = features.extended_profiles(data, options.pca, {"area": list(options.area)},
-                                          adjacency=options.adjacency)
+    if kind == "sdap":
+        profiles = features.extended_self_dual_profiles(data, options.pca, {"area": list(options.area)})
+    else:
+        profiles = features.extended_profiles(data, options.pca, {"area": list(options.area)},
+                                              adjacency=options.adjacency)
     pixels = np.ascontiguousarray(profiles.reshape(profiles.shape[0], -1).T)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_path(path) as tmp:
         np.save(tmp, pixels)
-    print(f"pisvm-compare: attribute profiles {pixels.shape[1]} features in {time.perf_counter() - started:.1f} s",
+    print(f"pisvm-compare: {kind} profiles {pixels.shape[1]} features in {time.perf_counter() - started:.1f} s",
           flush=True)
     return pixels
 
@@ -331,7 +341,7 @@ def run_method(method, spec, selection, info, data, labels, options, out_dir, co
     else:
         n_pixels = labels.size
         pixels = (data.reshape(n_pixels, -1).astype(np.float64) if method == "svm-spectra"
-                  else attribute_profile_pixels(data, options, out_dir))
+                  else attribute_profile_pixels(data, options, out_dir, kind=method[len("svm-"):]))
         result, label_map = run_svm(method, pixels, labels, selection, options, folder, comm,
                                     name=f"{spec.tag}: {method}")
     train = selection == TRAIN

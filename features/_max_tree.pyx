@@ -43,28 +43,43 @@ cdef extern from *:
 
 cdef enum:
     PREFETCH_DISTANCE = 16
-    # int32 slots per pixel in ``state`` (32 bytes: one aligned half cache line).
-    STRIDE = 8
 
-# Attribute kinds and filtering rules (the codes must match features/trees.py).
-cdef enum:
+
+cdef packed struct Pixel:
+    # The build state of one pixel, 32 bytes (an aligned half cache line) so
+    # that the union-find, visiting pixels in value order, loads one line per
+    # pixel.
+    int32_t forest      # union-find forest; after canonicalisation, the node index
+    int32_t parent      # canonical parent pixel (the root is its own parent)
+    int32_t area        # pixel count of the subtree
+    int32_t level       # rank of the value among the distinct values (equal values, equal ranks)
+    int32_t top         # tree root of a union-find root's component
+    int32_t rank        # union-by-rank rank
+    int32_t spare[2]
+
+#: int32 slots per pixel in the ``state`` arrays the caller allocates.
+STATE_SLOTS = sizeof(Pixel) // sizeof(int32_t)
+
+# The attribute kinds and filtering rules: the one definition, read by
+# features.trees (and through it by the tree of shapes).
+cpdef enum Attribute:
     AREA = 0
     DIAGONAL = 1
     INERTIA = 2
     STD = 3
 
-cdef enum:
+cpdef enum Rule:
     DIRECT = 0
     SUBTRACTIVE = 1
     MIN_RULE = 2
     MAX_RULE = 3
 
 
-cdef inline Py_ssize_t _find(int32_t* state, Py_ssize_t x) noexcept nogil:
-    """Root of ``x`` in the union-find forest (slot 0 of ``state``), halving the path."""
-    while state[STRIDE * x] != x:
-        state[STRIDE * x] = state[STRIDE * <Py_ssize_t>state[STRIDE * x]]
-        x = state[STRIDE * x]
+cdef inline Py_ssize_t _find(Pixel* st, Py_ssize_t x) noexcept nogil:
+    """Root of ``x`` in the union-find forest (``Pixel.forest``), halving the path."""
+    while st[x].forest != x:
+        st[x].forest = st[st[x].forest].forest
+        x = st[x].forest
     return x
 
 
@@ -84,15 +99,10 @@ def _max_tree(const numeric[::1] image, const int32_t[::1] order, bint from_end,
     from_end : bool
     n_cols : int
     adjacency : {4, 8}
-    state : memoryview of shape (8 n,), int32
-        Per pixel, interleaved so that one cache line holds them: slot 0 the
-        union-find forest, then the node index of the pixel; slot 1 the
-        canonical parent pixel (the root is its own parent); slot 2 the pixel
-        count of the subtree; slot 3 the rank of the pixel's value among
-        the distinct values (equal values, equal ranks), so that level
-        comparisons stay on the same cache line; slot 4 the tree root of a
-        union-find root's component; slot 5 the union-by-rank rank; slots
-        6-7 padding.  **Written in place.**
+    state : memoryview of shape (STATE_SLOTS n,), int32
+        One ``Pixel`` record per pixel (its fields say what they hold; the
+        level rank sits beside the parent so that level comparisons stay on
+        the same cache line).  **Written in place.**
     bbox : memoryview of shape (4 n,) or (0,), int32
         Accumulator: row min, row max, col min, col max.
     moments : memoryview of shape (4 n,) or (0,), int64
@@ -116,7 +126,7 @@ def _max_tree(const numeric[::1] image, const int32_t[::1] order, bint from_end,
     cdef bint has_sums = sums.shape[0] > 0
     cdef const numeric* f = &image[0]
     cdef const int32_t* o = &order[0]
-    cdef int32_t* st = &state[0]
+    cdef Pixel* st = <Pixel*>&state[0]
     cdef int32_t* b = NULL
     cdef int64_t* mo = NULL
     cdef double* s = NULL
@@ -141,28 +151,28 @@ def _max_tree(const numeric[::1] image, const int32_t[::1] order, bint from_end,
 
     with nogil:
         for j in range(n):
-            st[STRIDE * j] = -1
+            st[j].forest = -1
         for j in range(n):
             if j + PREFETCH_DISTANCE < n:
                 ahead = o[n - 1 - j - PREFETCH_DISTANCE] if from_end else o[j + PREFETCH_DISTANCE]
-                _prefetch(&st[STRIDE * ahead])
+                _prefetch(&st[ahead])
                 _prefetch(&f[ahead])
                 if ahead >= n_cols:
-                    _prefetch(&st[STRIDE * (ahead - n_cols)])
+                    _prefetch(&st[ahead - n_cols])
                 if ahead + n_cols < n:
-                    _prefetch(&st[STRIDE * (ahead + n_cols)])
+                    _prefetch(&st[ahead + n_cols])
             p = o[n - 1 - j] if from_end else o[j]
-            st[STRIDE * p] = <int32_t>p
-            st[STRIDE * p + 1] = <int32_t>p
-            st[STRIDE * p + 2] = 1
-            st[STRIDE * p + 4] = <int32_t>p
-            st[STRIDE * p + 5] = 0
+            st[p].forest = <int32_t>p
+            st[p].parent = <int32_t>p
+            st[p].area = 1
+            st[p].top = <int32_t>p
+            st[p].rank = 0
             zp = p
             value = f[p]
             if j == 0 or value != previous:
                 level += 1
                 previous = value
-            st[STRIDE * p + 3] = level
+            st[p].level = level
             row = p // n_cols
             col = p - row * n_cols
             if has_bbox:
@@ -185,22 +195,22 @@ def _max_tree(const numeric[::1] image, const int32_t[::1] order, bint from_end,
                 if rr < 0 or rr >= n_rows or cc < 0 or cc >= n_cols:
                     continue
                 q = rr * n_cols + cc
-                if st[STRIDE * q] < 0:
+                if st[q].forest < 0:
                     continue
                 zq = _find(st, q)
                 if zq == zp:
                     continue
                 # The tree root of q's component becomes a child of p; the
                 # union-find roots are joined by rank (Berger et al. 2007).
-                root = st[STRIDE * zq + 4]
-                st[STRIDE * root + 1] = <int32_t>p
-                st[STRIDE * p + 2] += st[STRIDE * root + 2]
-                if st[STRIDE * zp + 5] < st[STRIDE * zq + 5]:
+                root = st[zq].top
+                st[root].parent = <int32_t>p
+                st[p].area += st[root].area
+                if st[zp].rank < st[zq].rank:
                     zp, zq = zq, zp
-                st[STRIDE * zq] = <int32_t>zp
-                if st[STRIDE * zp + 5] == st[STRIDE * zq + 5]:
-                    st[STRIDE * zp + 5] += 1
-                st[STRIDE * zp + 4] = <int32_t>p
+                st[zq].forest = <int32_t>zp
+                if st[zp].rank == st[zq].rank:
+                    st[zp].rank += 1
+                st[zp].top = <int32_t>p
                 if has_bbox:
                     if b[4 * root] < b[4 * p]:
                         b[4 * p] = b[4 * root]
@@ -224,33 +234,33 @@ def _max_tree(const numeric[::1] image, const int32_t[::1] order, bint from_end,
         for j in range(n):
             if j + PREFETCH_DISTANCE < n:
                 ahead = o[j + PREFETCH_DISTANCE] if from_end else o[n - 1 - j - PREFETCH_DISTANCE]
-                _prefetch(&st[STRIDE * ahead])
+                _prefetch(&st[ahead])
             if j + PREFETCH_DISTANCE // 2 < n:
                 # Its own line was requested PREFETCH_DISTANCE / 2 steps ago: now its parent's.
                 ahead = o[j + PREFETCH_DISTANCE // 2] if from_end else o[n - 1 - j - PREFETCH_DISTANCE // 2]
-                _prefetch(&st[STRIDE * <Py_ssize_t>st[STRIDE * ahead + 1]])
+                _prefetch(&st[st[ahead].parent])
             p = o[j] if from_end else o[n - 1 - j]
-            q = st[STRIDE * p + 1]
-            if st[STRIDE * <Py_ssize_t>st[STRIDE * q + 1] + 3] == st[STRIDE * q + 3]:
-                q = st[STRIDE * q + 1]
-                st[STRIDE * p + 1] = <int32_t>q
-            if q == p or st[STRIDE * q + 3] != st[STRIDE * p + 3]:
-                st[STRIDE * p] = n_nodes
+            q = st[p].parent
+            if st[st[q].parent].level == st[q].level:
+                q = st[q].parent
+                st[p].parent = <int32_t>q
+            if q == p or st[q].level != st[p].level:
+                st[p].forest = n_nodes
                 n_nodes += 1
             else:
-                st[STRIDE * p] = st[STRIDE * q]
+                st[p].forest = st[q].forest
     return n_nodes
 
 
-def _compact(const numeric[::1] image, const int32_t[::1] state, int32_t[::1] node_of,
+def _compact(const numeric[::1] image, int32_t[::1] state, int32_t[::1] node_of,
              int32_t[::1] node_parent, numeric[::1] node_altitude, int32_t[::1] node_pixel,
              int32_t[::1] node_area):
     """Gather the node arrays of a canonical max-tree.
 
     Parameters
     ----------
-    image, state : memoryviews of shape (n,) and (8 n,)
-        The image and the output of ``_max_tree``.
+    image, state : memoryviews of shape (n,) and (STATE_SLOTS n,)
+        The image and the output of ``_max_tree`` (read only).
     node_of : memoryview of shape (n,), int32
         **Written in place**: the node of each pixel.
     node_parent : memoryview of shape (n_nodes,), int32
@@ -264,28 +274,29 @@ def _compact(const numeric[::1] image, const int32_t[::1] state, int32_t[::1] no
     """
     cdef Py_ssize_t n = image.shape[0]
     cdef Py_ssize_t p, q, k
+    cdef const Pixel* st = <Pixel*>&state[0]
     with nogil:
         for p in range(n):
             if p + PREFETCH_DISTANCE < n:
-                _prefetch(&state[STRIDE * <Py_ssize_t>state[STRIDE * (p + PREFETCH_DISTANCE) + 1]])
-            q = state[STRIDE * p + 1]
-            k = state[STRIDE * p]
+                _prefetch(&st[st[p + PREFETCH_DISTANCE].parent])
+            q = st[p].parent
+            k = st[p].forest
             node_of[p] = k
-            if q == p or state[STRIDE * q + 3] != state[STRIDE * p + 3]:
-                node_parent[k] = state[STRIDE * q]
+            if q == p or st[q].level != st[p].level:
+                node_parent[k] = st[q].forest
                 node_altitude[k] = image[p]
                 node_pixel[k] = <int32_t>p
-                node_area[k] = state[STRIDE * p + 2]
+                node_area[k] = st[p].area
 
 
 def _attribute(const int32_t[::1] node_pixel, const int32_t[::1] node_area, const int32_t[::1] bbox,
                const int64_t[::1] moments, const double[::1] sums, int kind, double[::1] out):
     """Compute one attribute per node from the build's accumulators.
 
-    ``kind`` 0 area (pixels), 1 bounding-box diagonal
+    ``kind`` (an ``Attribute``): AREA (pixels), DIAGONAL of the bounding box
     ``sqrt(h**2 + w**2)`` with ``h = row_max - row_min + 1`` (pixels),
-    2 moment of inertia (first Hu invariant, higra's formula and operation
-    order), 3 standard deviation of the pixel values
+    INERTIA, the moment of inertia (first Hu invariant, higra's formula and
+    operation order), STD, the standard deviation of the pixel values
     ``sqrt(max(mean(v**2) - mean(v)**2, 0))``.  ``out`` of shape
     (n_nodes,) is **written in place**.
     """
@@ -323,10 +334,10 @@ def _filter(const int32_t[::1] node_parent, const numeric[::1] node_altitude, co
             numeric[::1] node_value):
     """Filter a max-tree: remove the nodes whose attribute is below ``threshold``.
 
-    A node is *directly* removed when ``attribute < threshold``.  The rules:
-    ``direct`` (0) removes exactly those nodes; ``min`` (2) also removes
-    every descendant of a removed node; ``max`` (3) removes a node only if
-    it and all its descendant nodes are removed; ``subtractive`` (1)
+    A node is *directly* removed when ``attribute < threshold``.  The rules
+    (``Rule`` codes): DIRECT removes exactly those nodes; MIN_RULE also
+    removes every descendant of a removed node; MAX_RULE removes a node only
+    if it and all its descendant nodes are removed; SUBTRACTIVE
     removes the direct nodes and lowers the surviving descendants by the
     level jumps of the removed ones.  A pixel takes the value of its
     closest kept node (itself included); the root always keeps its level.
@@ -338,7 +349,7 @@ def _filter(const int32_t[::1] node_parent, const numeric[::1] node_altitude, co
     node_altitude : memoryview of shape (n_nodes,)
     attribute : memoryview of shape (n_nodes,), float64
     threshold : float
-    rule : {0, 1, 2, 3}
+    rule : Rule
     invert : bool
         Write ``~v`` (integers) or ``-v`` (floats) instead of ``v``: the
         tree is the min-tree of the caller's image.

@@ -1,4 +1,4 @@
-"""Attribute profiles (Dalla Mura et al. 2010), extended and multi-attribute profiles.
+"""Attribute profiles (Dalla Mura et al. 2010), self-dual attribute profiles, their extended forms.
 
 The layout mirrors ``sap`` (Simple Attribute Profiles) so that the two compare
 one to one: for each attribute, in the order of the ``attributes`` dict, the
@@ -7,6 +7,11 @@ image itself, then the thinnings (max-tree filters) for the thresholds in the
 given order; attributes are concatenated along the first axis, exactly like
 ``sap.attribute_profiles(image, attributes, adjacency, filtering_rule=rule).vectorize()``.
 A node is removed when ``attribute < threshold``.
+
+The self-dual profile filters the tree of shapes instead (one tree, bright
+and dark structures alike): per attribute the image itself, then one
+filter per threshold in the given order, exactly like
+``sap.self_dual_attribute_profiles(image, attributes, filtering_rule=rule).vectorize()``.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +19,7 @@ import os
 
 import numpy as np
 
+from features import shapes as _shapes
 from features import trees as _trees
 
 
@@ -205,6 +211,122 @@ def extended_profiles(cube, n_components, attributes, adjacency=4, filtering_rul
         for index in range(n_components):
             band = out[index * per_band:(index + 1) * per_band]
             jobs += _profile_tasks(components[index], checked, adjacency, rule, band, executor)
+        for job in jobs:
+            job.result()
+    if spectra:
+        out[per_band * n_components:] = np.moveaxis(cube, 2, 0)
+    return out
+
+
+def n_self_dual_features(attributes):
+    """Number of images in the self-dual profile of one band: ``sum(len(thresholds) + 1)``."""
+    return sum(len(values) + 1 for _, values in _check_attribute_dict(attributes))
+
+
+def _self_dual_tasks(tree, image, checked, rule, out, executor):
+    """Submit every filter of the self-dual profile of ``image`` (its tree built) into ``out``; return futures."""
+    jobs = []
+    plane = 0
+    for name, values in checked:
+        out[plane] = image
+        plane += 1
+        for threshold in values:
+            jobs.append(executor.submit(tree.filter, name, threshold, rule, out[plane]))
+            plane += 1
+    return jobs
+
+
+def self_dual_profiles(image, attributes, filtering_rule="direct", n_jobs=None):
+    """Self-dual (multi-)attribute profile of one 2-D image, on its tree of shapes.
+
+    Mirrors ``sap.self_dual_attribute_profiles(image, attributes,
+    filtering_rule=filtering_rule).vectorize()``: same values, dtype and
+    order.  The tree (:func:`features.shapes.tree_of_shapes`) is built once
+    with every attribute and filtered for every threshold.
+
+    Parameters
+    ----------
+    image : array-like of shape (n_rows, n_cols)
+        Any integer or float dtype (bool read as uint8, float16 as float32),
+        finite values.
+    attributes : dict of str to sequence of float
+        ``{name: thresholds}`` with names in ``area``, ``diagonal``,
+        ``moment_of_inertia`` (alias ``inertia``), ``std``; thresholds > 0,
+        used in the given order.
+    filtering_rule : {"direct", "subtractive", "min", "max"}, default "direct"
+        See :meth:`features.trees.ComponentTree.filter`.
+    n_jobs : int, optional
+        Threads running the filters (the kernels release the GIL); default
+        ``min(2, cpu_count)``.
+
+    Returns
+    -------
+    profiles : ndarray of shape (n_features, n_rows, n_cols), dtype of the image
+        ``n_features = sum(len(thresholds) + 1)`` over the attributes: per
+        attribute the image, then its filters for the thresholds.
+
+    Raises
+    ------
+    ValueError
+        Non-2-D or non-finite image, unknown attribute or rule, threshold <= 0,
+        bad n_jobs.
+    """
+    image = _trees.check_image(image)
+    checked = _check_attribute_dict(attributes)
+    rule = _trees.check_rule(filtering_rule)
+    n_jobs = _check_n_jobs(n_jobs)
+    out = np.empty((sum(len(values) + 1 for _, values in checked),) + image.shape, dtype=image.dtype)
+    tree = _shapes._build(image, list(dict.fromkeys(name for name, _ in checked)))
+    with ThreadPoolExecutor(max_workers=n_jobs) as executor:
+        for job in _self_dual_tasks(tree, image, checked, rule, out, executor):
+            job.result()
+    return out
+
+
+def extended_self_dual_profiles(cube, n_components, attributes, filtering_rule="direct", spectra=False,
+                                n_jobs=None):
+    """Extended self-dual (multi-)attribute profile (ESDAP) over the first principal components of a cube.
+
+    The self-dual profile of each component (as :func:`self_dual_profiles`)
+    is concatenated in component order, like
+    ``np.concatenate([sap.self_dual_attribute_profiles(pc, ...).vectorize() for pc in pcs])``
+    with ``pcs = principal_components(cube, n_components)``.
+
+    Parameters
+    ----------
+    cube : array-like of shape (n_rows, n_cols, n_bands)
+    n_components : int
+        Number of principal components profiled (1 to n_bands).
+    attributes : dict of str to sequence of float
+        As in :func:`self_dual_profiles`.
+    filtering_rule : {"direct", "subtractive", "min", "max"}, default "direct"
+    spectra : bool, default False
+        Append the ``n_bands`` spectral bands (as float64) after the profiles.
+    n_jobs : int, optional
+        Threads (trees of different components are built in parallel);
+        default ``min(2, cpu_count)``.
+
+    Returns
+    -------
+    profiles : ndarray of shape (n_features, n_rows, n_cols), float64
+        ``n_features = n_components * sum(len(thresholds) + 1)``
+        (``+ n_bands`` with ``spectra``).
+    """
+    checked = _check_attribute_dict(attributes)
+    rule = _trees.check_rule(filtering_rule)
+    n_jobs = _check_n_jobs(n_jobs)
+    components = principal_components(cube, n_components)
+    names = list(dict.fromkeys(name for name, _ in checked))
+    per_band = sum(len(values) + 1 for _, values in checked)
+    cube = np.asarray(cube)
+    n_features = per_band * n_components + (cube.shape[2] if spectra else 0)
+    out = np.empty((n_features,) + components.shape[1:], dtype=np.float64)
+    jobs = []
+    with ThreadPoolExecutor(max_workers=n_jobs) as executor:
+        builds = [executor.submit(_shapes._build, component, names) for component in components]
+        for index, build in enumerate(builds):
+            band = out[index * per_band:(index + 1) * per_band]
+            jobs += _self_dual_tasks(build.result(), components[index], checked, rule, band, executor)
         for job in jobs:
             job.result()
     if spectra:

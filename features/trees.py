@@ -29,10 +29,14 @@ import numpy as np
 
 from features import _max_tree as _kernels
 
-#: Attribute name -> kernel code; ``inertia`` is an alias of ``moment_of_inertia``.
-ATTRIBUTES = {"area": 0, "diagonal": 1, "moment_of_inertia": 2, "inertia": 2, "std": 3}
-#: Filtering rule -> kernel code.
-RULES = {"direct": 0, "subtractive": 1, "min": 2, "max": 3}
+_ATTRIBUTE, _RULE = _kernels.Attribute, _kernels.Rule
+#: Attribute name -> kernel code (defined once, in the kernel); ``inertia`` is an alias of ``moment_of_inertia``.
+ATTRIBUTES = {"area": int(_ATTRIBUTE.AREA), "diagonal": int(_ATTRIBUTE.DIAGONAL),
+              "moment_of_inertia": int(_ATTRIBUTE.INERTIA), "inertia": int(_ATTRIBUTE.INERTIA),
+              "std": int(_ATTRIBUTE.STD)}
+#: Filtering rule -> kernel code (defined once, in the kernel).
+RULES = {"direct": int(_RULE.DIRECT), "subtractive": int(_RULE.SUBTRACTIVE), "min": int(_RULE.MIN_RULE),
+         "max": int(_RULE.MAX_RULE)}
 ADJACENCIES = (4, 8)
 #: Pixel and node indices are int32: an image holds fewer pixels than this.
 MAX_PIXELS = 2**31
@@ -145,16 +149,18 @@ def sort_pixels(image):
 
 @dataclass(frozen=True, eq=False)
 class ComponentTree:
-    """A max-tree or min-tree of a 2-D image, nodes numbered root first.
+    """A max-tree, min-tree or tree of shapes of a 2-D image, nodes numbered root first.
 
-    Build it with :func:`max_tree` or :func:`min_tree`.
+    Build it with :func:`max_tree`, :func:`min_tree` or
+    :func:`features.shapes.tree_of_shapes`.
 
     Attributes
     ----------
-    kind : {"max", "min"}
+    kind : {"max", "min", "shapes"}
     shape : tuple of int
         (n_rows, n_cols) of the image.
-    adjacency : {4, 8}
+    adjacency : {4, 8} or None
+        None for the tree of shapes (its Khalimsky grid fixes the connectivity).
     parent : ndarray of shape (n_nodes,), int32
         Parent node; node 0 is the root (its own parent) and ``parent[k] < k``.
     node_map : ndarray of shape (n_rows, n_cols), int32
@@ -185,7 +191,9 @@ class ComponentTree:
         """Remove the nodes whose ``attribute < threshold`` and rebuild the image.
 
         On a max-tree this is an attribute thinning (the result is <= the
-        image), on a min-tree an attribute thickening (>= the image).
+        image), on a min-tree an attribute thickening (>= the image), on the
+        tree of shapes a self-dual filter (a removed shape takes the level of
+        its closest kept ancestor, brighter or darker).
 
         Parameters
         ----------
@@ -245,10 +253,10 @@ def _build(image, order, kind, adjacency, attributes):
     flat = work_image.reshape(-1)
     n = flat.shape[0]
     codes = {ATTRIBUTES[a] for a in attributes}
-    state = np.empty(8 * n, dtype=np.int32)
-    bbox = np.empty(4 * n if 1 in codes else 0, dtype=np.int32)
-    moments = np.empty(4 * n if 2 in codes else 0, dtype=np.int64)
-    sums = np.empty(2 * n if 3 in codes else 0, dtype=np.float64)
+    state = np.empty(_kernels.STATE_SLOTS * n, dtype=np.int32)
+    bbox = np.empty(4 * n if ATTRIBUTES["diagonal"] in codes else 0, dtype=np.int32)
+    moments = np.empty(4 * n if ATTRIBUTES["moment_of_inertia"] in codes else 0, dtype=np.int64)
+    sums = np.empty(2 * n if ATTRIBUTES["std"] in codes else 0, dtype=np.float64)
     n_nodes = _kernels._max_tree(flat, order, kind == "max", image.shape[1], adjacency, state, bbox, moments, sums)
     node_of = np.empty(n, dtype=np.int32)
     node_parent = np.empty(n_nodes, dtype=np.int32)

@@ -38,7 +38,7 @@ def first_run(scene, tmp_path_factory):
 def test_report_contents(first_run, scene):
     out, _ = first_run
     report = json.loads((out / "report.json").read_text())
-    assert report["methods"] == ["svm-spectra", "svm-ap", "cnn"]
+    assert report["methods"] == ["svm-spectra", "svm-ap", "svm-sdap", "cnn"]
     assert [s["split"] for s in report["splits"]] == ["random-0.3-0", "random-0.3-1"]
     labels = scene[2]
     for split in report["splits"]:
@@ -57,8 +57,9 @@ def test_report_contents(first_run, scene):
             assert (best["gamma"], best["C"]) == (methods[name]["best_params"]["gamma"],
                                                   methods[name]["best_params"]["C"])
         assert methods["svm-ap"]["n_features"] == 2 * 5
+        assert methods["svm-sdap"]["n_features"] == 2 * 3   # per component: the component, 2 filters
     summary = report["summary"]
-    assert len(summary) == 3 and all(row["n_splits"] == 2 for row in summary)
+    assert len(summary) == 4 and all(row["n_splits"] == 2 for row in summary)
     spectra = [s["methods"]["svm-spectra"]["test"]["overall_accuracy"] for s in report["splits"]]
     row = next(r for r in summary if r["method"] == "svm-spectra")
     assert row["overall_accuracy_mean"] == pytest.approx(np.mean(spectra))
@@ -85,14 +86,14 @@ def test_second_run_reuses_the_cache(first_run, scene):
     again = python_module("compare.cli", str(scene[0]), "--sampling", "random", "--fraction", "0.3",
                           "--seeds", "0", "1", *COMMON, "--out", str(out), timeout=600)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.count("(cached)") == 6
+    assert again.stdout.count("(cached)") == 8   # 2 splits x 4 methods
     assert {path: path.stat().st_mtime_ns for path in results} == before
     # One more method option redoes only that method.
     more = python_module("compare.cli", str(scene[0]), "--sampling", "random", "--fraction", "0.3", "--seeds", "0",
                          *COMMON[:-6], "--epochs", "3", "--batch", "32", "--window", "7", "--out", str(out),
                          timeout=600)
     assert more.returncode == 0, more.stderr
-    assert more.stdout.count("(cached)") == 2 and "cnn: OA" in more.stdout
+    assert more.stdout.count("(cached)") == 3 and "cnn: OA" in more.stdout
 
 
 @pytest.mark.mpi

@@ -97,7 +97,7 @@ def test_non_finite_scene_and_unknown_command_exit_2(tmp_path):
     result = python_module("features.cli", "ap", str(tmp_path / "nan.h5"), "--area", "4", "--out",
                            str(tmp_path / "x.h5"))
     assert_one_line_error(result, "not finite")
-    assert_one_line_error(python_module("features.cli", "sdap", "x.h5"), "invalid choice")
+    assert_one_line_error(python_module("features.cli", "volume", "x.h5"), "invalid choice")
 
 
 def test_pisvm_grid_reads_the_libsvm_files(scene_and_split):

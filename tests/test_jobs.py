@@ -204,7 +204,7 @@ def test_compare_script_runs_locally(local_env, tiny_scene, tmp_path):
                             env=env, capture_output=True, text=True, cwd=tmp_path, timeout=400)
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert set(report["splits"][0]["methods"]) == {"svm-spectra", "svm-ap", "cnn"}
+    assert set(report["splits"][0]["methods"]) == {"svm-spectra", "svm-ap", "svm-sdap", "cnn"}
 
 
 def test_features_script_feeds_pisvm_grid(local_env, tiny_scene, tmp_path):

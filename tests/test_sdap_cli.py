@@ -1,0 +1,93 @@
+"""pisvm-features sdap: the Rome workflow (one band -> SDAP -> train/test LibSVM files), one-line errors."""
+
+import numpy as np
+import pytest
+
+from conftest import assert_one_line_error, python_module
+from features import extended_self_dual_profiles, self_dual_profiles
+from pisvm.libsvm import read_libsvm
+from pisvm.scene import read_scene, write_scene
+from pisvm.selection import write_selection
+from pisvm.synth import synthetic_scene
+
+
+@pytest.fixture(scope="module")
+def scene_and_split(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sdap-cli")
+    data, labels = synthetic_scene(n_rows=24, n_cols=28, n_bands=8, random_state=6)
+    scene = folder / "scene.h5"
+    write_scene(scene, data, labels)
+    rng = np.random.default_rng(2)
+    selection = np.where(labels > 0, np.where(rng.random(labels.shape) < 0.3, 2, 1), 0).astype(np.int8)
+    split = folder / "split.h5"
+    write_selection(split, selection, mean=np.zeros(8), stddev=np.ones(8))
+    wrong = folder / "wrong.h5"
+    write_selection(wrong, selection[:-1], mean=np.zeros(8), stddev=np.ones(8))
+    return folder, scene, split, wrong, data, labels, selection
+
+
+def test_panchromatic_sdap_writes_scaled_train_and_test_files(scene_and_split):
+    folder, scene, split, _, data, labels, selection = scene_and_split
+    prefix = folder / "pan"
+    result = python_module("features.cli", "sdap", str(scene), "--panchromatic", "--area", "5", "25", "100",
+                           "--libsvm", str(prefix), "--split", str(split), "--out", str(folder / "pan.h5"))
+    assert result.returncode == 0, result.stderr
+    expected = self_dual_profiles(data.mean(axis=2, dtype=np.float64), {"area": [5, 25, 100]})
+    features, stored_labels = read_scene(folder / "pan.h5")
+    np.testing.assert_array_equal(features, np.moveaxis(expected, 0, 2))
+    np.testing.assert_array_equal(stored_labels, labels)
+    samples = expected.reshape(4, -1).T
+    train = np.flatnonzero((selection == 2).reshape(-1))
+    test = np.flatnonzero((selection == 1).reshape(-1))
+    X_train, y_train = read_libsvm(f"{prefix}_train.libsvm", n_features=4)
+    X_test, y_test = read_libsvm(f"{prefix}_test.libsvm", n_features=4)
+    np.testing.assert_array_equal(y_train, labels.reshape(-1)[train])
+    np.testing.assert_array_equal(y_test, labels.reshape(-1)[test])
+    low, high = samples[train].min(axis=0), samples[train].max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    np.testing.assert_allclose(X_train, (samples[train] - low) / span, atol=1e-12)
+    np.testing.assert_allclose(X_test, (samples[test] - low) / span, atol=1e-12)
+    # pisvm-grid reads them.
+    result = python_module("pisvm.cli.grid", f"{prefix}_train.libsvm", "-g", "2", "-c", "10", "-v", "2",
+                           "--test", f"{prefix}_test.libsvm", "--out", str(folder / "grid-out"), "-q")
+    assert result.returncode == 0, result.stderr
+    assert (folder / "grid-out" / "grid.json").is_file()
+
+
+def test_pca_and_band_sources(scene_and_split):
+    folder, scene, _, _, data, _, _ = scene_and_split
+    result = python_module("features.cli", "sdap", str(scene), "--pca", "2", "--area", "5", "40",
+                           "--inertia", "0.3", "--rule", "max", "--out", str(folder / "esdap.h5"))
+    assert result.returncode == 0, result.stderr
+    expected = extended_self_dual_profiles(data, 2, {"area": [5, 40], "moment_of_inertia": [0.3]},
+                                           filtering_rule="max")
+    np.testing.assert_array_equal(read_scene(folder / "esdap.h5")[0], np.moveaxis(expected, 0, 2))
+    result = python_module("features.cli", "sdap", str(scene), "--band", "3", "--std", "0.05", "--spectra",
+                           "--out", str(folder / "band.h5"))
+    assert result.returncode == 0, result.stderr
+    band = self_dual_profiles(np.ascontiguousarray(data[:, :, 3]), {"std": [0.05]}).astype(np.float64)
+    features = read_scene(folder / "band.h5")[0]
+    assert features.shape == (24, 28, 2 + 8)
+    np.testing.assert_array_equal(features[:, :, :2], np.moveaxis(band, 0, 2))
+    np.testing.assert_array_equal(features[:, :, 2:], data.astype(np.float64))
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--area", "10"], "one of the arguments --pca --band --panchromatic is required"),
+    (["--pca", "2", "--band", "1", "--area", "10"], "not allowed with argument"),
+    (["--band", "8", "--area", "10"], "--band == 8"),
+    (["--band", "-1", "--area", "10"], "-1 must be >= 0"),
+    (["--pca", "9", "--area", "10"], "--pca == 9"),
+    (["--panchromatic", "--area", "0"], "threshold == 0"),
+    (["--panchromatic", "--inertia", "-0.5"], "threshold == -0.5"),
+    (["--panchromatic", "--area", "10", "--rule", "soft"], "invalid choice: 'soft'"),
+    (["--panchromatic", "--area", "10", "--adjacency", "8"], "unrecognized arguments: --adjacency"),
+    (["--panchromatic"], "no attribute given"),
+    (["--panchromatic", "--area", "10", "--libsvm", "PREFIX", "--split", "WRONG"], "does not match the scene"),
+])
+def test_bad_input_exits_2_with_one_line(scene_and_split, args, fragment):
+    folder, scene, split, wrong, *_ = scene_and_split
+    args = [{"SPLIT": str(split), "WRONG": str(wrong), "PREFIX": str(folder / "bad")}.get(a, a) for a in args]
+    if "--libsvm" not in args:
+        args += ["--out", str(folder / "bad.h5")]
+    assert_one_line_error(python_module("features.cli", "sdap", str(scene), *args), fragment)
