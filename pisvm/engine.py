@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from .backends import class_pairs, vote
-from .grid import TEST_FOLD, Scheduler, Unit
+from .chains import Chain, ChainScheduler, compute_chain
+from .grid import TEST_FOLD, Scheduler
 from .journal import pack_bools, unpack_bools
 
 _TAG = 7
@@ -81,6 +82,13 @@ def compute_unit(unit, problem, backend):
     record.update(seconds=time.perf_counter() - clock, start=start, end=time.time(),
                   host=socket.gethostname())
     return record
+
+
+def compute(unit, problem, backend):
+    """Records of one piece of work: one for a :class:`pisvm.grid.Unit`, one per task for a :class:`pisvm.chains.Chain`."""
+    if isinstance(unit, Chain):
+        return compute_chain(unit, problem, backend)
+    return [compute_unit(unit, problem, backend)]
 
 
 def _pack_labels(class_index):
@@ -200,9 +208,10 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
 
     Parameters
     ----------
-    units : list of Unit
+    units : list of Unit or list of pisvm.chains.Chain
         Meaningful on rank 0 only, where a :class:`pisvm.grid.Scheduler`
-        hands them out; ignored elsewhere.
+        (:class:`pisvm.chains.ChainScheduler` for chains) hands them out;
+        ignored elsewhere.
     problem : Problem
     backend : object
         See :mod:`pisvm.backends`.
@@ -222,33 +231,35 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
     rank = 0 if comm is None else comm.rank
     busy_s = 0.0
     if rank != 0:
-        record = None
+        done = None
         while True:
-            comm.send(record, dest=0, tag=_TAG)
+            comm.send(done, dest=0, tag=_TAG)
             unit = comm.recv(source=0, tag=_TAG)
             if unit is None:
                 break
-            record = compute_unit(unit, problem, backend)
-            record["rank"] = rank
-            busy_s += record["seconds"]
+            records = compute(unit, problem, backend)
+            for record in records:
+                record["rank"] = rank
+                busy_s += record["seconds"]
+            done = (unit, records)
         _wait(comm.Ibarrier())
         return busy_s
 
-    scheduler = Scheduler(units)
+    scheduler = ChainScheduler(units) if units and isinstance(units[0], Chain) else Scheduler(units)
     lock = threading.Lock()
 
     def take():
         with lock:
             return scheduler.next_unit()
 
-    def keep(record):
+    def keep(done):
+        unit, records = done
         with lock:
-            unit = Unit(record["gamma"], record["C"], record["fold"],
-                        None if record["pairs"] is None else tuple(record["pairs"]))
-            scheduler.finished(unit, record["seconds"])
-            results.add(record)
-            if on_record is not None:
-                on_record(record)
+            scheduler.finished(unit, sum(record["seconds"] for record in records))
+            for record in records:
+                results.add(record)
+                if on_record is not None:
+                    on_record(record)
 
     failure = []
     server = None
@@ -256,10 +267,11 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
         server = threading.Thread(target=_serve, args=(comm, take, keep, size - 1, failure), daemon=True)
         server.start()
     while (unit := take()) is not None:
-        record = compute_unit(unit, problem, backend)
-        record["rank"] = 0
-        busy_s += record["seconds"]
-        keep(record)
+        records = compute(unit, problem, backend)
+        for record in records:
+            record["rank"] = 0
+            busy_s += record["seconds"]
+        keep((unit, records))
         if failure:
             break
     if server is not None:
@@ -272,7 +284,7 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
 
 
 def _serve(comm, take, keep, n_workers, failure):
-    """Rank 0's service thread: receive records, hand out the next unit."""
+    """Rank 0's service thread: receive finished units' records, hand out the next unit."""
     from mpi4py import MPI
 
     status = MPI.Status()
@@ -283,9 +295,9 @@ def _serve(comm, take, keep, n_workers, failure):
                 time.sleep(_POLL_S)
                 continue
             source = status.Get_source()
-            record = comm.recv(source=source, tag=_TAG)
-            if record is not None:
-                keep(record)
+            done = comm.recv(source=source, tag=_TAG)
+            if done is not None:
+                keep(done)
             unit = take()
             comm.send(unit, dest=source, tag=_TAG)
             if unit is None:
@@ -296,4 +308,4 @@ def _serve(comm, take, keep, n_workers, failure):
         comm.Abort(1)
 
 
-__all__ = ["Problem", "TaskResults", "Progress", "bcast_when_ready", "compute_unit", "run_units"]
+__all__ = ["Problem", "Progress", "TaskResults", "bcast_when_ready", "compute", "compute_unit", "run_units"]
