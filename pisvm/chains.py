@@ -38,6 +38,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .backends import class_pairs, vote
 from .grid import TEST_FOLD
@@ -190,8 +191,9 @@ class PairModels:
         """Predicted labels, shape (n_samples,)."""
         pairs = class_pairs(len(self.classes))
         solutions = [self.models[pair] for pair in pairs]
-        decision = decisions(np.ascontiguousarray(X, dtype=np.float64), self.class_train,
-                             pairs, solutions, self.gamma)
+        with threadpool_limits(limits=1, user_api="blas"):
+            decision = decisions(np.ascontiguousarray(X, dtype=np.float64), self.class_train,
+                                 pairs, solutions, self.gamma)
         return self.classes[vote(dict(zip(pairs, (decision > 0).T)), len(self.classes))]
 
 
@@ -378,6 +380,9 @@ def _pair_numbering(problem, fold):
 def compute_chain(chain, problem, solver):
     """Run one chain; return its records, one per task (see the module docstring).
 
+    BLAS runs on one thread: the chain's products are small, and threads
+    fighting other ranks for the cores made them 30 times slower (measured).
+
     Parameters
     ----------
     chain : Chain
@@ -391,6 +396,11 @@ def compute_chain(chain, problem, solver):
         iterations of the task's pairs), ``shortcuts`` (pairs solved by the C
         shortcut) and ``peak_rss_mb`` (the process's peak memory so far).
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _compute_chain(chain, problem, solver)
+
+
+def _compute_chain(chain, problem, solver):
     start, clock = time.time(), time.perf_counter()
     X = np.ascontiguousarray(problem.X, dtype=np.float64)
     all_classes = problem.classes(TEST_FOLD)

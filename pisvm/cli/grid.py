@@ -20,6 +20,7 @@ from ._common import CollectiveError, OneLineParser, number, run
 PROG = "pisvm-grid"
 SEED_GAMMAS = [2.0, 4.0, 8.0, 16.0, 32.0]
 SEED_COSTS = [1.0, 10.0, 100.0, 1000.0, 10000.0]
+SOLVERS = ("pisvm", "libsvm")
 
 
 def _weight(text):
@@ -47,14 +48,19 @@ def build_parser(rank=0):
     parser.add_argument("--class-weight", choices=["balanced"], help="weigh C by inverse class frequency")
     parser.add_argument("-w", "--weight", type=_weight, action="append", default=[], metavar="LABEL=W",
                         help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
-    parser.add_argument("--backend", default="libsvm", help="solver: libsvm (scikit-learn) or thundersvm")
+    parser.add_argument("--solver", choices=SOLVERS, default=SOLVERS[0],
+                        help="pisvm: the grid's own solver (one kernel block per class pair and gamma, shared "
+                             "by every fold and C); libsvm: one LIBSVM fit per (gamma, C, fold) through --backend, "
+                             "exactly GridSearchCV's table")
+    parser.add_argument("--backend", default="libsvm", help="library of --solver libsvm: libsvm (scikit-learn) "
+                        "or thundersvm")
     parser.add_argument("--test", metavar="FILE", help="LibSVM test file: train the best cell on all training "
                         "data and report OA, AA, kappa, per-class accuracy and the confusion matrix")
     parser.add_argument("--out", default="pisvm-grid-out", metavar="DIR", help="output folder")
     parser.add_argument("--resume", action="store_true", help="continue the journal in --out, skipping finished work")
     parser.add_argument("--parts", type=int, default=None, metavar="N",
-                        help="split every task into N groups of one-vs-one problems "
-                             "(default: as needed to give every rank work)")
+                        help="split every task into N groups of one-vs-one problems (--solver pisvm: "
+                             "about N pair groups per gamma) (default: as needed to give every rank work)")
     parser.add_argument("--synth-scale", type=float, default=0.04, metavar="F",
                         help="size of the built-in workload as a fraction of the seeds' 33,396 samples")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
@@ -96,7 +102,6 @@ def load_inputs(args):
 
     Returns the arrays, the fold assignment, the journal header and metadata.
     """
-    from ..backends import make_backend
     from ..folds import stratified_folds
     from ..grid import check_grid, log2_range
     from ..libsvm import read_libsvm
@@ -109,7 +114,7 @@ def load_inputs(args):
         raise ValueError(f"folds == {args.folds}, must be >= 2")
     if args.parts is not None and args.parts < 1:
         raise ValueError(f"parts == {args.parts}, must be >= 1")
-    make_backend(args.backend, **_solver_options(args, None))
+    make_solver(args, None)
     if args.train is None:
         from ..synth import seed_problem
         from sklearn.model_selection import train_test_split
@@ -136,7 +141,7 @@ def load_inputs(args):
     fold = stratified_folds(y, n_splits=args.folds, random_state=args.seed)
     class_weight = _class_weight(args, y)
     header = {"data_sha256": data_sha, "test_sha256": test_sha, "gammas": gammas, "costs": costs,
-              "folds": args.folds, "seed": args.seed, "backend": args.backend,
+              "folds": args.folds, "seed": args.seed, "backend": args.backend, "svm_solver": args.solver,
               "solver": _solver_options(args, class_weight, json_ready=True)}
     return {"X": X, "y": y, "fold": fold, "X_test": X_test, "y_test": y_test, "gammas": gammas,
             "costs": costs, "class_weight": class_weight, "header": header, "data_name": data_name}
@@ -164,6 +169,20 @@ def _solver_options(args, class_weight, json_ready=False):
     return options
 
 
+def make_solver(args, class_weight):
+    """The solver object of ``--solver`` (and ``--backend``); ValueError on a bad combination."""
+    from ..backends import make_backend
+    from ..chains import PisvmSolver
+
+    options = _solver_options(args, class_weight)
+    backend = make_backend(args.backend, **options)
+    if args.solver == "libsvm":
+        return backend
+    if args.backend != "libsvm":
+        raise ValueError(f"--backend {args.backend} runs with --solver libsvm only (--solver pisvm is its own)")
+    return PisvmSolver(tol=options["tol"], shrinking=options["shrinking"], class_weight=class_weight)
+
+
 def _prepare_out(out_dir):
     try:
         os.makedirs(out_dir, exist_ok=True)
@@ -176,7 +195,6 @@ def _prepare_out(out_dir):
 
 
 def _main(argv, comm):
-    from ..backends import make_backend
     from ..engine import Problem
     from ..gridsearch import grid_search
     from ..journal import Journal
@@ -200,13 +218,14 @@ def _main(argv, comm):
         raise CollectiveError(payload["error"])
 
     problem = Problem(payload["X"], payload["y"], payload["fold"], payload["X_test"], payload["y_test"])
-    backend = make_backend(args.backend, **_solver_options(args, payload["class_weight"]))
+    backend = make_solver(args, payload["class_weight"])
     hosts = [socket.gethostname()] if comm is None else comm.gather(socket.gethostname(), root=0)
     if rank == 0:
         resumed = len(journal.records)
         print(f"{PROG}: {payload['data_name']}: {len(problem.y)} samples, {problem.X.shape[1]} features, "
               f"{len(np.unique(problem.y))} classes; {len(payload['gammas'])}x{len(payload['costs'])} grid, "
-              f"{args.folds} folds, {size} rank(s), backend {args.backend}"
+              f"{args.folds} folds, {size} rank(s), solver {args.solver}"
+              + (f" ({args.backend})" if args.solver == "libsvm" else "")
               + (f"; resuming with {resumed} finished units" if resumed else ""), file=sys.stderr, flush=True)
     summary = grid_search(problem, payload["gammas"], payload["costs"], backend, comm=comm,
                           previous_records=journal.records if journal else (),
@@ -220,7 +239,8 @@ def _main(argv, comm):
         "test_sha256": payload["header"]["test_sha256"], "n_samples": int(len(problem.y)),
         "n_features": int(problem.X.shape[1]), "n_classes": int(len(np.unique(problem.y))),
         "folds": args.folds, "seed": args.seed, "ranks": size, "hosts": sorted(set(hosts)),
-        "backend": args.backend, "solver": payload["header"]["solver"], "table_time": "seconds_span",
+        "backend": args.backend, "svm_solver": args.solver, "solver": payload["header"]["solver"],
+        "peak_rss_mb": _peak_rss_mb(summary["records"]), "table_time": "seconds_span",
         "wall_s": time.time() - started, "resumed_units": resumed, "command": [PROG] + list(argv or sys.argv[1:]),
         "versions": _versions(),
     }
@@ -235,9 +255,19 @@ def _main(argv, comm):
         print("\n".join(format_report(summary["test"], title="test")))
         if len(summary["test"]["labels"]) <= 20:
             print("\n".join(format_confusion(summary["test"])))
+    peaks = ", ".join(f"rank {rank} {mb:.0f} MB" for rank, mb in metadata["peak_rss_mb"].items())
     print(f"{PROG}: results in {args.out}/ (grid.json, grid.csv, table.md, heatmap.png); "
-          f"wall {metadata['wall_s'] / 60:.2f} min", file=sys.stderr)
+          f"wall {metadata['wall_s'] / 60:.2f} min" + (f"; peak memory {peaks}" if peaks else ""), file=sys.stderr)
     return 0
+
+
+def _peak_rss_mb(records):
+    """``{rank: MB}``: each rank's peak memory seen by its chains (pisvm solver; empty otherwise)."""
+    peaks = {}
+    for record in records:
+        if "peak_rss_mb" in record:
+            peaks[str(record["rank"])] = max(peaks.get(str(record["rank"]), 0.0), record["peak_rss_mb"])
+    return dict(sorted(peaks.items(), key=lambda item: int(item[0])))
 
 
 def main(argv=None):
