@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from pisvm.backends import make_backend
+from pisvm.chains import PisvmSolver
 from pisvm.engine import Problem, bcast_when_ready
 from pisvm.folds import stratified_folds
 from pisvm.gridsearch import grid_search
@@ -45,6 +46,9 @@ class CompareOptions:
     fold_seed : int, default 0
         Seed of the stratified folds.
     backend : str, default "libsvm"
+        Library of ``solver="libsvm"``.
+    solver : {"pisvm", "libsvm"}, default "pisvm"
+        The SVM grid's solver (see ``pisvm-grid --solver``).
     pca : int, default 4
         Principal components profiled for ``svm-ap``.
     area : tuple of float, default (25, 100, 500, 1000, 5000)
@@ -62,6 +66,7 @@ class CompareOptions:
     folds: int = 10
     fold_seed: int = 0
     backend: str = "libsvm"
+    solver: str = "pisvm"
     pca: int = 4
     area: tuple = (25.0, 100.0, 500.0, 1000.0, 5000.0)
     adjacency: int = 4
@@ -72,8 +77,8 @@ class CompareOptions:
 
     def key(self, method):
         """Short hash of the options that shape ``method``'s result (its cache folder's suffix)."""
-        fields = {"svm-spectra": ("gammas", "costs", "folds", "fold_seed", "backend"),
-                  "svm-ap": ("gammas", "costs", "folds", "fold_seed", "backend", "pca", "area", "adjacency"),
+        fields = {"svm-spectra": ("gammas", "costs", "folds", "fold_seed", "backend", "solver"),
+                  "svm-ap": ("gammas", "costs", "folds", "fold_seed", "backend", "solver", "pca", "area", "adjacency"),
                   "cnn": ("epochs", "batch", "window", "cnn_seed"),
                   "features": ("pca", "area", "adjacency")}[method]
         return _digest({name: getattr(self, name) for name in fields})[:10]
@@ -206,6 +211,13 @@ def _svm_problem(pixels, labels, selection, options):
     return Problem(X_train, y_train, fold), X_all
 
 
+def svm_solver(options):
+    """The grid's solver object of ``options`` (its ``solver`` and ``backend``)."""
+    if options.solver == "pisvm":
+        return PisvmSolver()
+    return make_backend(options.backend)
+
+
 def run_svm(method, pixels, labels, selection, options, folder, comm=None):
     """Grid search on the training pixels (all ranks), then the best cell on the whole scene (rank 0).
 
@@ -214,11 +226,12 @@ def run_svm(method, pixels, labels, selection, options, folder, comm=None):
     problem, X_all = _svm_problem(pixels, labels, selection, options)
     if comm is not None:
         bcast_when_ready({"problem": problem, "options": options}, comm)
-    backend = make_backend(options.backend)
+    backend = svm_solver(options)
     os.makedirs(folder, exist_ok=True)
     header = {"data_sha256": _pixels_sha256(selection.reshape(-1) == TRAIN), "test_sha256": None,
               "gammas": list(options.gammas), "costs": list(options.costs), "folds": options.folds,
-              "seed": options.fold_seed, "backend": options.backend, "solver": method}
+              "seed": options.fold_seed, "backend": options.backend, "svm_solver": options.solver,
+              "solver": method}
     journal = Journal(os.path.join(folder, "journal.jsonl"), header, resume=True)
     started = time.perf_counter()
     summary = grid_search(problem, list(options.gammas), list(options.costs), backend, comm=comm,
@@ -243,7 +256,7 @@ def serve_svm_grids(comm):
     """Worker ranks: join every SVM grid search rank 0 starts, until it says stop."""
     while (job := bcast_when_ready(None, comm)) is not None:
         options = job["options"]
-        grid_search(job["problem"], list(options.gammas), list(options.costs), make_backend(options.backend),
+        grid_search(job["problem"], list(options.gammas), list(options.costs), svm_solver(options),
                     comm=comm, progress=False)
 
 
