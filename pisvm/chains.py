@@ -154,12 +154,18 @@ class PisvmSolver:
         models = {}
         for a, b in class_pairs(len(classes)):
             samples = np.concatenate([members[a], members[b]])
-            K = rbf_block(squared_distances(X[samples], X[samples]), gamma)
+            K = _pair_block(X[samples], gamma)
             index = np.arange(len(samples), dtype=np.int64)
             signs = np.where(index < len(members[a]), 1, -1)
             weights = (self.weight(classes[a]), self.weight(classes[b]))
             models[(a, b)] = self.solve_costs(K, index, signs, [C], weights)[0][0]
         return PairModels(gamma, classes, [X[m] for m in members], models)
+
+
+def _pair_block(samples, gamma):
+    """Kernel block of a pair's samples (class a's, then b's), shape (n, n)."""
+    K = squared_distances(samples, samples)
+    return rbf_block(K, gamma, out=K)
 
 
 class Solution:
@@ -242,7 +248,8 @@ def decisions(rows, class_train, pairs, solutions, gamma):
         out = decision[start:start + CHUNK_ROWS]
         for c in sorted(weights):
             columns, W = weights[c]
-            K = rbf_block(squared_distances(chunk, class_train[c]), gamma)
+            K = squared_distances(chunk, class_train[c])
+            rbf_block(K, gamma, out=K)
             out[:, columns] += K @ W
     decision -= np.array([s.rho for s in solutions])
     squared_norm_max = max(float(np.max(np.einsum("ij,ij->i", rows, rows), initial=0.0)),
@@ -416,7 +423,7 @@ def _compute_chain(chain, problem, solver):
     for pair in chain.pairs:
         a, b = pair
         samples = np.concatenate([members[a], members[b]])
-        K = rbf_block(squared_distances(X[samples], X[samples]), chain.gamma)
+        K = _pair_block(X[samples], chain.gamma)
         block_fold = problem.fold[samples]
         weights = (solver.weight(all_classes[a]), solver.weight(all_classes[b]))
         for fold, fold_costs in needed[pair].items():
