@@ -21,10 +21,12 @@ A chain emits the engine's ordinary records, one per (fold, C) task, with
 holds every pair of the fold), so :class:`pisvm.engine.TaskResults`, the
 vote, the journal and resume work unchanged.
 
-Determinism: a pair's block, solutions and kernel rows do not depend on the
-group it is in (same shapes, same data), but BLAS sums a product's columns
-in an order that can depend on how many columns there are.  That changes a
-decision value by far less than :func:`_borderline_threshold`; rows whose
+Determinism: a pair's block and solutions do not depend on the group it is
+in, but its decision values can, in their last bits: BLAS sums a product in
+an order that can depend on the product's shape (how many classifiers share
+a class's kernel rows, which samples are support vectors of any of them).
+That changes a decision value by far less than
+:func:`_borderline_threshold`; rows whose
 decision value is within that threshold of 0 are recomputed one by one in
 a fixed order, so the sign of every decision, hence every table, is the same
 whatever the grouping, the number of ranks or which rank solved what.
@@ -51,8 +53,12 @@ CHUNK_ROWS = 256
 SOLUTIONS_MB = 256.0
 """Budget for one chain's stored solutions (all its pairs, folds and C), in MB."""
 
-CHAINS_PER_RANK = 3
-"""Chains per rank wanted for load balance (more, smaller pair groups on more ranks)."""
+CHAINS_PER_RANK = 8
+"""Chains per rank wanted for load balance under MPI (more, smaller pair groups on more ranks).
+
+A chain's cost varies tenfold with its gamma and pairs (iterations are
+concentrated in a few hard pairs), so a rank needs several to even out.
+"""
 
 
 @dataclass(frozen=True)
@@ -152,13 +158,15 @@ class PisvmSolver:
         classes = np.unique(y)
         members = [np.flatnonzero(y == label) for label in classes]
         models = {}
-        for a, b in class_pairs(len(classes)):
-            samples = np.concatenate([members[a], members[b]])
-            K = _pair_block(X[samples], gamma)
-            index = np.arange(len(samples), dtype=np.int64)
-            signs = np.where(index < len(members[a]), 1, -1)
-            weights = (self.weight(classes[a]), self.weight(classes[b]))
-            models[(a, b)] = self.solve_costs(K, index, signs, [C], weights)[0][0]
+        pairs = class_pairs(len(classes))
+        blocks = PairBlocks(X, dict(enumerate(members)), pairs, gamma)
+        with threadpool_limits(limits=1, user_api="blas"):
+            for a, b in pairs:
+                K = blocks.next_block()
+                index = np.arange(len(K), dtype=np.int64)
+                signs = np.where(index < len(members[a]), 1, -1)
+                weights = (self.weight(classes[a]), self.weight(classes[b]))
+                models[(a, b)] = self.solve_costs(K, index, signs, [C], weights)[0][0]
         return PairModels(gamma, classes, [X[m] for m in members], models)
 
 
@@ -166,6 +174,52 @@ def _pair_block(samples, gamma):
     """Kernel block of a pair's samples (class a's, then b's), shape (n, n)."""
     K = squared_distances(samples, samples)
     return rbf_block(K, gamma, out=K)
+
+
+class PairBlocks:
+    """Kernel blocks of a sequence of class pairs, each class's own block computed once.
+
+    The block of pair (a, b) is ``[[K_aa, K_ab], [K_ab', K_bb]]`` over class
+    a's samples then class b's.  ``K_aa`` is computed the first time class a
+    appears and freed after its last pair; only ``K_ab`` is computed per pair
+    (a quarter of the block's entries for classes of equal size).  Every value
+    depends only on the two classes, never on the other pairs.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    members : dict
+        ``{class: sample indices}``.
+    pairs : sequence of (int, int)
+    gamma : float
+    """
+
+    def __init__(self, X, members, pairs, gamma):
+        self.X, self.members, self.pairs, self.gamma = X, members, list(pairs), gamma
+        self.last_use = {c: i for i, pair in enumerate(self.pairs) for c in pair}
+        self.own = {}
+        self.position = 0
+
+    def _own(self, c):
+        if c not in self.own:
+            self.own[c] = _pair_block(self.X[self.members[c]], self.gamma)
+        return self.own[c]
+
+    def next_block(self):
+        """Block of the next pair, ndarray of shape (n_a + n_b, n_a + n_b), float64."""
+        a, b = self.pairs[self.position]
+        n_a, n_b = len(self.members[a]), len(self.members[b])
+        K = np.empty((n_a + n_b, n_a + n_b))
+        K[:n_a, :n_a] = self._own(a)
+        K[n_a:, n_a:] = self._own(b)
+        cross = squared_distances(self.X[self.members[a]], self.X[self.members[b]])
+        K[:n_a, n_a:] = rbf_block(cross, self.gamma, out=cross)
+        K[n_a:, :n_a] = cross.T
+        for c in (a, b):
+            if self.last_use[c] == self.position:
+                del self.own[c]
+        self.position += 1
+        return K
 
 
 class Solution:
@@ -217,6 +271,11 @@ def _borderline_threshold(gamma, squared_norm_max, solution):
 def decisions(rows, class_train, pairs, solutions, gamma):
     """Decision values of binary classifiers on rows, kernel rows shared per class.
 
+    Kernel rows are computed for the samples that are support vectors of at
+    least one of the classifiers (of each class), in chunks of
+    :data:`CHUNK_ROWS` rows, and one product per (chunk, class) adds the
+    class's share to every classifier's decision values.
+
     Parameters
     ----------
     rows : ndarray of shape (n_rows, n_features), float64
@@ -240,15 +299,19 @@ def decisions(rows, class_train, pairs, solutions, gamma):
         n_a = len(class_train[a])
         by_class.setdefault(a, []).append((m, solutions[m].coef[:n_a]))
         by_class.setdefault(b, []).append((m, solutions[m].coef[n_a:]))
-    weights = {c: (np.array([m for m, _ in parts]), np.column_stack([part for _, part in parts]))
-               for c, parts in by_class.items()}
+    weights = {}
+    for c, parts in by_class.items():
+        W = np.column_stack([part for _, part in parts])
+        support = np.flatnonzero(np.any(W != 0.0, axis=1))  # samples no classifier uses need no kernel row
+        weights[c] = (np.array([m for m, _ in parts]), np.ascontiguousarray(W[support]),
+                      np.ascontiguousarray(class_train[c][support]))
     decision = np.zeros((len(rows), n_models))
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start:start + CHUNK_ROWS]
         out = decision[start:start + CHUNK_ROWS]
         for c in sorted(weights):
-            columns, W = weights[c]
-            K = squared_distances(chunk, class_train[c])
+            columns, W, support = weights[c]
+            K = squared_distances(chunk, support)
             rbf_block(K, gamma, out=K)
             out[:, columns] += K @ W
     decision -= np.array([s.rho for s in solutions])
@@ -316,8 +379,9 @@ def choose_groups(problem, n_gammas, n_costs, n_ranks, n_parts=None):
     n_gammas, n_costs : int
     n_ranks : int
     n_parts : int, optional
-        Groups wanted per gamma (``--parts``); by default
-        ``ceil(CHAINS_PER_RANK * n_ranks / n_gammas)``.
+        Groups wanted per gamma (``--parts``); by default 1 on one rank (the
+        least kernel work: held-out kernel rows of a class are computed once
+        per group), else ``ceil(CHAINS_PER_RANK * n_ranks / n_gammas)``.
 
     Returns
     -------
@@ -325,7 +389,7 @@ def choose_groups(problem, n_gammas, n_costs, n_ranks, n_parts=None):
     """
     counts = np.unique(problem.y, return_counts=True)[1]
     n_classes = len(counts)
-    wanted = n_parts or -(-CHAINS_PER_RANK * n_ranks // n_gammas)
+    wanted = n_parts or (1 if n_ranks == 1 else -(-CHAINS_PER_RANK * n_ranks // n_gammas))
     mean_pair = 2.0 * counts.mean()
     max_pairs = max(1, int(SOLUTIONS_MB * 2**20 / (8 * mean_pair * problem.n_folds * n_costs)))
     n_pairs = n_classes * (n_classes - 1) // 2
@@ -420,10 +484,11 @@ def _compute_chain(chain, problem, solver):
     solutions, shortcut = {}, set()
     task_s = {(fold, C): 0.0 for fold, C, _ in chain.tasks}
     solve_s = 0.0
+    blocks = PairBlocks(X, members, chain.pairs, chain.gamma)
     for pair in chain.pairs:
         a, b = pair
         samples = np.concatenate([members[a], members[b]])
-        K = _pair_block(X[samples], chain.gamma)
+        K = blocks.next_block()
         block_fold = problem.fold[samples]
         weights = (solver.weight(all_classes[a]), solver.weight(all_classes[b]))
         for fold, fold_costs in needed[pair].items():
