@@ -161,6 +161,8 @@ def test_resume_after_kill_skips_finished_units(files, tmp_path):
     (None, ["-c", "0"], ["C == 0.0, must be > 0"]),
     (None, ["-v", "1"], ["folds == 1, must be >= 2"]),
     (None, ["--backend", "svmlight"], ["backend 'svmlight' not in"]),
+    (None, ["--backend", "thundersvm", "--solver", "pisvm"], ["thundersvm"]),
+    (None, ["--solver", "svmlight"], ["--solver", "invalid choice: 'svmlight'"]),
     (None, ["--out", "/proc/version/out"], ["output folder /proc/version/out: cannot write"]),
     (None, ["--test", "missing.el"], ["missing.el"]),
 ])
