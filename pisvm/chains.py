@@ -32,6 +32,7 @@ a fixed order, so the sign of every decision, hence every table, is the same
 whatever the grouping, the number of ranks or which rank solved what.
 """
 
+import collections
 import itertools
 import math
 import resource
@@ -504,28 +505,20 @@ def _compute_chain(chain, problem, solver):
                 task_s[(fold, C)] += s
                 solve_s += s
         del K
-    score_s = {}
-    wins = {}
+    wins, score_s, views = {}, {}, {}
     for fold in dict.fromkeys(fold for fold, _, _ in chain.tasks):
         clock_fold = time.perf_counter()
-        view = _FoldView(problem, fold, members)
+        views[fold] = _FoldView(problem, fold, members)
         keys = [(pair, fold, C) for f, C, pairs in chain.tasks if f == fold for pair in pairs]
-        distinct = list({id(solutions[key]): solutions[key] for key in keys}.values())
-        column = {id(s): m for m, s in enumerate(distinct)}
-        pair_of = {}
-        for key in keys:
-            pair_of[column[id(solutions[key])]] = key[0]
-        models = [pair_of[m] for m in range(len(distinct))]
-        decision = decisions(view.rows, view.train, models, distinct, chain.gamma)
-        for key in keys:
-            wins[key] = decision[:, column[id(solutions[key])]] > 0
-        score_s[fold] = (time.perf_counter() - clock_fold, sum(1 for f, _, _ in chain.tasks if f == fold), view)
-    shared_s = time.perf_counter() - clock - solve_s - sum(s for s, _, _ in score_s.values())
+        wins.update(_score(views[fold], keys, solutions, chain.gamma))
+        score_s[fold] = time.perf_counter() - clock_fold
+    fold_tasks = collections.Counter(fold for fold, _, _ in chain.tasks)
+    shared_s = time.perf_counter() - clock - solve_s - sum(score_s.values())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     end = time.time()
     records = []
     for fold, C, pairs in chain.tasks:
-        seconds, n_fold_tasks, view = score_s[fold]
+        view = views[fold]
         record = {"gamma": chain.gamma, "C": C, "fold": fold, "n_test": len(view.rows)}
         numbers = [view.pair_index[pair] for pair in pairs]
         order = np.argsort(numbers)
@@ -539,10 +532,27 @@ def _compute_chain(chain, problem, solver):
                           wins=[pack_bools(wins[(pairs[i], fold, C)]) for i in order])
         solved = [(pair, fold, C) for pair in pairs if (pair, fold, C) not in shortcut]
         record.update(n_iter=int(sum(solutions[key].n_iter for key in solved)), shortcuts=len(pairs) - len(solved),
-                      seconds=task_s[(fold, C)] + seconds / n_fold_tasks + shared_s / len(chain.tasks),
+                      seconds=task_s[(fold, C)] + score_s[fold] / fold_tasks[fold] + shared_s / len(chain.tasks),
                       start=start, end=end, host=socket.gethostname(), peak_rss_mb=peak_mb)
         records.append(record)
     return records
+
+
+def _score(view, keys, solutions, gamma):
+    """Wins of the solutions ``solutions[key]`` on a fold's held-out rows, each distinct solution scored once.
+
+    Returns
+    -------
+    dict
+        ``{key: bool array of shape (n_rows,)}``, True where the pair's first class wins.
+    """
+    distinct = {}
+    for key in keys:
+        distinct.setdefault(id(solutions[key]), (key[0], solutions[key]))
+    decision = decisions(view.rows, view.train, [pair for pair, _ in distinct.values()],
+                         [solution for _, solution in distinct.values()], gamma)
+    column = {identity: m for m, identity in enumerate(distinct)}
+    return {key: decision[:, column[id(solutions[key])]] > 0 for key in keys}
 
 
 class ChainScheduler:
