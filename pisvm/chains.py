@@ -2,7 +2,8 @@
 
 A chain is (gamma, a group of one-vs-one class pairs, every fold, every C).
 For each pair of the group it builds one RBF kernel block over all the pair's
-training samples (every fold) and solves every fold and every C on index
+training samples (every fold; each class's own block is computed once per
+chain, see :class:`PairBlocks`) and solves every fold and every C on index
 subsets of that block with :func:`pisvm.solver.solve_binary`, C ascending,
 with the exact C shortcut: a solution with no multiplier at its upper bound
 meets the optimality conditions of every larger C (they do not mention C,
@@ -25,11 +26,11 @@ Determinism: a pair's block and solutions do not depend on the group it is
 in, but its decision values can, in their last bits: BLAS sums a product in
 an order that can depend on the product's shape (how many classifiers share
 a class's kernel rows, which samples are support vectors of any of them).
-That changes a decision value by far less than
-:func:`_borderline_threshold`; rows whose
-decision value is within that threshold of 0 are recomputed one by one in
-a fixed order, so the sign of every decision, hence every table, is the same
-whatever the grouping, the number of ranks or which rank solved what.
+That changes a decision value by far less than :func:`_borderline_threshold`;
+rows whose decision value is within that threshold of 0 are recomputed one
+by one in a fixed order, so the sign of every decision, hence every table,
+is the same whatever the grouping, the number of ranks or which rank solved
+what.
 """
 
 import collections
@@ -49,7 +50,7 @@ from .journal import pack_bools
 from .solver import rbf_block, solve_binary, squared_distances
 
 CHUNK_ROWS = 256
-"""Held-out rows scored together (a constant: chunk shapes must not depend on the grouping)."""
+"""Held-out rows scored together (bounds the kernel rows held at once)."""
 
 SOLUTIONS_MB = 256.0
 """Budget for one chain's stored solutions (all its pairs, folds and C), in MB."""
