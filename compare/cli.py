@@ -7,6 +7,7 @@
 import sys
 
 from pisvm.backends import BACKENDS
+from pisvm.rungrid import SOLVERS
 from pisvm.cli._common import CollectiveError, OneLineParser, fraction, number, run
 from pisvm.sampling import MODES
 
@@ -31,7 +32,10 @@ def build_parser():
     parser.add_argument("-c", "--cost", nargs="+", type=number(float, 0), default=[1.0, 10.0, 100.0, 1000.0, 10000.0],
                         metavar="C", help="C values of the SVMs' grid")
     parser.add_argument("-v", "--folds", type=int, default=10, help="SVM cross-validation folds")
-    parser.add_argument("--backend", choices=BACKENDS, default="libsvm", help="SVM solver: libsvm or thundersvm")
+    parser.add_argument("--solver", choices=SOLVERS, default="pisvm",
+                        help="SVM grid solver (see pisvm-grid --solver)")
+    parser.add_argument("--backend", choices=BACKENDS, default="libsvm",
+                        help="library of --solver libsvm: libsvm or thundersvm")
     parser.add_argument("--pca", type=number(int, 0), default=4,
                         help="principal components profiled (svm-ap, svm-sdap)")
     parser.add_argument("--area", nargs="+", type=number(float, 0), default=[25.0, 100.0, 500.0, 1000.0, 5000.0],
@@ -62,8 +66,10 @@ def _main(argv, comm):
             for share in args.fraction:
                 for seed in (args.seeds if mode == "random" else args.seeds[:1]):
                     specs.append(SplitSpec(mode=mode, fraction=share, seed=seed))
+    if args.solver == "pisvm" and args.backend != "libsvm":
+        raise CollectiveError(f"--backend {args.backend} runs with --solver libsvm only (--solver pisvm is its own)")
     options = CompareOptions(gammas=tuple(args.gamma), costs=tuple(args.cost), folds=args.folds,
-                             backend=args.backend, pca=args.pca, area=tuple(args.area), epochs=args.epochs,
+                             backend=args.backend, solver=args.solver, pca=args.pca, area=tuple(args.area), epochs=args.epochs,
                              batch=args.batch, window=args.window)
     try:
         report = run_comparison(args.scene, specs, args.methods, options, args.out, comm=comm)

@@ -21,13 +21,12 @@ import numpy as np
 from sklearn.preprocessing import MinMaxScaler
 
 from pisvm.atomic import atomic_path, write_atomic
-from pisvm.backends import make_backend
 from pisvm.engine import Problem
 from pisvm.folds import stratified_folds
 from pisvm.grid import check_grid
 from pisvm.metrics import classification_report
 from pisvm.report import sha256_file
-from pisvm.rungrid import GridJob, end_grids, run_grid, serve_grids
+from pisvm.rungrid import GridJob, end_grids, make_solver, run_grid, serve_grids
 from pisvm.sampling import make_selection, training_statistics
 from pisvm.scene import read_scene
 from pisvm.selection import TEST, TRAIN, read_selection, write_selection
@@ -50,6 +49,9 @@ class CompareOptions:
     fold_seed : int, default 0
         Seed of the stratified folds.
     backend : str, default "libsvm"
+        Library of ``solver="libsvm"``.
+    solver : {"pisvm", "libsvm"}, default "pisvm"
+        The SVM grid's solver (see ``pisvm-grid --solver``).
     pca : int, default 4
         Principal components profiled for ``svm-ap`` and ``svm-sdap``.
     area : tuple of float, default (25, 100, 500, 1000, 5000)
@@ -67,6 +69,7 @@ class CompareOptions:
     folds: int = 10
     fold_seed: int = 0
     backend: str = "libsvm"
+    solver: str = "pisvm"
     pca: int = 4
     area: tuple = (25.0, 100.0, 500.0, 1000.0, 5000.0)
     adjacency: int = 4
@@ -86,9 +89,9 @@ class CompareOptions:
             Checksum of the split's content (:func:`selection_sha256`): two
             different splits of the same name never share a result.
         """
-        fields = {"svm-spectra": ("gammas", "costs", "folds", "fold_seed", "backend"),
-                  "svm-ap": ("gammas", "costs", "folds", "fold_seed", "backend", "pca", "area", "adjacency"),
-                  "svm-sdap": ("gammas", "costs", "folds", "fold_seed", "backend", "pca", "area"),
+        fields = {"svm-spectra": ("gammas", "costs", "folds", "fold_seed", "backend", "solver"),
+                  "svm-ap": ("gammas", "costs", "folds", "fold_seed", "backend", "solver", "pca", "area", "adjacency"),
+                  "svm-sdap": ("gammas", "costs", "folds", "fold_seed", "backend", "solver", "pca", "area"),
                   "cnn": ("epochs", "batch", "window", "cnn_seed"),
                   "features": ("pca", "area", "adjacency")}[method]
         shaping = {name: getattr(self, name) for name in fields}
@@ -109,7 +112,7 @@ class CompareOptions:
             check_grid(list(self.gammas), list(self.costs))
             if self.folds < 2:
                 raise ValueError(f"folds == {self.folds}, must be >= 2")
-            make_backend(self.backend)
+            make_solver(self.solver, self.backend, {})
         if "svm-ap" in methods or "svm-sdap" in methods:
             if not 1 <= self.pca <= n_bands:
                 raise ValueError(f"pca == {self.pca}, must be in [1, {n_bands}] (the scene's bands)")
@@ -284,16 +287,17 @@ def run_svm(method, pixels, labels, selection, options, folder, comm=None, name=
     problem, X_all = _svm_problem(pixels, labels, selection, options)
     header = {"data_sha256": _pixels_sha256(selection.reshape(-1) == TRAIN), "test_sha256": None,
               "gammas": list(options.gammas), "costs": list(options.costs), "folds": options.folds,
-              "seed": options.fold_seed, "backend": options.backend, "solver": method}
+              "seed": options.fold_seed, "backend": options.backend, "svm_solver": options.solver,
+              "solver": method}
     job = GridJob(problem=problem, gammas=list(options.gammas), costs=list(options.costs), backend=options.backend,
-                  solver={}, header=header, metadata={"data": name or method})
+                  solver={}, header=header, metadata={"data": name or method},
+                  svm_solver=options.solver)
     started = time.perf_counter()
     summary, _ = run_grid(lambda: job, folder, comm=comm, resume=True, progress=False, prog=PROG)
     selection_s = time.perf_counter() - started
     best = summary["best"]
-    backend = make_backend(options.backend)
     started = time.perf_counter()
-    model = backend.fit(problem.X, problem.y, best["gamma"], best["C"])
+    model = make_solver(job.svm_solver, job.backend, job.solver).fit(problem.X, problem.y, best["gamma"], best["C"])
     train_s = time.perf_counter() - started
     started = time.perf_counter()
     label_map = np.asarray(model.predict(X_all)).astype(np.int64).reshape(labels.shape)

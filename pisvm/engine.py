@@ -20,7 +20,8 @@ import time
 import numpy as np
 
 from .backends import class_pairs, vote
-from .grid import TEST_FOLD, Scheduler, Unit
+from .chains import Chain, ChainScheduler, compute_chain
+from .grid import TEST_FOLD, Scheduler
 from .journal import pack_bools, unpack_bools
 from .transport import Backoff, Channel, abort, bcast_when_ready
 
@@ -82,6 +83,13 @@ def compute_unit(unit, problem, backend):
     record.update(seconds=time.perf_counter() - clock, start=start, end=time.time(),
                   host=socket.gethostname())
     return record
+
+
+def compute(unit, problem, backend):
+    """Records of one piece of work: one for a :class:`pisvm.grid.Unit`, one per task for a :class:`pisvm.chains.Chain`."""
+    if isinstance(unit, Chain):
+        return compute_chain(unit, problem, backend)
+    return [compute_unit(unit, problem, backend)]
 
 
 def _pack_labels(class_index):
@@ -223,9 +231,10 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
 
     Parameters
     ----------
-    units : list of Unit
+    units : list of Unit or list of pisvm.chains.Chain
         Meaningful on rank 0 only, where a :class:`pisvm.grid.Scheduler`
-        hands them out; ignored elsewhere.
+        (:class:`pisvm.chains.ChainScheduler` for chains) hands them out;
+        ignored elsewhere.
     problem : Problem
     backend : object
         See :mod:`pisvm.backends`.
@@ -246,30 +255,32 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
     channel = None if comm is None or comm.size == 1 else Channel(comm)
     busy_s = 0.0
     if channel is not None and channel.rank != 0:
-        record = None
+        done = None
         while True:
-            channel.send(record, 0)
+            channel.send(done, 0)
             unit = channel.recv(0)
             if unit is None:
                 break
-            record = compute_unit(unit, problem, backend)
-            record["rank"] = channel.rank
-            busy_s += record["seconds"]
+            records = compute(unit, problem, backend)
+            for record in records:
+                record["rank"] = channel.rank
+                busy_s += record["seconds"]
+            done = (unit, records)
         channel.barrier()
         channel.close()
         return busy_s
 
-    scheduler = Scheduler(units)
+    scheduler = ChainScheduler(units) if units and isinstance(units[0], Chain) else Scheduler(units)
     lock = threading.Lock()
 
-    def take(record):
-        """Learn from a finished unit's record (None at first), then hand out the next unit."""
+    def take(done):
+        """Learn from finished work ``(unit, records)`` (None at first), then hand out the next unit."""
         with lock:
-            if record is not None:
-                unit = Unit(record["gamma"], record["C"], record["fold"],
-                            None if record["pairs"] is None else tuple(record["pairs"]))
-                scheduler.finished(unit, record["seconds"])
-                results.add(record)
+            if done is not None:
+                unit, records = done
+                scheduler.finished(unit, sum(record["seconds"] for record in records))
+                for record in records:
+                    results.add(record)
             return scheduler.next_unit()
 
     recorder = _Recorder(on_record or (lambda record: None))
@@ -279,12 +290,14 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
         server = threading.Thread(target=_serve, args=(channel, take, recorder, channel.size - 1, failure),
                                   daemon=True)
         server.start()
-    record = None
-    while (unit := take(record)) is not None:
-        record = compute_unit(unit, problem, backend)
-        record["rank"] = 0
-        busy_s += record["seconds"]
-        recorder.put(record)
+    done = None
+    while (unit := take(done)) is not None:
+        records = compute(unit, problem, backend)
+        for record in records:
+            record["rank"] = 0
+            busy_s += record["seconds"]
+            recorder.put(record)
+        done = (unit, records)
         recorder.check()
         if failure:
             break
@@ -301,7 +314,7 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
 
 
 def _serve(channel, take, recorder, n_workers, failure):
-    """Rank 0's service thread: receive a record, hand out the next unit, then have the record kept."""
+    """Rank 0's service thread: receive finished work, hand out the next unit, then have the records kept."""
     backoff = Backoff(channel.poll_s)
     active = n_workers
     try:
@@ -311,11 +324,12 @@ def _serve(channel, take, recorder, n_workers, failure):
                 backoff.sleep()
                 continue
             backoff.reset()
-            source, record = message
-            unit = take(record)
+            source, done = message
+            unit = take(done)
             channel.send(unit, source)
-            if record is not None:
-                recorder.put(record)
+            if done is not None:
+                for record in done[1]:
+                    recorder.put(record)
             if unit is None:
                 active -= 1
     except Exception as error:  # noqa: BLE001 - handed to the main thread, which ends the job
@@ -324,4 +338,4 @@ def _serve(channel, take, recorder, n_workers, failure):
         abort(channel.comm, 1)
 
 
-__all__ = ["Problem", "TaskResults", "Progress", "bcast_when_ready", "compute_unit", "run_units"]
+__all__ = ["Problem", "Progress", "TaskResults", "bcast_when_ready", "compute", "compute_unit", "run_units"]

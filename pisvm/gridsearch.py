@@ -3,6 +3,7 @@
 import numpy as np
 
 from .backends import class_pairs
+from .chains import choose_groups, make_chains
 from .engine import Progress, TaskResults, run_units
 from .grid import TEST_FOLD, make_units, parts_per_task
 from .metrics import classification_report
@@ -50,7 +51,8 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
     gammas, costs : list of float
         Validated grid values (see :func:`pisvm.grid.check_grid`).
     backend : object
-        A solver from :func:`pisvm.backends.make_backend`.
+        A solver from :func:`pisvm.backends.make_backend`, or
+        :class:`pisvm.chains.PisvmSolver` (work in chains).
     comm : mpi4py.MPI.Comm, optional
         Every rank calls this function; None runs serially.
     previous_records : iterable of dict
@@ -58,8 +60,9 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
     on_record : callable, optional
         Called on rank 0 with every new unit record (the journal's append).
     n_parts : int, optional
-        Pair groups per task; by default :func:`pisvm.grid.parts_per_task` for
-        the number of ranks (1 for a backend without pair support).
+        Pair groups per task (per gamma for chains); by default
+        :func:`pisvm.grid.parts_per_task` (:func:`pisvm.chains.choose_groups`)
+        for the number of ranks (1 for a backend without pair support).
     progress : bool, default True
         Progress line on rank 0's stderr.
 
@@ -88,13 +91,19 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
                     results.add(record)
             phase_gammas, phase_costs = (gammas, costs) if folds[0] != TEST_FOLD else ([best["gamma"]], [best["C"]])
             n_tasks = len(phase_gammas) * len(phase_costs) * len(folds)
-            if not backend.supports_pairs:
-                parts = 1
+            if getattr(backend, "chains", False):
+                groups = choose_groups(problem, len(phase_gammas), len(phase_costs), size, n_parts)
+                units = make_chains(problem, phase_gammas, phase_costs, folds, groups, done=results.done)
+                n_records = sum(chain.n_records for chain in units)
             else:
-                parts = n_parts or parts_per_task(n_tasks, size, len(class_pairs(len(problem.classes(folds[0])))))
-            units = make_units(phase_gammas, phase_costs, folds, n_parts=parts,
-                               pairs_cost=problem.pairs_cost, done=results.done)
-            meter = Progress(len(units), "grid" if folds[0] != TEST_FOLD else "test", enabled=progress)
+                if not backend.supports_pairs:
+                    parts = 1
+                else:
+                    parts = n_parts or parts_per_task(n_tasks, size, len(class_pairs(len(problem.classes(folds[0])))))
+                units = make_units(phase_gammas, phase_costs, folds, n_parts=parts,
+                                   pairs_cost=problem.pairs_cost, done=results.done)
+                n_records = len(units)
+            meter = Progress(n_records, "grid" if folds[0] != TEST_FOLD else "test", enabled=progress)
 
             def keep(record, meter=meter):
                 if on_record is not None:

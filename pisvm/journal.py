@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-HEADER_KEYS = ("data_sha256", "test_sha256", "gammas", "costs", "folds", "seed", "backend", "solver")
+HEADER_KEYS = ("data_sha256", "test_sha256", "gammas", "costs", "folds", "seed", "backend", "svm_solver", "solver")
 
 
 def pack_bools(values):

@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from .backends import make_backend
+from .chains import PisvmSolver
 from .gridsearch import grid_search
 from .journal import Journal
 from .report import write_results
@@ -46,6 +47,10 @@ class GridJob:
         ``command``, ...), written into ``grid.json``.
     n_parts : int, optional
         Pair groups per task (see :func:`pisvm.gridsearch.grid_search`).
+    svm_solver : str, default "pisvm"
+        One of :data:`SOLVERS`: "pisvm", the grid's own solver in chains
+        (:mod:`pisvm.chains`), or "libsvm", one ``backend`` fit per
+        (gamma, C, fold).
     """
 
     problem: object
@@ -56,6 +61,35 @@ class GridJob:
     header: dict
     metadata: dict
     n_parts: int = None
+    svm_solver: str = "pisvm"
+
+
+SOLVERS = ("pisvm", "libsvm")
+
+
+def make_solver(svm_solver, backend, options):
+    """The grid's solver object; ValueError on a combination that cannot run.
+
+    Parameters
+    ----------
+    svm_solver : str
+        One of :data:`SOLVERS`.
+    backend : str
+        Library of ``svm_solver="libsvm"`` (:data:`pisvm.backends.BACKENDS`).
+    options : dict
+        Keyword options of the backend (``cache_mb``, ``tol``, ``shrinking``,
+        ``class_weight``); the pisvm solver takes ``tol``, ``shrinking`` and
+        ``class_weight`` from them.
+    """
+    library = make_backend(backend, **options)
+    if svm_solver == "libsvm":
+        return library
+    if svm_solver != "pisvm":
+        raise ValueError(f"solver {svm_solver!r} not in {SOLVERS}")
+    if backend != "libsvm":
+        raise ValueError(f"backend {backend} runs with solver libsvm only (solver pisvm is its own)")
+    return PisvmSolver(tol=options.get("tol", 1e-3), shrinking=options.get("shrinking", True),
+                       class_weight=options.get("class_weight"))
 
 
 def prepare_out(out_dir):
@@ -140,6 +174,7 @@ def open_job(make_job, out_dir, resume):
     started = time.time()
     try:
         job = make_job()
+        make_solver(job.svm_solver, job.backend, job.solver)
         prepare_out(out_dir)
         journal = Journal(os.path.join(out_dir, "journal.jsonl"), job.header, resume=resume)
     except (ValueError, OSError) as error:
@@ -157,7 +192,7 @@ def _work(payload, comm, progress, prog, out_dir):
     size = 1 if comm is None else comm.size
     job, journal = payload["job"], payload.get("journal")
     try:
-        backend = make_backend(job.backend, **job.solver)
+        backend = make_solver(job.svm_solver, job.backend, job.solver)
         hosts = [socket.gethostname()] if comm is None else comm.gather(socket.gethostname(), root=0)
         if rank == 0:
             _announce(job, payload["resumed"], size, prog)
@@ -168,7 +203,7 @@ def _work(payload, comm, progress, prog, out_dir):
         if rank != 0:
             return None
         journal.close()
-        metadata = _metadata(job, payload["started"], payload["resumed"], size, hosts)
+        metadata = _metadata(job, payload["started"], payload["resumed"], size, hosts, summary["records"])
         write_results(out_dir, summary, metadata)
         return summary, metadata
     except Exception as error:
@@ -181,19 +216,30 @@ def _announce(job, resumed, size, prog):
     problem = job.problem
     print(f"{prog}: {job.metadata.get('data', 'data')}: {len(problem.y)} samples, "
           f"{problem.X.shape[1]} features, {len(np.unique(problem.y))} classes; "
-          f"{len(job.gammas)}x{len(job.costs)} grid, {job.header['folds']} folds, {size} rank(s), backend {job.backend}"
+          f"{len(job.gammas)}x{len(job.costs)} grid, {job.header['folds']} folds, {size} rank(s), solver {job.svm_solver}"
+          + (f" ({job.backend})" if job.svm_solver == "libsvm" else "")
           + (f"; resuming with {resumed} finished units" if resumed else ""), file=sys.stderr, flush=True)
 
 
-def _metadata(job, started, resumed, size, hosts):
+def _metadata(job, started, resumed, size, hosts, records):
     problem = job.problem
     metadata = {"data": None, "n_samples": int(len(problem.y)), "n_features": int(problem.X.shape[1]),
                 "n_classes": int(len(np.unique(problem.y))), "folds": job.header.get("folds"),
                 "seed": job.header.get("seed"), "ranks": size, "hosts": sorted(set(hosts)),
-                "backend": job.backend, "solver": job.header.get("solver"), "table_time": "seconds_span"}
+                "backend": job.backend, "svm_solver": job.svm_solver, "solver": job.header.get("solver"),
+                "peak_rss_mb": peak_rss_mb(records), "table_time": "seconds_span"}
     metadata.update(job.metadata)
     metadata.update(wall_s=time.time() - started, resumed_units=resumed, versions=versions())
     return metadata
+
+
+def peak_rss_mb(records):
+    """``{rank: MB}``: each rank's peak memory seen by its chains (solver pisvm; empty otherwise)."""
+    peaks = {}
+    for record in records:
+        if "peak_rss_mb" in record:
+            peaks[str(record["rank"])] = max(peaks.get(str(record["rank"]), 0.0), record["peak_rss_mb"])
+    return dict(sorted(peaks.items(), key=lambda item: int(item[0])))
 
 
 def versions():

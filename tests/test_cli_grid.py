@@ -15,7 +15,7 @@ from sklearn.svm import SVC
 from conftest import REPO, assert_one_line_error, mpirun, python_module, run_command
 from pisvm.libsvm import write_libsvm
 
-GRID = ["-g", "1", "8", "-c", "1", "100", "-v", "4", "--seed", "3"]
+GRID = ["-g", "1", "8", "-c", "1", "100", "-v", "4", "--seed", "3", "--solver", "libsvm"]
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,8 @@ def test_error_in_a_worker_rank_ends_the_job(files, tmp_path):
 def test_resume_after_kill_skips_finished_units(files, tmp_path):
     folder = files[0]
     out = tmp_path / "out"
-    grid_args = [str(folder / "train.el"), "-g", "1", "2", "4", "8", "-c", "1", "10", "100", "-v", "4", "--seed", "3", "-q"]
+    grid_args = [str(folder / "train.el"), "-g", "1", "2", "4", "8", "-c", "1", "10", "100", "-v", "4", "--seed", "3", "-q",
+                 "--solver", "libsvm"]
     args = [sys.executable, "-m", "pisvm.cli.grid", *grid_args, "--out", str(out), "--parts", "40"]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     process = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -160,6 +161,8 @@ def test_resume_after_kill_skips_finished_units(files, tmp_path):
     (None, ["-c", "0"], ["C == 0.0, must be > 0"]),
     (None, ["-v", "1"], ["folds == 1, must be >= 2"]),
     (None, ["--backend", "svmlight"], ["invalid choice: 'svmlight'"]),
+    (None, ["--backend", "thundersvm", "--solver", "pisvm"], ["thundersvm"]),
+    (None, ["--solver", "svmlight"], ["--solver", "invalid choice: 'svmlight'"]),
     (None, ["--out", "/proc/version/out"], ["output folder /proc/version/out: cannot write"]),
     (None, ["--test", "missing.el"], ["missing.el"]),
 ])

@@ -12,6 +12,7 @@ import sys
 import numpy as np
 
 from ..backends import BACKENDS
+from ..rungrid import SOLVERS, make_solver
 from ._common import OneLineParser, number, run
 
 PROG = "pisvm-grid"
@@ -43,15 +44,19 @@ def build_parser(rank=0):
     parser.add_argument("--class-weight", choices=["balanced"], help="weigh C by inverse class frequency")
     parser.add_argument("-w", "--weight", type=_weight, action="append", default=[], metavar="LABEL=W",
                         help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
+    parser.add_argument("--solver", choices=SOLVERS, default=SOLVERS[0],
+                        help="pisvm: the grid's own solver (one kernel block per class pair and gamma, shared "
+                             "by every fold and C); libsvm: one LIBSVM fit per (gamma, C, fold) through --backend, "
+                             "exactly GridSearchCV's table")
     parser.add_argument("--backend", choices=BACKENDS, default="libsvm",
-                        help="solver: libsvm (scikit-learn) or thundersvm")
+                        help="library of --solver libsvm: libsvm (scikit-learn) or thundersvm")
     parser.add_argument("--test", metavar="FILE", help="LibSVM test file: train the best cell on all training "
                         "data and report OA, AA, kappa, per-class accuracy and the confusion matrix")
     parser.add_argument("--out", default="pisvm-grid-out", metavar="DIR", help="output folder")
     parser.add_argument("--resume", action="store_true", help="continue the journal in --out, skipping finished work")
     parser.add_argument("--parts", type=int, default=None, metavar="N",
-                        help="split every task into N groups of one-vs-one problems "
-                             "(default: as needed to give every rank work)")
+                        help="split every task into N groups of one-vs-one problems (--solver pisvm: "
+                             "about N pair groups per gamma) (default: as needed to give every rank work)")
     parser.add_argument("--synth-scale", type=float, default=0.04, metavar="F",
                         help="size of the built-in workload as a fraction of the seeds' 33,396 samples")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
@@ -75,7 +80,6 @@ def load_inputs(args):
 
     Returns the arrays, the fold assignment, the journal header and metadata.
     """
-    from ..backends import make_backend
     from ..folds import stratified_folds
     from ..grid import check_grid, log2_range
     from ..libsvm import read_libsvm, warn_test_mismatch
@@ -88,7 +92,7 @@ def load_inputs(args):
         raise ValueError(f"folds == {args.folds}, must be >= 2")
     if args.parts is not None and args.parts < 1:
         raise ValueError(f"parts == {args.parts}, must be >= 1")
-    make_backend(args.backend, **_solver_options(args, None))
+    make_solver(args.solver, args.backend, _solver_options(args, None))
     if args.train is None:
         from ..synth import seed_problem
         from sklearn.model_selection import train_test_split
@@ -116,7 +120,7 @@ def load_inputs(args):
     fold = stratified_folds(y, n_splits=args.folds, random_state=args.seed)
     class_weight = _class_weight(args, y)
     header = {"data_sha256": data_sha, "test_sha256": test_sha, "gammas": gammas, "costs": costs,
-              "folds": args.folds, "seed": args.seed, "backend": args.backend,
+              "folds": args.folds, "seed": args.seed, "backend": args.backend, "svm_solver": args.solver,
               "solver": _solver_options(args, class_weight, json_ready=True)}
     return {"X": X, "y": y, "fold": fold, "X_test": X_test, "y_test": y_test, "gammas": gammas,
             "costs": costs, "class_weight": class_weight, "header": header, "data_name": data_name}
@@ -156,7 +160,7 @@ def _job(args, argv):
                 "test_sha256": header["test_sha256"], "command": [PROG] + list(argv or sys.argv[1:])}
     return GridJob(problem=problem, gammas=inputs["gammas"], costs=inputs["costs"], backend=args.backend,
                    solver=_solver_options(args, inputs["class_weight"]), header=header, metadata=metadata,
-                   n_parts=args.parts)
+                   n_parts=args.parts, svm_solver=args.solver)
 
 
 def _main(argv, comm):
@@ -180,8 +184,9 @@ def _main(argv, comm):
         print("\n".join(format_report(summary["test"], title="test")))
         if len(summary["test"]["labels"]) <= 20:
             print("\n".join(format_confusion(summary["test"])))
+    peaks = ", ".join(f"rank {rank} {mb:.0f} MB" for rank, mb in metadata["peak_rss_mb"].items())
     print(f"{PROG}: results in {args.out}/ (grid.json, grid.csv, table.md, heatmap.png); "
-          f"wall {metadata['wall_s'] / 60:.2f} min", file=sys.stderr)
+          f"wall {metadata['wall_s'] / 60:.2f} min" + (f"; peak memory {peaks}" if peaks else ""), file=sys.stderr)
     return 0
 
 

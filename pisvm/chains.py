@@ -1,0 +1,594 @@
+"""Chains: the grid's unit of work with the pisvm solver.
+
+A chain is (gamma, a group of one-vs-one class pairs, every fold, every C).
+For each pair of the group it builds one RBF kernel block over all the pair's
+training samples (every fold; each class's own block is computed once per
+chain, see :class:`PairBlocks`) and solves every fold and every C on index
+subsets of that block with :func:`pisvm.solver.solve_binary`, C ascending,
+with the exact C shortcut: a solution with no multiplier at its upper bound
+meets the optimality conditions of every larger C (they do not mention C,
+only the bounds, which no multiplier touches), so larger C reuse it (same
+alpha, same rho) without a solve.  The pair's block is then freed.
+
+Scoring: every binary classifier (a, b) predicts every held-out row of its
+fold (all classes, as LIBSVM's one-vs-one vote needs).  Fold by fold, in
+fixed chunks of held-out rows, the kernel rows between the chunk and the
+fold's training samples of each class of the group are computed once and
+shared by every pair of the group involving that class and by every C: one
+BLAS product per class sums the class's share of all those decision values.
+
+A chain emits the engine's ordinary records, one per (fold, C) task, with
+``pairs`` and packed ``wins`` (or the task's ``correct`` count when the group
+holds every pair of the fold), so :class:`pisvm.engine.TaskResults`, the
+vote, the journal and resume work unchanged.
+
+Determinism: a pair's block and solutions do not depend on the group it is
+in, but its decision values can, in their last bits: BLAS sums a product in
+an order that can depend on the product's shape (how many classifiers share
+a class's kernel rows, which samples are support vectors of any of them).
+That changes a decision value by far less than :func:`_borderline_threshold`;
+rows whose decision value is within that threshold of 0 are recomputed one
+by one in a fixed order, so the sign of every decision, hence every table,
+is the same whatever the grouping, the number of ranks or which rank solved
+what.
+"""
+
+import collections
+import itertools
+import math
+import resource
+import socket
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .backends import class_pairs, vote
+from .grid import TEST_FOLD
+from .journal import pack_bools
+from .solver import rbf_block, solve_binary, squared_distances
+
+CHUNK_ROWS = 256
+"""Held-out rows scored together (bounds the kernel rows held at once)."""
+
+SOLUTIONS_MB = 256.0
+"""Budget for one chain's stored solutions (all its pairs, folds and C), in MB."""
+
+CHAINS_PER_RANK = 8
+"""Chains per rank wanted for load balance under MPI (more, smaller pair groups on more ranks).
+
+A chain's cost varies tenfold with its gamma and pairs (iterations are
+concentrated in a few hard pairs), so a rank needs several to even out.
+"""
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One chain of work.
+
+    Attributes
+    ----------
+    gamma : float
+    pairs : tuple of (int, int)
+        Class pairs ``(a, b)``, ``a < b``, indices into the sorted training
+        classes (``problem.classes(TEST_FOLD)``), in LIBSVM's order.
+    tasks : tuple of (int, float, tuple)
+        ``(fold, C, pairs)``: the tasks the chain records and, for each, the
+        pairs of ``pairs`` it records (those not in the journal yet).
+    cost : float
+        Estimated relative cost (sum over tasks of the squared pair sizes).
+    """
+
+    gamma: float
+    pairs: tuple
+    tasks: tuple
+    cost: float
+
+    @property
+    def n_records(self):
+        return len(self.tasks)
+
+
+class PisvmSolver:
+    """The grid's own solver: chains of kernel blocks and :func:`pisvm.solver.solve_binary`.
+
+    Parameters
+    ----------
+    tol : float, default 1e-3
+        Stopping tolerance (LIBSVM ``-e``).
+    shrinking : bool, default True
+    class_weight : dict, optional
+        ``{label: weight}``; class ``label`` gets ``C * weight`` (LIBSVM ``-wi``).
+    shortcut : bool, default True
+        Reuse a solution with no multiplier at its bound for larger C.
+    """
+
+    name = "pisvm"
+    chains = True
+    supports_pairs = True
+
+    def __init__(self, tol=1e-3, shrinking=True, class_weight=None, shortcut=True):
+        self.tol = tol
+        self.shrinking = shrinking
+        self.class_weight = class_weight or {}
+        self.shortcut = shortcut
+
+    def weight(self, label):
+        """C factor of class ``label``."""
+        return float(self.class_weight.get(label, 1.0))
+
+    def solve_costs(self, K, index, y, costs, weights):
+        """Solve one binary problem for every C of ``costs`` (ascending), with the C shortcut.
+
+        Parameters
+        ----------
+        K : ndarray of shape (n_block, n_block)
+        index : ndarray of shape (n_train,), int64
+        y : ndarray of shape (n_train,), +1 / -1
+        costs : list of float, ascending
+        weights : (float, float)
+            C factors of the +1 and the -1 class.
+
+        Returns
+        -------
+        list of Solution, one per C (the C shortcut repeats the previous C's object)
+        seconds : list of float
+            Solve time of each C.
+        """
+        solutions, seconds = [], []
+        previous = None
+        for C in costs:
+            clock = time.perf_counter()
+            if self.shortcut and previous is not None and previous.free:
+                solution = previous
+            else:
+                C_pos, C_neg = C * weights[0], C * weights[1]
+                result = solve_binary(K, index, y, C_pos, C_neg, tol=self.tol, shrinking=self.shrinking)
+                bound = np.where(y > 0, C_pos, C_neg)
+                free = not np.any(result.alpha >= bound * (1.0 - 1e-12))
+                solution = Solution(result.alpha * y, float(result.rho), int(result.n_iter), free)
+            solutions.append(solution)
+            seconds.append(time.perf_counter() - clock)
+            previous = solution
+        return solutions, seconds
+
+    def fit(self, X, y, gamma, C):
+        """Train every one-vs-one pair on ``(X, y)``; return a :class:`PairModels` (``predict(X)``)."""
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        classes = np.unique(y)
+        members = [np.flatnonzero(y == label) for label in classes]
+        models = {}
+        pairs = class_pairs(len(classes))
+        blocks = PairBlocks(X, dict(enumerate(members)), pairs, gamma)
+        with threadpool_limits(limits=1, user_api="blas"):
+            for a, b in pairs:
+                K = blocks.next_block()
+                index = np.arange(len(K), dtype=np.int64)
+                signs = np.where(index < len(members[a]), 1, -1)
+                weights = (self.weight(classes[a]), self.weight(classes[b]))
+                models[(a, b)] = self.solve_costs(K, index, signs, [C], weights)[0][0]
+        return PairModels(gamma, classes, [X[m] for m in members], models)
+
+
+def _pair_block(samples, gamma):
+    """Kernel block of a pair's samples (class a's, then b's), shape (n, n)."""
+    K = squared_distances(samples, samples)
+    return rbf_block(K, gamma, out=K)
+
+
+class PairBlocks:
+    """Kernel blocks of a sequence of class pairs, each class's own block computed once.
+
+    The block of pair (a, b) is ``[[K_aa, K_ab], [K_ab', K_bb]]`` over class
+    a's samples then class b's.  ``K_aa`` is computed the first time class a
+    appears and freed after its last pair; only ``K_ab`` is computed per pair
+    (a quarter of the block's entries for classes of equal size).  Every value
+    depends only on the two classes, never on the other pairs.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    members : dict
+        ``{class: sample indices}``.
+    pairs : sequence of (int, int)
+    gamma : float
+    """
+
+    def __init__(self, X, members, pairs, gamma):
+        self.X, self.members, self.pairs, self.gamma = X, members, list(pairs), gamma
+        self.last_use = {c: i for i, pair in enumerate(self.pairs) for c in pair}
+        self.own = {}
+        self.position = 0
+
+    def _own(self, c):
+        if c not in self.own:
+            self.own[c] = _pair_block(self.X[self.members[c]], self.gamma)
+        return self.own[c]
+
+    def next_block(self):
+        """Block of the next pair, ndarray of shape (n_a + n_b, n_a + n_b), float64."""
+        a, b = self.pairs[self.position]
+        n_a, n_b = len(self.members[a]), len(self.members[b])
+        K = np.empty((n_a + n_b, n_a + n_b))
+        K[:n_a, :n_a] = self._own(a)
+        K[n_a:, n_a:] = self._own(b)
+        cross = squared_distances(self.X[self.members[a]], self.X[self.members[b]])
+        K[:n_a, n_a:] = rbf_block(cross, self.gamma, out=cross)
+        K[n_a:, :n_a] = cross.T
+        for c in (a, b):
+            if self.last_use[c] == self.position:
+                del self.own[c]
+        self.position += 1
+        return K
+
+
+class Solution:
+    """A binary solution: ``coef = alpha * y`` over the training samples (class a's, then b's) and ``rho``."""
+
+    __slots__ = ("coef", "free", "n_iter", "rho")
+
+    def __init__(self, coef, rho, n_iter, free):
+        self.coef, self.rho, self.n_iter, self.free = coef, rho, n_iter, free
+
+
+class PairModels:
+    """Trained one-vs-one binary classifiers of one (gamma, C), predicting LIBSVM's way.
+
+    Parameters
+    ----------
+    gamma : float
+    classes : ndarray of shape (n_classes,)
+    class_train : list of ndarray of shape (n_c, n_features)
+        Training samples of each class.
+    models : dict
+        ``{(a, b): Solution}`` for every pair of :func:`pisvm.backends.class_pairs`.
+    """
+
+    def __init__(self, gamma, classes, class_train, models):
+        self.gamma, self.classes, self.class_train, self.models = gamma, classes, class_train, models
+
+    def predict(self, X):
+        """Predicted labels, shape (n_samples,)."""
+        pairs = class_pairs(len(self.classes))
+        solutions = [self.models[pair] for pair in pairs]
+        with threadpool_limits(limits=1, user_api="blas"):
+            decision = decisions(np.ascontiguousarray(X, dtype=np.float64), self.class_train,
+                                 pairs, solutions, self.gamma)
+        return self.classes[vote(dict(zip(pairs, (decision > 0).T)), len(self.classes))]
+
+
+def _borderline_threshold(gamma, squared_norm_max, solution):
+    """Decision values closer to 0 than this are recomputed in a fixed order.
+
+    Far above the rounding of the BLAS path (kernel values: relative error of
+    about ``gamma * 35 * eps * (|x|^2 + |y|^2)``; sums: ``n * eps * sum|coef|``)
+    so that a decision beyond it has the sign of the exact value.
+    """
+    scale = float(np.sum(np.abs(solution.coef))) + abs(solution.rho)
+    return (1e-9 + 1e-12 * gamma * squared_norm_max) * scale
+
+
+def decisions(rows, class_train, pairs, solutions, gamma):
+    """Decision values of binary classifiers on rows, kernel rows shared per class.
+
+    Kernel rows are computed for the samples that are support vectors of at
+    least one of the classifiers (of each class), in chunks of
+    :data:`CHUNK_ROWS` rows, and one product per (chunk, class) adds the
+    class's share to every classifier's decision values.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (n_rows, n_features), float64
+    class_train : dict or list
+        ``class_train[c]``: training samples of class ``c``, ndarray of shape
+        (n_c, n_features), in the order of the solutions' coefficients.
+    pairs : list of (int, int)
+        Class pair of each classifier.
+    solutions : list of Solution
+        One per pair; ``coef`` holds class a's samples then class b's.
+    gamma : float
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_models), float64
+        ``sum_k coef_k K(row, x_k) - rho``; > 0 means class a.
+    """
+    n_models = len(pairs)
+    by_class = {}
+    for m, (a, b) in enumerate(pairs):
+        n_a = len(class_train[a])
+        by_class.setdefault(a, []).append((m, solutions[m].coef[:n_a]))
+        by_class.setdefault(b, []).append((m, solutions[m].coef[n_a:]))
+    weights = {}
+    for c, parts in by_class.items():
+        W = np.column_stack([part for _, part in parts])
+        support = np.flatnonzero(np.any(W != 0.0, axis=1))  # samples no classifier uses need no kernel row
+        weights[c] = (np.array([m for m, _ in parts]), np.ascontiguousarray(W[support]),
+                      np.ascontiguousarray(class_train[c][support]))
+    decision = np.zeros((len(rows), n_models))
+    for start in range(0, len(rows), CHUNK_ROWS):
+        chunk = rows[start:start + CHUNK_ROWS]
+        out = decision[start:start + CHUNK_ROWS]
+        for c in sorted(weights):
+            columns, W, support = weights[c]
+            K = squared_distances(chunk, support)
+            rbf_block(K, gamma, out=K)
+            out[:, columns] += K @ W
+    decision -= np.array([s.rho for s in solutions])
+    squared_norm_max = max(float(np.max(np.einsum("ij,ij->i", rows, rows), initial=0.0)),
+                           max(float(np.max(np.einsum("ij,ij->i", X, X), initial=0.0))
+                               for X in (class_train[c] for c in weights)))
+    for m, (a, b) in enumerate(pairs):
+        threshold = _borderline_threshold(gamma, squared_norm_max, solutions[m])
+        for r in np.flatnonzero(np.abs(decision[:, m]) <= threshold):
+            decision[r, m] = _exact_decision(rows[r], class_train[a], class_train[b], solutions[m], gamma)
+    return decision
+
+
+def _exact_decision(row, train_a, train_b, solution, gamma):
+    """One decision value in an order fixed by the pair alone (exactly rounded final sum)."""
+    train = np.concatenate([train_a, train_b])
+    used = np.flatnonzero(solution.coef)
+    difference = train[used] - row
+    kernel = np.exp(-gamma * np.sum(difference * difference, axis=1))
+    return math.fsum(np.concatenate([kernel * solution.coef[used], [-solution.rho]]))
+
+
+class _FoldView:
+    """A fold's training samples per class, its held-out rows and its pair numbering."""
+
+    def __init__(self, problem, fold, members):
+        X = problem.X
+        if fold == TEST_FOLD:
+            self.rows, self.y = np.ascontiguousarray(problem.X_test, dtype=np.float64), problem.y_test
+            self.train = {c: X[m] for c, m in members.items()}
+        else:
+            held_out = problem.fold == fold
+            self.rows, self.y = np.ascontiguousarray(X[held_out]), problem.y[held_out]
+            self.train = {c: X[m[problem.fold[m] != fold]] for c, m in members.items()}
+        self.classes = problem.classes(fold)
+        self.pair_index = _pair_numbering(problem, fold)
+        self.n_pairs = len(self.pair_index)
+
+
+def class_groups(n_classes, n_blocks):
+    """Pair groups as tiles of contiguous class blocks: pairs (a, b) with a in block I, b in block J >= I.
+
+    Returns
+    -------
+    list of tuple of (int, int)
+        Non-empty groups, each in LIBSVM's pair order, covering every pair once.
+    """
+    edges = np.linspace(0, n_classes, n_blocks + 1).round().astype(int)
+    blocks = [range(lo, hi) for lo, hi in itertools.pairwise(edges)]
+    groups = []
+    for i, first in enumerate(blocks):
+        for second in blocks[i:]:
+            pairs = tuple((a, b) for a in first for b in second if a < b)
+            if pairs:
+                groups.append(pairs)
+    return groups
+
+
+def choose_groups(problem, n_gammas, n_costs, n_ranks, n_parts=None):
+    """Pair groups for a grid: enough chains for ``n_ranks``, each within :data:`SOLUTIONS_MB`.
+
+    Parameters
+    ----------
+    problem : pisvm.engine.Problem
+    n_gammas, n_costs : int
+    n_ranks : int
+    n_parts : int, optional
+        Groups wanted per gamma (``--parts``); by default 1 on one rank (the
+        least kernel work: held-out kernel rows of a class are computed once
+        per group), else ``ceil(CHAINS_PER_RANK * n_ranks / n_gammas)``.
+
+    Returns
+    -------
+    list of tuple of (int, int)
+    """
+    counts = np.unique(problem.y, return_counts=True)[1]
+    n_classes = len(counts)
+    wanted = n_parts or (1 if n_ranks == 1 else -(-CHAINS_PER_RANK * n_ranks // n_gammas))
+    mean_pair = 2.0 * counts.mean()
+    max_pairs = max(1, int(SOLUTIONS_MB * 2**20 / (8 * mean_pair * problem.n_folds * n_costs)))
+    n_pairs = n_classes * (n_classes - 1) // 2
+    for n_blocks in range(1, n_classes + 1):
+        groups = class_groups(n_classes, n_blocks)
+        if len(groups) >= min(wanted, n_pairs) and max(len(g) for g in groups) <= max_pairs:
+            return groups
+    return class_groups(n_classes, n_classes)
+
+
+def make_chains(problem, gammas, costs, folds, groups, done=None):
+    """List the chains of a grid, largest estimated cost first (a fixed order).
+
+    Parameters
+    ----------
+    problem : pisvm.engine.Problem
+    gammas, costs : list of float
+    folds : list of int
+    groups : list of tuple of (int, int)
+        From :func:`choose_groups`.
+    done : callable, optional
+        ``done(task)``: pair indices of the task already recorded, or "all".
+
+    Returns
+    -------
+    list of Chain
+        Chains with nothing left to record are left out.
+    """
+    all_classes = problem.classes(TEST_FOLD)
+    counts = np.array([np.sum(problem.y == label) for label in all_classes], dtype=np.float64)
+    numbering = {fold: _pair_numbering(problem, fold) for fold in folds}
+    chains = []
+    for gamma in gammas:
+        for group in groups:
+            tasks, cost, used = [], 0.0, set()
+            for fold in folds:
+                for C in costs:
+                    finished = done((gamma, C, fold)) if done else set()
+                    if finished == "all":
+                        continue
+                    record = tuple(pair for pair in group
+                                   if pair in numbering[fold] and numbering[fold][pair] not in finished)
+                    if record:
+                        tasks.append((fold, C, record))
+                        used.update(record)
+                        cost += sum((counts[a] + counts[b]) ** 2 for a, b in record)
+            if tasks:
+                chains.append(Chain(gamma, tuple(p for p in group if p in used), tuple(tasks), cost))
+    order = sorted(range(len(chains)), key=lambda i: (-chains[i].cost, i))
+    return [chains[i] for i in order]
+
+
+def _pair_numbering(problem, fold):
+    """``{(a, b): index}``: a fold's pair numbers of the global class pairs it trains."""
+    present = np.searchsorted(problem.classes(TEST_FOLD), problem.classes(fold))
+    return {(int(present[i]), int(present[j])): p for p, (i, j) in enumerate(class_pairs(len(present)))}
+
+
+def compute_chain(chain, problem, solver):
+    """Run one chain; return its records, one per task (see the module docstring).
+
+    BLAS runs on one thread: the chain's products are small, and threads
+    fighting other ranks for the cores made them 30 times slower (measured).
+
+    Parameters
+    ----------
+    chain : Chain
+    problem : pisvm.engine.Problem
+    solver : PisvmSolver
+
+    Returns
+    -------
+    list of dict
+        Journal records, in ``chain.tasks`` order, with ``n_iter`` (solver
+        iterations of the task's pairs), ``shortcuts`` (pairs solved by the C
+        shortcut) and ``peak_rss_mb`` (the process's peak memory so far).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _compute_chain(chain, problem, solver)
+
+
+def _compute_chain(chain, problem, solver):
+    start, clock = time.time(), time.perf_counter()
+    X = np.ascontiguousarray(problem.X, dtype=np.float64)
+    all_classes = problem.classes(TEST_FOLD)
+    group_classes = sorted({c for pair in chain.pairs for c in pair})
+    members = {c: np.flatnonzero(problem.y == all_classes[c]) for c in group_classes}
+    needed = {}
+    for fold, C, pairs in chain.tasks:
+        for pair in pairs:
+            needed.setdefault(pair, {}).setdefault(fold, []).append(C)
+    solutions, shortcut = {}, set()
+    task_s = {(fold, C): 0.0 for fold, C, _ in chain.tasks}
+    solve_s = 0.0
+    blocks = PairBlocks(X, members, chain.pairs, chain.gamma)
+    for pair in chain.pairs:
+        a, b = pair
+        samples = np.concatenate([members[a], members[b]])
+        K = blocks.next_block()
+        block_fold = problem.fold[samples]
+        weights = (solver.weight(all_classes[a]), solver.weight(all_classes[b]))
+        for fold, fold_costs in needed[pair].items():
+            index = (np.arange(len(samples), dtype=np.int64) if fold == TEST_FOLD
+                     else np.flatnonzero(block_fold != fold))
+            signs = np.where(index < len(members[a]), 1, -1)
+            fold_costs = sorted(fold_costs)
+            found, seconds = solver.solve_costs(K, index, signs, fold_costs, weights)
+            for i, (C, solution, s) in enumerate(zip(fold_costs, found, seconds)):
+                solutions[(pair, fold, C)] = solution
+                if i > 0 and solution is found[i - 1]:
+                    shortcut.add((pair, fold, C))
+                task_s[(fold, C)] += s
+                solve_s += s
+        del K
+    wins, score_s, views = {}, {}, {}
+    for fold in dict.fromkeys(fold for fold, _, _ in chain.tasks):
+        clock_fold = time.perf_counter()
+        views[fold] = _FoldView(problem, fold, members)
+        keys = [(pair, fold, C) for f, C, pairs in chain.tasks if f == fold for pair in pairs]
+        wins.update(_score(views[fold], keys, solutions, chain.gamma))
+        score_s[fold] = time.perf_counter() - clock_fold
+    fold_tasks = collections.Counter(fold for fold, _, _ in chain.tasks)
+    shared_s = time.perf_counter() - clock - solve_s - sum(score_s.values())
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    end = time.time()
+    records = []
+    for fold, C, pairs in chain.tasks:
+        view = views[fold]
+        record = {"gamma": chain.gamma, "C": C, "fold": fold, "n_test": len(view.rows)}
+        numbers = [view.pair_index[pair] for pair in pairs]
+        order = np.argsort(numbers)
+        if len(pairs) == view.n_pairs and fold != TEST_FOLD:
+            fold_pairs = class_pairs(len(view.classes))
+            predicted = view.classes[vote({fold_pairs[numbers[i]]: wins[(pairs[i], fold, C)] for i in order},
+                                          len(view.classes))]
+            record.update(pairs=None, correct=int(np.sum(predicted == view.y)))
+        else:
+            record.update(pairs=[int(numbers[i]) for i in order],
+                          wins=[pack_bools(wins[(pairs[i], fold, C)]) for i in order])
+        solved = [(pair, fold, C) for pair in pairs if (pair, fold, C) not in shortcut]
+        record.update(n_iter=int(sum(solutions[key].n_iter for key in solved)), shortcuts=len(pairs) - len(solved),
+                      seconds=task_s[(fold, C)] + score_s[fold] / fold_tasks[fold] + shared_s / len(chain.tasks),
+                      start=start, end=end, host=socket.gethostname(), peak_rss_mb=peak_mb)
+        records.append(record)
+    return records
+
+
+def _score(view, keys, solutions, gamma):
+    """Wins of the solutions ``solutions[key]`` on a fold's held-out rows, each distinct solution scored once.
+
+    Returns
+    -------
+    dict
+        ``{key: bool array of shape (n_rows,)}``, True where the pair's first class wins.
+    """
+    distinct = {}
+    for key in keys:
+        distinct.setdefault(id(solutions[key]), (key[0], solutions[key]))
+    decision = decisions(view.rows, view.train, [pair for pair, _ in distinct.values()],
+                         [solution for _, solution in distinct.values()], gamma)
+    column = {identity: m for m, identity in enumerate(distinct)}
+    return {key: decision[:, column[id(solutions[key])]] > 0 for key in keys}
+
+
+class ChainScheduler:
+    """Hands out chains longest first, with costs learnt while the grid runs.
+
+    The predicted seconds of a chain are its estimated cost times the
+    seconds per unit of cost measured on finished chains of the same gamma
+    (of every gamma before one of its own has finished; the estimate alone
+    before any has).  This is longest-processing-time-first, so the short
+    chains fill the end.  The order only moves work between ranks: results
+    do not depend on it.
+
+    Parameters
+    ----------
+    chains : list of Chain
+        From :func:`make_chains`.
+    """
+
+    def __init__(self, chains):
+        self._pending = list(chains)
+        self._observed = {}
+
+    def next_unit(self):
+        """Return the next chain to compute, or None when all are handed out."""
+        if not self._pending:
+            return None
+        best = max(range(len(self._pending)), key=lambda i: (self.predicted_s(self._pending[i]), -i))
+        return self._pending.pop(best)
+
+    def finished(self, chain, seconds):
+        """Learn seconds per unit of cost from a finished chain."""
+        if chain.cost > 0:
+            self._observed.setdefault(chain.gamma, []).append(seconds / chain.cost)
+
+    def predicted_s(self, chain):
+        """Predicted seconds of ``chain`` (relative units before any measurement)."""
+        rates = self._observed.get(chain.gamma) or [r for rs in self._observed.values() for r in rs] or [1.0]
+        return chain.cost * float(np.mean(rates))

@@ -1,0 +1,219 @@
+"""Chains with the pisvm solver: the accuracy bar against LIBSVM, determinism, resume, the exact C shortcut."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import mpirun, python_module
+from sklearn.preprocessing import MinMaxScaler
+
+from pisvm.backends import LibsvmBackend, class_pairs
+from pisvm.chains import (
+    ChainScheduler,
+    PisvmSolver,
+    _exact_decision,
+    choose_groups,
+    class_groups,
+    decisions,
+    make_chains,
+)
+from pisvm.engine import Problem
+from pisvm.folds import stratified_folds
+from pisvm.grid import TEST_FOLD
+from pisvm.gridsearch import grid_search
+from pisvm.libsvm import write_libsvm
+from pisvm.solver import rbf_block, squared_distances
+
+BAR_POINTS = 0.2
+
+
+def _blobs(n_per_class, n_classes, n_features, scale, seed):
+    rng = np.random.RandomState(seed)
+    centres = rng.uniform(0.3, 0.7, size=(n_classes, n_features))
+    y = np.repeat(np.arange(1, n_classes + 1), n_per_class)
+    X = np.clip(centres[y - 1] + rng.normal(scale=scale, size=(len(y), n_features)), 0, 1)
+    order = rng.permutation(len(y))
+    return X[order], y[order]
+
+
+def _assert_accuracy_bar(problem, gammas, costs):
+    """Every cell within 0.2 points of LIBSVM on the same folds, same best cell, test accuracy within 0.2 points."""
+    ours = grid_search(problem, gammas, costs, PisvmSolver(), progress=False)
+    reference = grid_search(problem, gammas, costs, LibsvmBackend(), progress=False)
+    worst = max(abs(a["accuracy"] - b["accuracy"]) for a, b in zip(ours["cells"], reference["cells"]))
+    assert 100 * worst <= BAR_POINTS, worst
+    assert (ours["best"]["gamma"], ours["best"]["C"]) == (reference["best"]["gamma"], reference["best"]["C"])
+    difference = ours["test"]["overall_accuracy"] - reference["test"]["overall_accuracy"]
+    assert 100 * abs(difference) <= BAR_POINTS
+    assert sum(record["shortcuts"] for record in ours["records"]) > 0
+    return ours
+
+
+def test_accuracy_bar_on_a_synthetic_problem():
+    X, y = _blobs(400, 4, 6, 0.09, seed=1)
+    problem = Problem(X[:1200], y[:1200], stratified_folds(y[:1200], 4, 0), X[1200:], y[1200:])
+    _assert_accuracy_bar(problem, [0.5, 8.0, 64.0], [1.0, 100.0, 10000.0])
+
+
+def test_accuracy_bar_on_salinas_a_spectra(shared_data):
+    from pisvm.scene import import_mat, labelled_pixels
+
+    folder = shared_data / "salinas_a"
+    cube, labels, _ = import_mat(folder / "SalinasA.mat", folder / "SalinasA_gt.mat")
+    X, y, _ = labelled_pixels(cube, labels)
+    rng = np.random.RandomState(0)
+    chosen = np.concatenate([rng.choice(np.flatnonzero(y == label), 200, replace=False) for label in np.unique(y)])
+    chosen = chosen[rng.permutation(len(chosen))]
+    X, y = X[chosen].astype(np.float64), y[chosen]
+    train = np.arange(len(y)) < 900
+    scaler = MinMaxScaler().fit(X[train])
+    X = np.clip(scaler.transform(X), 0, 1)
+    problem = Problem(X[train], y[train], stratified_folds(y[train], 4, 0), X[~train], y[~train])
+    _assert_accuracy_bar(problem, [0.01, 0.1, 1.0], [1.0, 100.0, 10000.0])
+
+
+def test_groups_cover_every_pair_once_and_grow_with_ranks(small_problem):
+    for n_classes, n_blocks in [(4, 1), (7, 3), (52, 5)]:
+        groups = class_groups(n_classes, n_blocks)
+        pairs = [pair for group in groups for pair in group]
+        assert sorted(pairs) == class_pairs(n_classes)
+        assert all(list(group) == sorted(group) for group in groups)
+    X, y = small_problem
+    problem = Problem(X, y, stratified_folds(y, 5, 0))
+    assert len(choose_groups(problem, 5, 5, 1)) == 1
+    assert len(choose_groups(problem, 5, 5, 8)) >= 5
+    assert len(choose_groups(problem, 1, 1, 1000)) == 6  # never more groups than pairs
+
+
+def test_chain_scheduler_longest_first_and_learns_per_gamma(small_problem):
+    X, y = small_problem
+    problem = Problem(X, y, stratified_folds(y, 5, 0))
+    chains = make_chains(problem, [1.0, 2.0], [1.0, 10.0], list(range(5)), class_groups(4, 2))
+    assert [c.cost for c in chains] == sorted((c.cost for c in chains), reverse=True)
+    scheduler = ChainScheduler(chains)
+    first = scheduler.next_unit()
+    assert first.cost == chains[0].cost
+    # This gamma turns out 100 times slower per unit of cost: its chains go next.
+    scheduler.finished(first, 100.0 * first.cost)
+    other = next(c for c in chains if c.gamma != first.gamma)
+    scheduler.finished(other, other.cost)
+    taken = [scheduler.next_unit() for _ in range(len(chains) - 1)]
+    same = sum(c.gamma == first.gamma for c in chains) - 1
+    assert all(c.gamma == first.gamma for c in taken[:same]) and scheduler.next_unit() is None
+
+
+def test_tables_do_not_depend_on_the_grouping(small_problem):
+    X, y = small_problem
+    problem = Problem(X[:120], y[:120], stratified_folds(y[:120], 5, 0), X[120:], y[120:])
+    runs = [grid_search(problem, [0.5, 32.0], [0.1, 10.0, 1000.0], PisvmSolver(), n_parts=parts, progress=False)
+            for parts in (1, 3, 6)]
+    assert runs[0]["records"][0]["pairs"] is None  # one group: whole tasks, voted in the chain
+    assert runs[2]["records"][0]["pairs"] is not None
+    for run in runs[1:]:
+        assert [c["fold_accuracies"] for c in run["cells"]] == [c["fold_accuracies"] for c in runs[0]["cells"]]
+        np.testing.assert_array_equal(run["test_predicted"], runs[0]["test_predicted"])
+
+
+def test_fit_predicts_what_the_grid_predicts_on_the_test_set(small_problem):
+    X, y = small_problem
+    problem = Problem(X[:120], y[:120], stratified_folds(y[:120], 5, 0), X[120:], y[120:])
+    summary = grid_search(problem, [4.0], [10.0], PisvmSolver(), n_parts=3, progress=False)
+    model = PisvmSolver().fit(X[:120], y[:120], 4.0, 10.0)
+    np.testing.assert_array_equal(model.predict(X[120:]), summary["test_predicted"])
+
+
+def test_decisions_exact_path_and_column_sets(small_problem, monkeypatch):
+    from pisvm import chains
+
+    X, y = small_problem
+    classes = np.unique(y)
+    train = [X[:120][y[:120] == label] for label in classes]
+    model = PisvmSolver().fit(X[:120], y[:120], 8.0, 10.0)
+    pairs = class_pairs(4)
+    solutions = [model.models[pair] for pair in pairs]
+    together = decisions(X[120:], train, pairs, solutions, 8.0)
+    alone = decisions(X[120:], train, pairs[2:3], solutions[2:3], 8.0)
+    np.testing.assert_allclose(alone[:, 0], together[:, 2], rtol=1e-12, atol=1e-12)
+    exact = [_exact_decision(row, train[0], train[3], solutions[2], 8.0) for row in X[120:]]
+    np.testing.assert_allclose(exact, together[:, 2], rtol=1e-10, atol=1e-10)
+    # Every row "borderline": all come from the exact path, with the same signs.
+    monkeypatch.setattr(chains, "_borderline_threshold", lambda *args: np.inf)
+    recomputed = decisions(X[120:], train, pairs, solutions, 8.0)
+    np.testing.assert_array_equal(recomputed[:, 2], exact)
+    np.testing.assert_array_equal(recomputed > 0, together > 0)
+
+
+def test_c_shortcut_is_exact_and_used(small_problem):
+    X, y = small_problem
+    classes = np.unique(y)
+    members = [np.flatnonzero(y == label) for label in classes]
+    costs = [1.0, 100.0, 10000.0, 1e6]
+    used = 0
+    for a, b in class_pairs(4):
+        samples = np.concatenate([members[a], members[b]])
+        K = rbf_block(squared_distances(X[samples], X[samples]), 32.0)
+        index = np.arange(len(samples), dtype=np.int64)
+        signs = np.where(index < len(members[a]), 1, -1)
+        fast, _ = PisvmSolver().solve_costs(K, index, signs, costs, (1.0, 1.0))
+        slow, _ = PisvmSolver(shortcut=False).solve_costs(K, index, signs, costs, (1.0, 1.0))
+        for i in range(1, len(costs)):
+            if fast[i] is fast[i - 1]:
+                used += 1
+                assert fast[i].n_iter == fast[i - 1].n_iter and fast[i].free
+                # Solved from scratch at the larger C: the same optimum (objective and predictions).
+                objectives = [0.5 * s.coef @ K @ s.coef - np.sum(np.abs(s.coef)) for s in (slow[i], fast[i])]
+                assert objectives[0] == pytest.approx(objectives[1], rel=1e-3)
+                assert slow[i].free
+                np.testing.assert_allclose(K @ fast[i].coef - fast[i].rho, K @ slow[i].coef - slow[i].rho, atol=0.05)
+            else:
+                assert not fast[i - 1].free
+    assert used > 0
+
+
+def test_resume_with_another_grouping_records_each_pair_once(small_problem):
+    X, y = small_problem
+    problem = Problem(X[:120], y[:120], stratified_folds(y[:120], 5, 0), X[120:], y[120:])
+    grid = ([0.5, 32.0], [0.1, 10.0, 1000.0])
+    first = grid_search(problem, *grid, PisvmSolver(), n_parts=3, progress=False)
+    # An interruption: fold 2 lost, and fold 4 kept for one pair group only.
+    kept = [r for r in first["records"] if r["fold"] not in (2, TEST_FOLD)
+            and not (r["fold"] == 4 and r["pairs"] != first["records"][0]["pairs"])]
+    new = []
+    second = grid_search(problem, *grid, PisvmSolver(), previous_records=kept, n_parts=6, on_record=new.append,
+                         progress=False)
+    assert {r["fold"] for r in new} == {2, 4, TEST_FOLD}
+    for task in {(r["gamma"], r["C"], r["fold"]) for r in kept + new}:
+        pairs = [p for r in kept + new if (r["gamma"], r["C"], r["fold"]) == task for p in (r["pairs"] or [])]
+        assert len(pairs) == len(set(pairs))
+    assert [c["fold_accuracies"] for c in second["cells"]] == [c["fold_accuracies"] for c in first["cells"]]
+    assert second["test"]["confusion"] == first["test"]["confusion"]
+    assert grid_search(problem, *grid, PisvmSolver(), previous_records=first["records"], progress=False,
+                       on_record=lambda r: pytest.fail("finished chains must be skipped"))["best"] == first["best"]
+
+
+@pytest.fixture(scope="module")
+def train_file(tmp_path_factory):
+    X, y = _blobs(40, 5, 6, 0.15, seed=4)
+    folder = tmp_path_factory.mktemp("chains")
+    write_libsvm(folder / "train.el", X[:150], y[:150])
+    write_libsvm(folder / "test.el", X[150:], y[150:])
+    return folder
+
+
+@pytest.mark.mpi
+def test_one_and_two_ranks_give_the_same_table(train_file, tmp_path):
+    args = [str(train_file / "train.el"), "--test", str(train_file / "test.el"), "-g", "1", "8", "-c", "1", "100",
+            "-v", "4", "-q", "--solver", "pisvm"]
+    serial = python_module("pisvm.cli.grid", *args, "--out", str(tmp_path / "n1"))
+    parallel = mpirun(2, "pisvm.cli.grid", *args, "--out", str(tmp_path / "n2"))
+    assert serial.returncode == 0, serial.stderr
+    assert parallel.returncode == 0, parallel.stderr
+    one, two = (json.loads((tmp_path / name / "grid.json").read_text()) for name in ("n1", "n2"))
+    assert [c["fold_accuracies"] for c in one["cells"]] == [c["fold_accuracies"] for c in two["cells"]]
+    assert one["test"]["confusion"] == two["test"]["confusion"]
+    assert two["metadata"]["svm_solver"] == "pisvm" and set(two["metadata"]["peak_rss_mb"]) == {"0", "1"}
+    assert "peak memory rank 0" in parallel.stderr
+    header = json.loads((tmp_path / "n1" / "journal.jsonl").read_text().splitlines()[0])
+    assert header["svm_solver"] == "pisvm"
+    other = python_module("pisvm.cli.grid", *args[:-1], "libsvm", "--out", str(tmp_path / "n1"), "--resume")
+    assert other.returncode == 2 and "svm_solver differs" in other.stderr
