@@ -313,3 +313,30 @@ def test_choose_strategy_uses_one_device_without_several_gpus_or_slurm_nodes(mon
     assert cnn.choose_strategy("auto").num_replicas_in_sync == 1
     with pytest.raises(ValueError, match="strategy 'bogus' not in"):
         cnn.choose_strategy("bogus")
+
+
+def test_training_that_does_not_learn_is_reported(tiny):
+    # a learning rate of 1e-12 leaves the weights as initialised: the loss cannot move
+    data, labels, selection = tiny
+    config = CNNConfig(window_px=7, epochs=4, batch_size=32, learning_rate=1e-12, validation_fraction=0)
+    said = []
+    result = cnn.train_model(data, labels, selection, config, collapse_patience=2, on_warning=said.append)
+    assert said and said == list(result.warnings)
+    assert any(message.startswith("epoch 3: the training loss has stayed at") for message in said), said
+    with pytest.warns(cnn.ClassCollapseWarning, match="the training loss has stayed"):
+        cnn.train_model(data, labels, selection, config.replace(epochs=3), collapse_patience=2)
+
+
+def test_cli_prints_training_warnings_and_keeps_them_in_the_results(files, capsys):
+    tmp_path = files[0]
+    from cnn import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", str(tmp_path / "scene.h5"), str(tmp_path / "split.h5"), "--out", str(tmp_path / "flat"),
+                  "--epochs", "3", "--batch", "32", "--window", "7", "--verbose", "0", "--learning-rate", "1e-12",
+                  "--collapse-patience", "2", "--map", "test"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 0, err
+    assert "pisvm-cnn: warning: epoch 3: the training loss has stayed at" in err
+    results = json.loads((tmp_path / "flat" / "results.json").read_text())
+    assert any("training loss has stayed" in message for message in results["training_warnings"])
