@@ -226,6 +226,7 @@ def _main(argv, comm):
     }
     write_results(args.out, summary, metadata)
     best = summary["best"]
+    print(f"mean {args.folds}-fold cross-validation accuracy % (minutes) of each (gamma, C) cell, * the best:")
     print(format_table(summary["cells"]))
     print(f"best: gamma {best['gamma']:g}, C {best['C']:g}: {100 * best['accuracy']:.2f} % "
           f"({args.folds}-fold cross-validation)")
