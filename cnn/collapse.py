@@ -6,7 +6,9 @@ never predicted again after about epoch 50 while the loss sat at the MSE of
 a confident miss.  :class:`CollapseDetector` turns that into a warning: a
 class none of whose checked training pixels was predicted correctly for
 ``patience`` epochs in a row, or a training loss that has not moved for
-``patience`` epochs while the training accuracy is below 1.
+``patience`` epochs while the training accuracy is below 1, or a loss that is
+not finite (training diverged: cross-entropy with SGD at learning rate 1.0 does
+that on Salinas-A at the first epoch).
 """
 
 from collections import deque
@@ -18,7 +20,10 @@ ADVICE = ("the paper's MSE loss with SGD at learning rate 1.0 can lose a class f
 
 
 class CollapseDetector:
-    """Watch each epoch's training results and say when a class is lost or the loss is stuck.
+    """Watch each epoch's training results and say when a class is lost, the loss is stuck or not finite.
+
+    Each kind of warning is given once, and again only after the condition
+    went away and came back.
 
     Parameters
     ----------
@@ -49,6 +54,7 @@ class CollapseDetector:
         self.warned = np.zeros(len(self.classes), dtype=bool)
         self.losses = deque(maxlen=self.patience + 1)
         self.stall_warned = False
+        self.diverged = False
         self.messages = []
 
     def update(self, epoch, hits, loss, accuracy=None):
@@ -80,7 +86,18 @@ class CollapseDetector:
             self.warned[index] = True
             new.append(f"epoch {epoch}: class {self.classes[index]} has had no correct training prediction "
                        f"for {self.missed[index]} epochs; {ADVICE}")
-        self.losses.append(float(loss))
+        if not np.isfinite(loss):
+            if not self.diverged:
+                self.diverged = True
+                new.append(f"epoch {epoch}: the training loss is {loss}: training diverged; lower --learning-rate")
+        else:
+            self._check_stall(epoch, float(loss), accuracy, new)
+        self.messages.extend(new)
+        return new
+
+    def _check_stall(self, epoch, loss, accuracy, new):
+        """Append a warning to ``new`` when the loss has been flat for ``patience`` epochs."""
+        self.losses.append(loss)
         if len(self.losses) == self.losses.maxlen:
             low, high = min(self.losses), max(self.losses)
             flat = high - low <= self.loss_rtol * abs(high)
@@ -91,8 +108,6 @@ class CollapseDetector:
                            f"{100 * self.loss_rtol:g} %) for {self.patience} epochs{shown}; {ADVICE}")
             elif not flat:
                 self.stall_warned = False
-        self.messages.extend(new)
-        return new
 
     def lost_classes(self):
         """Labels of the classes without a correct training prediction for at least ``patience`` epochs now."""

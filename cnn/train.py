@@ -61,7 +61,7 @@ class ClassCollapseWarning(UserWarning):
 
 class _CollapseMonitor(keras.callbacks.Callback):
     """After each epoch, predict up to ``per_class`` random training windows of every class and
-    feed a :class:`~cnn.collapse.CollapseDetector`; pass each warning to ``report``."""
+    feed a :class:`~cnn.collapse.CollapseDetector`; pass each warning to ``report`` (None: keep it quiet)."""
 
     def __init__(self, windows, rows, cols, targets, detector, per_class, seed, report):
         super().__init__()
@@ -84,7 +84,8 @@ class _CollapseMonitor(keras.callbacks.Callback):
         hits = np.bincount(truth[predicted == truth], minlength=len(self.members))
         hits[[len(members) == 0 for members in self.members]] = 1  # nothing to check: not lost
         for message in self.detector.update(epoch + 1, hits, logs.get("loss", np.nan), logs.get("accuracy")):
-            self.report(message)
+            if self.report is not None:
+                self.report(message)
 
 
 def validation_split(labels, selection, fraction, random_state=None):
@@ -317,7 +318,7 @@ def train_model(data, labels, selection, config=None, out_dir=None, mean=None, s
     detector = None
     if collapse_patience is not None:
         detector = CollapseDetector(classes, collapse_patience)
-        report = _warn if on_warning is None else on_warning
+        report = None if not chief else _warn if on_warning is None else on_warning  # one voice on multi-worker
         all_callbacks.append(_CollapseMonitor(windows, fit_rows, fit_cols, class_index[fit_rows, fit_cols], detector,
                                               per_class=32, seed=config.seed, report=report))
     all_callbacks.extend(callbacks)

@@ -1,6 +1,7 @@
 """The 3D-CNN package: model, windows, training, prediction, metrics and the pisvm-cnn command."""
 
 import json
+import os
 
 import h5py
 import numpy as np
@@ -246,6 +247,9 @@ def test_cli_trains_predicts_and_writes_the_results_layout(files):
     label_map = np.load(tmp_path / "run" / "classification_map.npy")
     assert label_map.shape == labels.shape and (label_map > 0).all()  # whole scene predicted
     assert (tmp_path / "run" / "history.csv").read_text().startswith("epoch,")
+    # TensorFlow's start-up log (oneDNN notice, "remapper failed" error line) stays off the terminal
+    assert "oneDNN" not in result.stderr and "remapper" not in result.stderr, result.stderr
+    assert "absl::InitializeLog" not in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("case, fragments", [
@@ -283,10 +287,19 @@ def test_cli_bad_input_is_one_line_without_traceback(files, case, fragments):
     assert not (tmp_path / "run").exists()
 
 
-def test_cli_predict_reloads_a_trained_model(files, trained, capsys):
-    tmp_path, data, labels, selection, _, _ = files
-    _, resumed, out, _ = trained
+@pytest.fixture
+def in_process_cli(monkeypatch):
+    """The CLI run in this process: keep the TensorFlow log level it sets out of later tests' subprocesses."""
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
     from cnn import cli
+
+    return cli
+
+
+def test_cli_predict_reloads_a_trained_model(files, trained, capsys, in_process_cli):
+    tmp_path, data, labels, selection, _, _ = files
+    cli = in_process_cli
+    _, resumed, out, _ = trained
 
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", str(tmp_path / "scene.h5"), str(tmp_path / "split.h5"), str(out),
@@ -327,9 +340,9 @@ def test_training_that_does_not_learn_is_reported(tiny):
         cnn.train_model(data, labels, selection, config.replace(epochs=3), collapse_patience=2)
 
 
-def test_cli_prints_training_warnings_and_keeps_them_in_the_results(files, capsys):
+def test_cli_prints_training_warnings_and_keeps_them_in_the_results(files, capsys, in_process_cli):
     tmp_path = files[0]
-    from cnn import cli
+    cli = in_process_cli
 
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", str(tmp_path / "scene.h5"), str(tmp_path / "split.h5"), "--out", str(tmp_path / "flat"),
@@ -340,3 +353,14 @@ def test_cli_prints_training_warnings_and_keeps_them_in_the_results(files, capsy
     assert "pisvm-cnn: warning: epoch 3: the training loss has stayed at" in err
     results = json.loads((tmp_path / "flat" / "results.json").read_text())
     assert any("training loss has stayed" in message for message in results["training_warnings"])
+
+
+def test_tensorflow_log_level_set_by_the_user_is_kept(monkeypatch):
+    from cnn.quiet import import_tensorflow_quietly
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    assert import_tensorflow_quietly() is False
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL")
+    assert import_tensorflow_quietly() is True
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"

@@ -46,6 +46,14 @@ def test_a_loss_that_does_not_move_is_reported_unless_training_is_perfect():
     assert not any(learning.update(epoch, SEEN, 0.5 * 0.99 ** epoch, accuracy=0.8) for epoch in range(1, 60))
 
 
+def test_a_loss_that_is_not_finite_is_reported_once():
+    # Salinas-A, random 10 % split, cross-entropy with SGD at learning rate 1.0: NaN from the first epoch
+    detector = CollapseDetector(CLASSES, patience=5)
+    said = [epoch for epoch in range(1, 10) if detector.update(epoch, SEEN, float("nan"), accuracy=0.0728)]
+    assert said == [1] and detector.messages[0] == ("epoch 1: the training loss is nan: training diverged; "
+                                                     "lower --learning-rate")
+
+
 def test_detector_rejects_bad_arguments():
     with pytest.raises(ValueError, match="patience == 0"):
         CollapseDetector(CLASSES, patience=0)
