@@ -13,7 +13,7 @@ build_standard_model(input_shape, class_count, config=None)
 compile_model(model, config), make_optimizer(config)
 train_model(data, labels, selection, config=None, out_dir=None, mean=None, stddev=None, strategy=None, ...)
     -> TrainingResult(model, history, classes, mean, stddev, validation, warnings)
-CollapseDetector(classes, patience=25, loss_rtol=1e-3), ClassCollapseWarning
+CollapseDetector(classes, patience=25, loss_rtol=1e-2), ClassCollapseWarning
     The class-loss detector train_model runs each epoch (no TensorFlow needed for the detector).
 load_trained(out_dir) -> (model, classes, mean, stddev, window_px)
 predict_scene(model, data, mean, stddev, window_px, batch_size=1024, classes=None, mask=None)

@@ -32,7 +32,7 @@ class CollapseDetector:
     patience : int, default 25
         Epochs in a row without a correct prediction of a class (or without
         a change of the loss) before a warning.
-    loss_rtol : float, default 1e-3
+    loss_rtol : float, default 1e-2
         The loss "has not moved" when, over the last ``patience`` epochs and
         the one before, ``max - min <= loss_rtol * max``.
 
@@ -42,7 +42,7 @@ class CollapseDetector:
         Every warning so far, in order.
     """
 
-    def __init__(self, classes, patience=25, loss_rtol=1e-3):
+    def __init__(self, classes, patience=25, loss_rtol=1e-2):
         if int(patience) != patience or patience < 1:
             raise ValueError(f"patience == {patience}, must be an integer >= 1")
         if not loss_rtol >= 0:
@@ -104,7 +104,7 @@ class CollapseDetector:
             if flat and not self.stall_warned and (accuracy is None or accuracy < 1.0):
                 self.stall_warned = True
                 shown = "" if accuracy is None else f", training accuracy {accuracy:.4f}"
-                new.append(f"epoch {epoch}: the training loss has stayed at {high:.4g} (within "
+                new.append(f"epoch {epoch}: the training loss has stayed at {loss:.4g} (within "
                            f"{100 * self.loss_rtol:g} %) for {self.patience} epochs{shown}; {ADVICE}")
             elif not flat:
                 self.stall_warned = False

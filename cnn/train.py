@@ -76,10 +76,9 @@ class _CollapseMonitor(keras.callbacks.Callback):
         logs = logs or {}
         rng = np.random.default_rng([self.seed, epoch])
         chosen = np.concatenate([rng.permutation(members)[:self.per_class] for members in self.members])
-        predicted = np.concatenate([
-            np.argmax(np.asarray(self.model(self.windows[self.rows[part], self.cols[part]][..., np.newaxis],
-                                            training=False)), axis=1)
-            for part in np.array_split(chosen, max(1, -(-len(chosen) // 256)))])
+        # model.predict, not a direct call: on a diverging model the eager call gave NaN where predict did not
+        windows = self.windows[self.rows[chosen], self.cols[chosen]][..., np.newaxis]
+        predicted = np.argmax(self.model.predict(windows, batch_size=256, verbose=0), axis=1)
         truth = self.targets[chosen]
         hits = np.bincount(truth[predicted == truth], minlength=len(self.members))
         hits[[len(members) == 0 for members in self.members]] = 1  # nothing to check: not lost
@@ -246,7 +245,7 @@ def train_model(data, labels, selection, config=None, out_dir=None, mean=None, s
     collapse_patience : int or None, default 25
         Warn when a class has had no correct prediction among up to 32 of its
         training windows (drawn afresh each epoch) for this many epochs in a
-        row, or the training loss has not moved (0.1 %) for this many epochs
+        row, or the training loss has not moved (1 %) for this many epochs
         below training accuracy 1 (:class:`cnn.collapse.CollapseDetector`).
         None: no check (it costs one forward pass of up to 32 windows per class per epoch).
     on_warning : callable, optional
