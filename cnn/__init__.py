@@ -12,7 +12,9 @@ build_standard_model(input_shape, class_count, config=None)
     The standard model, uncompiled.
 compile_model(model, config), make_optimizer(config)
 train_model(data, labels, selection, config=None, out_dir=None, mean=None, stddev=None, strategy=None, ...)
-    -> TrainingResult(model, history, classes, mean, stddev, validation)
+    -> TrainingResult(model, history, classes, mean, stddev, validation, warnings)
+CollapseDetector(classes, patience=25, loss_rtol=1e-2), ClassCollapseWarning
+    The class-loss detector train_model runs each epoch (no TensorFlow needed for the detector).
 load_trained(out_dir) -> (model, classes, mean, stddev, window_px)
 predict_scene(model, data, mean, stddev, window_px, batch_size=1024, classes=None, mask=None)
     -> label map of shape (n_rows, n_cols)
@@ -31,6 +33,8 @@ _EXPORTS = {
     "make_optimizer": "model",
     "train_model": "train",
     "TrainingResult": "train",
+    "ClassCollapseWarning": "train",
+    "CollapseDetector": "collapse",
     "load_trained": "train",
     "check_inputs": "checks",
     "validation_split": "train",

@@ -9,11 +9,14 @@ it when started again with the same --out), best.weights.h5 (best epoch on
 the validation part of the training pixels), model.keras, and the results of
 the test pixels: results.txt, results.json, classification_map.png/.npy.
 The test pixels are used once, after training.
+
+TensorFlow's start-up log stays off the terminal; set TF_CPP_MIN_LOG_LEVEL
+(e.g. to 0) to see it.
 """
 
 import argparse
 import json
-import os
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +25,7 @@ import numpy as np
 from pisvm.cli._common import OneLineParser, number, run
 
 from .config import LOSSES, OPTIMIZERS, PIPELINES, STRATEGIES
+from .quiet import import_tensorflow_quietly
 
 PROG = "pisvm-cnn"
 
@@ -68,6 +72,9 @@ def build_parser():
     train.add_argument("--map", choices=["scene", "test"], default="scene",
                        help="predict every pixel (classification map of the whole scene) or the test pixels only")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=2, help="Keras fit verbosity")
+    train.add_argument("--collapse-patience", type=number(int, 0, False), default=25, metavar="EPOCHS",
+                       help="warn when a class has had no correct training prediction, or the loss has not moved, "
+                            "for this many epochs (0: no check)")
 
     predict = commands.add_parser("predict", help="predict a scene with a trained model and evaluate the split")
     predict.add_argument("scene", help="scene HDF5 file (data, labels)")
@@ -119,7 +126,6 @@ def _evaluate(args, model, data, labels, selection, info, classes, mean, stddev,
 
 def _main(argv):
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # console script only: quiet TensorFlow's C++ log
     if args.command == "train":
         from .config import CNNConfig
 
@@ -130,25 +136,33 @@ def _main(argv):
                            checkpoint_every_epochs=args.checkpoint_every, seed=args.seed,
                            pipeline=args.pipeline)
         data, labels, selection, info, classes = _load(args, config.window_px)
+        import_tensorflow_quietly()
         from .train import choose_strategy, train_model
 
         start = time.perf_counter()
         result = train_model(data, labels, selection, config, out_dir=args.out, mean=info.get("mean"),
                              stddev=info.get("stddev"), strategy=choose_strategy(args.strategy),
-                             verbose=args.verbose)
+                             verbose=args.verbose, collapse_patience=args.collapse_patience or None,
+                             on_warning=lambda message: print(f"{PROG}: warning: {message}", file=sys.stderr,
+                                                              flush=True))
         train_s = time.perf_counter() - start
         print(f"{args.out}: trained {len(result.history.get('epoch', []))} epochs in {train_s:.1f} s "
               f"({int((selection == 2).sum() - result.validation.sum())} training, "
               f"{int(result.validation.sum())} validation pixels)")
+        if result.warnings:
+            print(f"{PROG}: warning: {len(result.warnings)} training warning(s) above, also in results.json "
+                  "('training_warnings')", file=sys.stderr)
         _evaluate(args, result.model, data, labels, selection, info, result.classes, result.mean, result.stddev,
                   config.window_px, {"config": json.loads(config.to_json()), "train_s": train_s,
-                                     "scene": args.scene, "split_file": args.split})
+                                     "scene": args.scene, "split_file": args.split,
+                                     "training_warnings": list(result.warnings)})
     else:
         classes_path = Path(args.model_dir) / "classes.json"
         if not classes_path.exists():
             raise ValueError(f"{args.model_dir}: no classes.json (not a pisvm-cnn train directory)")
         window_px = int(json.loads(classes_path.read_text())["window_px"])
         data, labels, selection, info, _ = _load(args, window_px)
+        import_tensorflow_quietly()
         from .train import load_trained
 
         model, classes, mean, stddev, window_px = load_trained(args.model_dir)

@@ -98,22 +98,28 @@ def evaluate_test(labels, selection, label_map, classes=None):
 
 
 def plot_classification_map(path, label_map, labels=None, title="classification map"):
-    """Write the label map (and the ground truth, if given) as a PNG; 0 (unlabelled/not predicted) is white."""
+    """Write the label map (and the ground truth, if given) as a PNG with a class legend.
+
+    0 (unlabelled/not predicted) is white; classes have the colours of every
+    other plot of the suite (:mod:`pisvm.maps`).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from pisvm.maps import add_class_legend, draw_labels
+
     panels = [("prediction", label_map)] + ([("ground truth", labels)] if labels is not None else [])
+    classes = np.unique(np.concatenate([np.asarray(image).reshape(-1) for _, image in panels]))
+    classes = classes[classes > 0]
     n_rows, n_cols = label_map.shape
-    figure = Figure(figsize=(min(16.0, max(5.0, 4.5 * len(panels) * n_cols / max(n_rows, 1))), 5.0))
+    figure = Figure(figsize=(min(16.0, max(5.0, 4.5 * len(panels) * n_cols / max(n_rows, 1))),
+                             5.0 + 0.25 * -(-len(classes) // 12)), layout="constrained")
     FigureCanvasAgg(figure)
-    axes = figure.subplots(1, len(panels), squeeze=False)[0]
-    top = int(max(label_map.max(), 0 if labels is None else labels.max(), 1))
-    for axis, (name, image) in zip(axes, panels):
-        axis.imshow(np.ma.masked_equal(image, 0), cmap="tab20" if top <= 20 else "gist_ncar", vmin=0.5,
-                    vmax=top + 0.5 if top <= 20 else top, interpolation="nearest")
+    for axis, (name, image) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
+        draw_labels(axis, image, classes)
         axis.set_title(name)
-        axis.set_xticks([])
-        axis.set_yticks([])
+    if len(classes):
+        add_class_legend(figure, classes)
     figure.suptitle(title)
     figure.savefig(path, dpi=100)
 

@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ from pisvm.sampling import training_statistics
 from pisvm.selection import TRAIN
 
 from .checks import check_inputs
+from .collapse import CollapseDetector
 from .config import STRATEGIES, CNNConfig
 from .model import build_standard_model, compile_model
 from .windows import WindowSequence, normalised_padded_cube, window_dataset, window_view
@@ -41,6 +43,8 @@ class TrainingResult(NamedTuple):
         Normalisation statistics (training pixels).
     validation : ndarray of shape (n_rows, n_cols), dtype bool
         The training pixels held out for model selection.
+    warnings : tuple of str
+        What the class-loss detector said during this run (:mod:`cnn.collapse`); empty if nothing.
     """
 
     model: object
@@ -49,6 +53,39 @@ class TrainingResult(NamedTuple):
     mean: np.ndarray
     stddev: np.ndarray
     validation: np.ndarray
+    warnings: tuple = ()
+
+
+class ClassCollapseWarning(UserWarning):
+    """A class has had no correct training prediction for many epochs, or the training loss is stuck."""
+
+
+class _CollapseMonitor(keras.callbacks.Callback):
+    """After each epoch, predict up to ``per_class`` random training windows of every class and
+    feed a :class:`~cnn.collapse.CollapseDetector`; pass each warning to ``report`` (None: keep it quiet)."""
+
+    def __init__(self, windows, rows, cols, targets, detector, per_class, seed, report):
+        super().__init__()
+        self.windows, self.rows, self.cols, self.targets = windows, rows, cols, targets
+        self.detector = detector
+        self.per_class = per_class
+        self.seed = seed
+        self.report = report
+        self.members = [np.flatnonzero(targets == index) for index in range(len(detector.classes))]
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        rng = np.random.default_rng([self.seed, epoch])
+        chosen = np.concatenate([rng.permutation(members)[:self.per_class] for members in self.members])
+        # model.predict, not a direct call: on a diverging model the eager call gave NaN where predict did not
+        windows = self.windows[self.rows[chosen], self.cols[chosen]][..., np.newaxis]
+        predicted = np.argmax(self.model.predict(windows, batch_size=256, verbose=0), axis=1)
+        truth = self.targets[chosen]
+        hits = np.bincount(truth[predicted == truth], minlength=len(self.members))
+        hits[[len(members) == 0 for members in self.members]] = 1  # nothing to check: not lost
+        for message in self.detector.update(epoch + 1, hits, logs.get("loss", np.nan), logs.get("accuracy")):
+            if self.report is not None:
+                self.report(message)
 
 
 def validation_split(labels, selection, fraction, random_state=None):
@@ -152,8 +189,9 @@ def _read_history(path):
     history = {}
     for row in rows:
         for key, value in row.items():
-            history.setdefault(key, []).append(int(value) if key == "epoch" else float(value))
-    return history
+            history.setdefault(key, []).append(int(value) if key == "epoch" else float(value.replace("NA", "nan")))
+    # CSVLogger writes NA for the validation columns of a run without validation pixels
+    return {key: values for key, values in history.items() if not np.isnan(values).all()}
 
 
 def _truncate_history(path, n_epochs):
@@ -169,8 +207,12 @@ def _truncate_history(path, n_epochs):
         csv.writer(handle).writerows(kept)
 
 
+def _warn(message):
+    warnings.warn(message, ClassCollapseWarning, stacklevel=2)
+
+
 def train_model(data, labels, selection, config=None, out_dir=None, mean=None, stddev=None, strategy=None,
-                verbose=0, callbacks=()):
+                verbose=0, callbacks=(), collapse_patience=25, on_warning=None):
     """Train the standard 3D-CNN on a scene's training pixels.
 
     Parameters
@@ -199,11 +241,20 @@ def train_model(data, labels, selection, config=None, out_dir=None, mean=None, s
         Keras ``fit`` verbosity.
     callbacks : sequence of keras.callbacks.Callback
         Extra callbacks.
+    collapse_patience : int or None, default 25
+        Warn when a class has had no correct prediction among up to 32 of its
+        training windows (drawn afresh each epoch) for this many epochs in a
+        row, or the training loss has not moved (1 %) for this many epochs
+        below training accuracy 1 (:class:`cnn.collapse.CollapseDetector`).
+        None: no check (it costs one forward pass of up to 32 windows per class per epoch).
+    on_warning : callable, optional
+        Called with each warning message; default ``warnings.warn`` with
+        :class:`ClassCollapseWarning`.  The messages are also in the result's ``warnings``.
 
     Returns
     -------
     TrainingResult
-        ``model``, ``history``, ``classes``, ``mean``, ``stddev``, ``validation``.
+        ``model``, ``history``, ``classes``, ``mean``, ``stddev``, ``validation``, ``warnings``.
     """
     config = CNNConfig() if config is None else config
     classes = check_inputs(data, labels, selection, config.window_px)
@@ -262,6 +313,12 @@ def train_model(data, labels, selection, config=None, out_dir=None, mean=None, s
                                                   save_weights_only=True, initial_value_threshold=best)
         all_callbacks.append(tracker)
     all_callbacks.append(_PeriodicCheckpoint(out, config.checkpoint_every_epochs, config.epochs, tracker))
+    detector = None
+    if collapse_patience is not None:
+        detector = CollapseDetector(classes, collapse_patience)
+        report = None if not chief else _warn if on_warning is None else on_warning  # one voice on multi-worker
+        all_callbacks.append(_CollapseMonitor(windows, fit_rows, fit_cols, class_index[fit_rows, fit_cols], detector,
+                                              per_class=32, seed=config.seed, report=report))
     all_callbacks.extend(callbacks)
 
     if start_epoch < config.epochs:
@@ -284,7 +341,8 @@ def train_model(data, labels, selection, config=None, out_dir=None, mean=None, s
     history = _read_history(history_path) if history_path.exists() else {}
     if scratch is not None:
         scratch.cleanup()
-    return TrainingResult(model, history, classes, mean, stddev, validation)
+    return TrainingResult(model, history, classes, mean, stddev, validation,
+                          () if detector is None else tuple(detector.messages))
 
 
 def load_trained(out_dir):

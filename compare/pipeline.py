@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -310,14 +311,23 @@ def run_svm(method, pixels, labels, selection, options, folder, comm=None, name=
 
 
 def run_cnn(data, labels, selection, info, options, folder):
-    """Train the 3D-CNN on the training pixels (validation cut from them) and predict the whole scene."""
+    """Train the 3D-CNN on the training pixels (validation cut from them) and predict the whole scene.
+
+    TensorFlow's start-up log is kept off the terminal unless TF_CPP_MIN_LOG_LEVEL is set
+    (:func:`cnn.quiet.import_tensorflow_quietly`).
+    """
+    from cnn.quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
     import cnn
 
     config = cnn.CNNConfig(window_px=options.window, epochs=options.epochs, batch_size=options.batch,
                            seed=options.cnn_seed)
     started = time.perf_counter()
     trained = cnn.train_model(data, labels, selection, config, out_dir=os.path.join(folder, "model"),
-                              mean=info.get("mean"), stddev=info.get("stddev"), verbose=2)
+                              mean=info.get("mean"), stddev=info.get("stddev"), verbose=2,
+                              on_warning=lambda message: print(f"pisvm-compare: warning: cnn: {message}",
+                                                               file=sys.stderr, flush=True))
     train_s = time.perf_counter() - started
     started = time.perf_counter()
     label_map = cnn.predict_scene(trained.model, data, trained.mean, trained.stddev, options.window,
@@ -325,7 +335,7 @@ def run_cnn(data, labels, selection, info, options, folder):
     predict_s = time.perf_counter() - started
     result = {"best_params": {"epochs": options.epochs, "batch": options.batch, "window": options.window,
                               "checkpoint": "best validation accuracy (validation pixels cut from training)"},
-              "train_s": train_s, "predict_s": predict_s}
+              "train_s": train_s, "predict_s": predict_s, "training_warnings": list(trained.warnings)}
     return result, label_map
 
 

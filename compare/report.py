@@ -91,37 +91,39 @@ def markdown(document):
                 value = split["methods"][method]["test"]["per_class_accuracy"][i]
                 cells.append("-" if value is None else f"{100 * value:.2f}")
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        warned = [(method, message) for method in methods
+                  for message in split["methods"][method].get("training_warnings", [])]
+        if warned:
+            lines += ["", ("**Training warnings** (a class the network stopped predicting, or a loss that did "
+                           "not move: its accuracy above is not the method's best):"), ""]
+            lines += [f"- {method}: {message}" for method, message in warned]
         lines += ["", f"![maps](maps-{split['split']}.png)"]
     return "\n".join(lines) + "\n"
 
 
 def write_maps(path, labels, selection, maps, methods, title):
-    """Ground truth, the split and every method's classification map side by side (PNG)."""
-    import matplotlib
+    """Ground truth, the split and every method's classification map side by side, with a class legend (PNG).
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.colors import ListedColormap
+    Classes have the colours of every other plot of the suite (:mod:`pisvm.maps`).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from pisvm.maps import SELECTION_TITLE, add_class_legend, draw_labels, draw_selection
+
     classes = np.unique(labels[labels > 0])
-    palette = ListedColormap(np.vstack([[0, 0, 0, 1], matplotlib.colormaps["tab20"](np.arange(len(classes)) % 20)]))
-
-    def indexed(label_map):
-        return np.where(label_map > 0, np.searchsorted(classes, label_map) + 1, 0)
-
-    panels = [("ground truth", indexed(labels)), ("split (train white, test grey)", selection)]
-    panels += [(method, indexed(maps[method])) for method in methods]
-    figure = Figure(figsize=(3.2 * len(panels), 3.6))
-    for i, (name, image) in enumerate(panels):
-        axes = figure.add_subplot(1, len(panels), i + 1)
-        if name.startswith("split"):
-            axes.imshow(image, cmap="gray", vmin=0, vmax=2, interpolation="nearest")
+    panels = [("ground truth", labels), (SELECTION_TITLE, selection)] + [(method, maps[method]) for method in methods]
+    legend_rows = -(-len(classes) // 12)
+    figure = Figure(figsize=(3.2 * len(panels), 3.9 + 0.25 * legend_rows), layout="constrained")
+    FigureCanvasAgg(figure)
+    for axes, (name, image) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
+        if name == SELECTION_TITLE:
+            draw_selection(axes, image)
         else:
-            axes.imshow(image, cmap=palette, vmin=0, vmax=len(classes), interpolation="nearest")
+            draw_labels(axes, image, classes)
         axes.set_title(name, fontsize=9)
-        axes.set_axis_off()
+    add_class_legend(figure, classes)
     figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=100)
 

@@ -20,8 +20,17 @@ Invariants (each is tested):
 - every class that keeps a labelled pixel has at least one training pixel;
 - random mode: each class has ``max(1, round(fraction * n_class))`` training pixels;
 - cluster modes: each class gets exactly ``max(1, round(fraction * n_class))``
-  training pixels, and at most one DBSCAN cluster per class is split between
-  the sets (its first pixels in row-major order train).
+  training pixels, and at most one DBSCAN cluster (or the noise group) per
+  class is split between the sets (its first pixels in row-major order train);
+- Fortran-ordered input (what ``scipy.io.loadmat`` returns) gives the same masks.
+
+Cluster sampling ranks and takes clusters exactly as the reference code
+(Markus-Goetz/cluster-sampling) does, with one difference: the reference
+rounds each class's training count with no minimum, so a class with
+``fraction * n_class < 0.5`` gets no training pixel there; here it gets one.
+Random sampling draws with NumPy's ``default_rng``, not the reference's
+``np.random.seed``/``shuffle``, so its masks differ from the reference's for
+the same seed (the per-class counts match, up to that minimum of one).
 """
 
 import numpy as np
@@ -79,37 +88,57 @@ def random_selection(labels, fraction, random_state=None, remove_labels=()):
     rng = np.random.default_rng(random_state)
     labels = np.asarray(labels)
     kept = _kept_mask(labels, remove_labels)
-    selection = np.where(kept, TEST, REMOVED).astype(np.int8)
-    flat_labels = labels.reshape(-1)
-    flat_selection = selection.reshape(-1)
-    for label in np.unique(flat_labels[kept.reshape(-1)]):
-        pixels = np.flatnonzero(kept.reshape(-1) & (flat_labels == label))
-        chosen = rng.permutation(len(pixels))[:_n_train(fraction, len(pixels))]
-        flat_selection[pixels[chosen]] = TRAIN
+    selection = np.where(kept, TEST, REMOVED).astype(np.int8, order="C")
+    # Index by coordinates, never through a flat view: reshape(-1) of a Fortran-ordered
+    # array (what scipy.io.loadmat returns) is a copy, and writes into it would be lost.
+    for label in np.unique(labels[kept]):
+        rows, cols = np.nonzero(kept & (labels == label))  # row-major order
+        chosen = rng.permutation(len(rows))[:_n_train(fraction, len(rows))]
+        selection[rows[chosen], cols[chosen]] = TRAIN
     return selection
 
 
-def _clusters(coordinates, epsilon, min_points):
-    """DBSCAN cluster id of each pixel; noise pixels become singleton clusters (ids after the clusters)."""
-    ids = DBSCAN(eps=epsilon, min_samples=min_points).fit_predict(coordinates)
-    noise = ids < 0
-    ids[noise] = ids.max(initial=-1) + 1 + np.arange(noise.sum())
-    return ids
+def _cluster_order(ids, key):
+    """Order in which the groups ``np.unique(ids)`` are taken, as the reference code ranks them.
+
+    Clusters come before the noise group (id -1), by descending ``key``;
+    equal keys go to the higher DBSCAN id first (the reference reverses an
+    ascending, stable ``np.lexsort``).
+
+    Parameters
+    ----------
+    ids : ndarray of shape (n_groups,), int
+        Sorted DBSCAN ids of the groups (-1: noise).
+    key : ndarray of shape (n_groups,)
+        Size or spread of each group.
+
+    Returns
+    -------
+    ndarray of shape (n_groups,), int
+        Positions into ``ids``.
+    """
+    return np.lexsort((key, ids >= 0))[::-1]
 
 
 def cluster_selection(labels, fraction, mode="size", data=None, epsilon=1.5, min_points=9, remove_labels=()):
     """Assign whole spatial clusters of each class to training (cluster sampling).
 
-    For each class, DBSCAN groups the pixel coordinates (in pixels, Euclidean
-    distance) into clusters; pixels DBSCAN calls noise become clusters of one.
-    Clusters are taken in order -- largest first (``mode='size'``) or most
-    spectrally varied first (``mode='stddev'``: mean over bands of the
-    per-band standard deviation of the cluster's spectra) -- while they fit
-    into the class's ``max(1, round(fraction * n_class))`` training pixels;
-    the first cluster that does not fit gives only its first pixels in
-    row-major order (a compact block), as the reference implementation does,
-    so every class gets exactly its share.  Ties are broken by size, then by
-    the cluster's first pixel in row-major order.
+    Follows the reference implementation (Markus-Goetz/cluster-sampling,
+    which produced the paper's numbers): for each class, DBSCAN groups the
+    pixel coordinates (in pixels, Euclidean distance) into clusters, and
+    the pixels DBSCAN calls noise form one group taken after every cluster.
+    Clusters are taken largest first (``mode='size'``) or most varied first
+    (``mode='stddev'``: standard deviation over all of the cluster's values,
+    pixels x bands, of the raw cube); equal sizes or deviations go to the
+    higher DBSCAN cluster id first.  Groups are taken whole while they fit
+    into the class's training share; the first that does not fit gives its
+    first pixels in row-major order (a compact block), and the class is done.
+
+    The one difference from the reference: each class gets
+    ``max(1, round(fraction * n_class))`` training pixels, where the
+    reference takes ``round(fraction * n_class)`` and so leaves a class with
+    ``fraction * n_class < 0.5`` without any (the CNN and the SVMs then
+    cannot learn it).
 
     Parameters
     ----------
@@ -143,29 +172,25 @@ def cluster_selection(labels, fraction, mode="size", data=None, epsilon=1.5, min
         if data.shape[:2] != labels.shape:
             raise ValueError(f"data has shape {data.shape}, labels {labels.shape}: must match")
     kept = _kept_mask(labels, remove_labels)
-    selection = np.where(kept, TEST, REMOVED).astype(np.int8)
+    selection = np.where(kept, TEST, REMOVED).astype(np.int8, order="C")
+    dbscan = DBSCAN(eps=epsilon, min_samples=int(min_points))
     for label in np.unique(labels[kept]):
         coordinates = np.argwhere(kept & (labels == label))  # row-major order
-        ids = _clusters(coordinates, epsilon, int(min_points))
-        n_clusters = ids.max() + 1
-        sizes = np.bincount(ids, minlength=n_clusters)
-        first = np.full(n_clusters, len(ids))
-        np.minimum.at(first, ids, np.arange(len(ids)))
+        ids = dbscan.fit_predict(coordinates)
+        groups, sizes = np.unique(ids, return_counts=True)
         if mode == "size":
-            order = np.lexsort((first, -sizes))
+            key = sizes
         else:
-            spectra = data[coordinates[:, 0], coordinates[:, 1]].astype(np.float64)
-            spread = np.zeros(n_clusters)
-            for cluster in np.flatnonzero(sizes > 1):
-                spread[cluster] = spectra[ids == cluster].std(axis=0).mean()
-            order = np.lexsort((first, -sizes, -spread))
+            key = np.array([data[coordinates[ids == group, 0], coordinates[ids == group, 1]].std(dtype=np.float64)
+                            for group in groups])
+        order = _cluster_order(groups, key)
         target = _n_train(fraction, len(ids))
         taken = np.cumsum(sizes[order])
-        n_whole = int(np.searchsorted(taken, target, side="right"))  # clusters that fit entirely
-        train = np.isin(ids, order[:n_whole])
+        n_whole = int(np.searchsorted(taken, target, side="right"))  # groups that fit entirely
+        train = np.isin(ids, groups[order[:n_whole]])
         if n_whole < len(order):
             remaining = target - (taken[n_whole - 1] if n_whole else 0)
-            train[np.flatnonzero(ids == order[n_whole])[:remaining]] = True
+            train[np.flatnonzero(ids == groups[order[n_whole]])[:remaining]] = True
         selection[coordinates[train, 0], coordinates[train, 1]] = TRAIN
     return selection
 
@@ -180,12 +205,14 @@ def make_selection(labels, mode, fraction, data=None, random_state=None, epsilon
     attrs : dict
         The split parameters to store with it (reference layout: ``mode``,
         ``seed`` or ``epsilon``/``min_points``, ``training_fraction``,
-        ``removed_labels``).
+        ``removed_labels``: int64 array of the labels left out, the unlabelled 0 first).
     """
     if mode not in MODES:
         raise ValueError(f"mode {mode!r} not in {{{', '.join(map(repr, MODES))}}}")
+    # The reference lists every label left out, the unlabelled 0 included (its files have [0, ...]).
+    removed = sorted({UNLABELLED, *(int(label) for label in remove_labels)})
     attrs = {"mode": mode, "training_fraction": float(fraction),
-             "removed_labels": np.asarray(sorted(remove_labels), dtype=np.int64)}
+             "removed_labels": np.asarray(removed, dtype=np.int64)}
     if mode == "random":
         selection = random_selection(labels, fraction, random_state, remove_labels)
         attrs["seed"] = -1 if random_state is None else int(random_state)

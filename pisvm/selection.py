@@ -5,14 +5,16 @@ A selection file is HDF5 with:
 ``selection``
     int8 array of shape (n_rows, n_cols): 0 removed/unlabelled, 1 test, 2 train;
 ``mean``, ``stddev``
-    float64 arrays of shape (n_bands,): statistics of the training pixels'
-    spectra (normalisation without leakage);
+    float64 arrays of shape (1, 1, n_bands), as the reference code
+    (Markus-Goetz/cluster-sampling) writes them: statistics of the training
+    pixels' spectra (normalisation without leakage);
 
 and datasets describing how it was made: ``mode``, ``seed`` or
-``epsilon``/``min_points``, ``training_fraction``, ``removed_labels``.  The
-reference code's files (``mean``/``stddev`` of shape (1, 1, n_bands), the
-parameters as datasets) read the same; parameters stored as HDF5 attributes
-are read too.
+``epsilon``/``min_points``, ``training_fraction``, ``removed_labels`` (every
+label left out, the unlabelled 0 included, as the reference lists them).
+Files of earlier versions (``mean``/``stddev`` of shape (n_bands,)) and
+parameters stored as HDF5 attributes are read too; :func:`read_selection`
+always returns the statistics with shape (n_bands,).
 """
 
 import os
@@ -33,7 +35,8 @@ def write_selection(path, selection, mean, stddev, **attrs):
     path : str or os.PathLike
     selection : ndarray of shape (n_rows, n_cols)
         Values in {0 removed, 1 test, 2 train}.
-    mean, stddev : ndarray of shape (n_bands,)
+    mean, stddev : array_like of n_bands values
+        Written with shape (1, 1, n_bands), the reference layout.
     **attrs
         Split parameters, stored as scalar (or array) datasets like the reference files.
     """
@@ -42,8 +45,8 @@ def write_selection(path, selection, mean, stddev, **attrs):
         raise ValueError(f"{path}: selection must be 2-D with values in {{0, 1, 2}}")
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
         h5.create_dataset("selection", data=selection.astype(np.int8), compression="gzip")
-        h5.create_dataset("mean", data=np.asarray(mean, dtype=np.float64))
-        h5.create_dataset("stddev", data=np.asarray(stddev, dtype=np.float64))
+        for key, value in (("mean", mean), ("stddev", stddev)):
+            h5.create_dataset(key, data=np.asarray(value, dtype=np.float64).reshape(1, 1, -1))
         for key, value in attrs.items():
             h5.create_dataset(key, data=value if isinstance(value, str) else np.asarray(value))
 
@@ -61,7 +64,8 @@ def read_selection(path, shape=None):
     -------
     selection : ndarray of shape (n_rows, n_cols), dtype int8
     info : dict
-        ``mean`` and ``stddev`` arrays and every attribute of the file.
+        ``mean`` and ``stddev`` of shape (n_bands,) (either layout on disk) and every other dataset or
+        attribute of the file.
     """
     path = os.fspath(path)
     try:

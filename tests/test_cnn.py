@@ -1,6 +1,7 @@
 """The 3D-CNN package: model, windows, training, prediction, metrics and the pisvm-cnn command."""
 
 import json
+import os
 
 import h5py
 import numpy as np
@@ -246,6 +247,9 @@ def test_cli_trains_predicts_and_writes_the_results_layout(files):
     label_map = np.load(tmp_path / "run" / "classification_map.npy")
     assert label_map.shape == labels.shape and (label_map > 0).all()  # whole scene predicted
     assert (tmp_path / "run" / "history.csv").read_text().startswith("epoch,")
+    # TensorFlow's start-up log (oneDNN notice, "remapper failed" error line) stays off the terminal
+    assert "oneDNN" not in result.stderr and "remapper" not in result.stderr, result.stderr
+    assert "absl::InitializeLog" not in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("case, fragments", [
@@ -283,10 +287,19 @@ def test_cli_bad_input_is_one_line_without_traceback(files, case, fragments):
     assert not (tmp_path / "run").exists()
 
 
-def test_cli_predict_reloads_a_trained_model(files, trained, capsys):
-    tmp_path, data, labels, selection, _, _ = files
-    _, resumed, out, _ = trained
+@pytest.fixture
+def in_process_cli(monkeypatch):
+    """The CLI run in this process: keep the TensorFlow log level it sets out of later tests' subprocesses."""
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
     from cnn import cli
+
+    return cli
+
+
+def test_cli_predict_reloads_a_trained_model(files, trained, capsys, in_process_cli):
+    tmp_path, data, labels, selection, _, _ = files
+    cli = in_process_cli
+    _, resumed, out, _ = trained
 
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["predict", str(tmp_path / "scene.h5"), str(tmp_path / "split.h5"), str(out),
@@ -313,3 +326,41 @@ def test_choose_strategy_uses_one_device_without_several_gpus_or_slurm_nodes(mon
     assert cnn.choose_strategy("auto").num_replicas_in_sync == 1
     with pytest.raises(ValueError, match="strategy 'bogus' not in"):
         cnn.choose_strategy("bogus")
+
+
+def test_training_that_does_not_learn_is_reported(tiny):
+    # a learning rate of 1e-12 leaves the weights as initialised: the loss cannot move
+    data, labels, selection = tiny
+    config = CNNConfig(window_px=7, epochs=4, batch_size=32, learning_rate=1e-12, validation_fraction=0)
+    said = []
+    result = cnn.train_model(data, labels, selection, config, collapse_patience=2, on_warning=said.append)
+    assert said and said == list(result.warnings)
+    assert any(message.startswith("epoch 3: the training loss has stayed at") for message in said), said
+    with pytest.warns(cnn.ClassCollapseWarning, match="the training loss has stayed"):
+        cnn.train_model(data, labels, selection, config.replace(epochs=3), collapse_patience=2)
+
+
+def test_cli_prints_training_warnings_and_keeps_them_in_the_results(files, capsys, in_process_cli):
+    tmp_path = files[0]
+    cli = in_process_cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["train", str(tmp_path / "scene.h5"), str(tmp_path / "split.h5"), "--out", str(tmp_path / "flat"),
+                  "--epochs", "3", "--batch", "32", "--window", "7", "--verbose", "0", "--learning-rate", "1e-12",
+                  "--collapse-patience", "2", "--map", "test"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 0, err
+    assert "pisvm-cnn: warning: epoch 3: the training loss has stayed at" in err
+    results = json.loads((tmp_path / "flat" / "results.json").read_text())
+    assert any("training loss has stayed" in message for message in results["training_warnings"])
+
+
+def test_tensorflow_log_level_set_by_the_user_is_kept(monkeypatch):
+    from cnn.quiet import import_tensorflow_quietly
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")
+    assert import_tensorflow_quietly() is False
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0"
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL")
+    assert import_tensorflow_quietly() is True
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"

@@ -1,5 +1,6 @@
 """pisvm-compare end to end on a tiny synthetic scene: report contents, same pixels, cache reuse, bad input."""
 
+import dataclasses
 import json
 import sys
 
@@ -36,7 +37,9 @@ def first_run(scene, tmp_path_factory):
 
 
 def test_report_contents(first_run, scene):
-    out, _ = first_run
+    out, result = first_run
+    # TensorFlow's start-up log (oneDNN notice, "remapper failed" error line) stays off the terminal
+    assert "oneDNN" not in result.stderr and "remapper" not in result.stderr, result.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["methods"] == ["svm-spectra", "svm-ap", "svm-sdap", "cnn"]
     assert [s["split"] for s in report["splits"]] == ["random-0.3-0", "random-0.3-1"]
@@ -267,3 +270,25 @@ def test_every_option_is_checked_before_the_first_method(scene, tmp_path, extra,
     args = [str(scene[0]), "--sampling", "random", "--fraction", "0.3", *SVM_ONLY[2:], *extra, "--out", str(out)]
     assert_one_line_error(python_module("compare.cli", *args, timeout=300), fragment)
     assert not list(out.rglob("result.json")) and not list(out.rglob("journal.jsonl"))
+
+
+def test_report_shows_the_cnn_training_warnings():
+    from compare.pipeline import CompareOptions
+    from compare.report import markdown
+
+    test = {"overall_accuracy": 0.9, "average_accuracy": 0.8, "kappa": 0.85, "labels": [1, 2],
+            "per_class_accuracy": [0.0, 1.0]}
+    result = {"test": test, "best_params": {"epochs": 600}, "train_s": 1.0, "predict_s": 1.0, "n_train": 10,
+              "n_test": 90, "training_warnings": ["epoch 50: class 1 has had no correct training prediction "
+                                                  "for 25 epochs; try --loss categorical_crossentropy"]}
+    row = {"mode": "random", "fraction": 0.1, "method": "cnn", "n_splits": 1, "train_s": 1.0, "predict_s": 1.0,
+           **{f"{metric}_{stat}": 0.5 for metric in ("overall_accuracy", "average_accuracy", "kappa")
+              for stat in ("mean", "std")}}
+    document = {"scene": "s.h5", "methods": ["cnn"], "options": dataclasses.asdict(CompareOptions()),
+                "summary": [row], "splits": [{"split": "random-0.1-0", "params": {"mode": "random"},
+                                              "methods": {"cnn": result}}]}
+    text = markdown(document)
+    assert "**Training warnings**" in text
+    assert "- cnn: epoch 50: class 1 has had no correct training prediction for 25 epochs" in text
+    del result["training_warnings"]
+    assert "Training warnings" not in markdown(document)

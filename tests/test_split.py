@@ -9,7 +9,8 @@ from sklearn.cluster import DBSCAN
 
 from conftest import assert_one_line_error, python_module, run_command
 from pisvm.cli import split as split_cli
-from pisvm.sampling import cluster_selection, make_selection, random_selection, training_statistics
+from pisvm.sampling import (cluster_selection, make_selection, random_selection, selection_counts,
+                            training_statistics)
 from pisvm.scene import write_scene
 from pisvm.selection import read_selection
 from pisvm.synth import synthetic_scene
@@ -125,7 +126,7 @@ def test_make_selection_records_the_reference_attributes(scene):
     data, labels = scene
     _, attrs = make_selection(labels, "random", 0.3, random_state=7, remove_labels=[3])
     assert attrs["mode"] == "random" and attrs["seed"] == 7 and attrs["training_fraction"] == 0.3
-    assert attrs["removed_labels"].tolist() == [3]
+    assert attrs["removed_labels"].tolist() == [0, 3]
     _, attrs = make_selection(labels, "stddev", 0.3, data=data, epsilon=2.0, min_points=5)
     assert (attrs["epsilon"], attrs["min_points"]) == (2.0, 5) and "seed" not in attrs
 
@@ -156,7 +157,7 @@ def test_cli_writes_one_selection_file_and_plot(tmp_path, scene_file, scene):
         assert {"selection", "mean", "stddev"} <= set(h5)
         # the reference layout: the split parameters are datasets beside the selection
         assert h5["mode"][()] == b"random" and h5["seed"][()] == 3
-        assert h5["training_fraction"][()] == 0.1 and list(h5["removed_labels"][()]) == [5]
+        assert h5["training_fraction"][()] == 0.1 and list(h5["removed_labels"][()]) == [0, 5]
     np.testing.assert_allclose(info["mean"], data[selection == 2].mean(axis=0), rtol=1e-6)
     assert (tmp_path / "split.png").stat().st_size > 1000
 
@@ -203,3 +204,100 @@ def test_sampling_and_split_cli_do_not_import_tensorflow():
             "assert not {'tensorflow', 'keras'} & set(sys.modules), 'TF imported'")
     result = run_command([sys.executable, "-c", code])
     assert result.returncode == 0, result.stderr
+
+
+# --- Fortran-ordered input (scipy.io.loadmat returns it) -------------------------------------------
+
+def test_every_sampling_function_gives_the_same_answer_for_fortran_ordered_input(scene):
+    data, labels = scene
+    f_labels, f_data = np.asfortranarray(labels), np.asfortranarray(data)
+    assert f_labels.flags.f_contiguous and not f_labels.flags.c_contiguous
+    selection = random_selection(f_labels, 0.3, random_state=0)
+    assert (selection == 2).sum() > 0, "no training pixel for Fortran-ordered labels"
+    np.testing.assert_array_equal(selection, random_selection(labels, 0.3, random_state=0))
+    for mode in ("size", "stddev"):
+        np.testing.assert_array_equal(cluster_selection(f_labels, 0.3, mode=mode, data=f_data),
+                                      cluster_selection(labels, 0.3, mode=mode, data=data))
+    f_selection, _ = make_selection(f_labels, "random", 0.3, random_state=2, remove_labels=[1])
+    np.testing.assert_array_equal(f_selection, make_selection(labels, "random", 0.3, random_state=2,
+                                                              remove_labels=[1])[0])
+    np.testing.assert_array_equal(training_statistics(f_data, np.asfortranarray(selection)),
+                                  training_statistics(data, selection))
+    assert selection_counts(f_labels, np.asfortranarray(selection)) == selection_counts(labels, selection)
+
+
+# --- cluster sampling as the reference code (Markus-Goetz/cluster-sampling) ranks clusters ------------
+
+def _two_blobs(gap=3):
+    """Class 1 as two 3x3 blobs side by side (left: DBSCAN cluster 0, right: cluster 1), 2 bands of zeros."""
+    labels = np.zeros((3, 6 + gap), dtype=np.int64)
+    labels[:, :3] = 1
+    labels[:, 3 + gap:] = 1
+    return labels, np.zeros(labels.shape + (2,))
+
+
+def test_stddev_mode_ranks_clusters_by_the_spread_of_all_their_values():
+    labels, data = _two_blobs()
+    # left blob: each band constant (per-band deviation 0), but bands 0 and 100 apart (all values: 50)
+    data[:, :3, 1] = 100.0
+    # right blob: every band varies by +-10 around 0 (per-band deviation ~10, all values ~10)
+    data[:, 6:, :] = np.where(np.arange(9).reshape(3, 3, 1) % 2, 10.0, -10.0)
+    selection = cluster_selection(labels, 0.5, mode="stddev", data=data, epsilon=1.5, min_points=1)
+    # the reference takes the left blob (std over pixels x bands 50 > ~10); the mean of the per-band
+    # deviations (0 < ~10) would take the right one
+    assert (selection[:, :3] == 2).all() and (selection[:, 6:] == 1).all()
+
+
+@pytest.mark.parametrize("mode", ["size", "stddev"])
+def test_clusters_of_equal_rank_go_to_the_higher_dbscan_label_first(mode):
+    labels, data = _two_blobs()
+    ids = DBSCAN(eps=1.5, min_samples=1).fit_predict(np.argwhere(labels == 1))
+    assert ids[0] == 0 and ids[-1] == 1  # the left blob is cluster 0, the right one cluster 1
+    selection = cluster_selection(labels, 0.5, mode=mode, data=data, epsilon=1.5, min_points=1)
+    assert (selection[:, 6:] == 2).all() and (selection[:, :3] == 1).all()
+
+
+def test_noise_is_one_group_taken_after_every_cluster_in_row_major_order():
+    labels = np.zeros((7, 12), dtype=np.int64)
+    labels[:3, :3] = 1                       # a dense 3x3 cluster (every pixel has 8 neighbours in reach)
+    labels[6, [0, 3, 6, 9, 11]] = 1          # isolated pixels: DBSCAN noise
+    data = np.zeros(labels.shape + (2,))
+    data[6, :, 0] = np.arange(12) * 100.0    # the noise varies far more than the cluster
+    selection = cluster_selection(labels, 12 / 14, mode="stddev", data=data, epsilon=1.5, min_points=4)
+    # 12 of 14 pixels train: the whole cluster first, then the first 3 noise pixels in row-major order
+    assert (selection[:3, :3] == 2).all()
+    assert selection[6, [0, 3, 6, 9, 11]].tolist() == [2, 2, 2, 1, 1]
+
+
+def test_selection_file_has_the_reference_layout_and_old_files_still_read(tmp_path, scene, capsys):
+    data, labels = scene
+    write_scene(tmp_path / "scene.h5", data, labels)
+    status, _, err = _in_process([tmp_path / "scene.h5", "--mode", "size", "--remove-labels", "4",
+                                  "--out", tmp_path / "split.h5", "--no-plot"], capsys)
+    assert status == 0, err
+    with h5py.File(tmp_path / "split.h5") as h5:
+        assert h5["mean"].shape == h5["stddev"].shape == (1, 1, data.shape[2])
+        # the reference lists every removed label, the unlabelled 0 included, as integers
+        assert h5["removed_labels"][()].tolist() == [0, 4] and h5["removed_labels"].dtype.kind == "i"
+    selection, info = read_selection(tmp_path / "split.h5", shape=labels.shape)
+    assert info["mean"].shape == info["stddev"].shape == (data.shape[2],)
+    np.testing.assert_allclose(info["mean"], data[selection == 2].mean(axis=0), rtol=1e-6)
+    # files of earlier versions: (n_bands,) statistics, the unlabelled 0 not listed
+    with h5py.File(tmp_path / "old.h5", "w") as h5:
+        h5["selection"] = selection
+        h5["mean"], h5["stddev"] = info["mean"], info["stddev"]
+        h5["removed_labels"] = np.array([4])
+    _, old = read_selection(tmp_path / "old.h5", shape=labels.shape)
+    np.testing.assert_array_equal(old["mean"], info["mean"])
+    assert old["removed_labels"] == [4]
+
+
+def test_random_selection_of_labels_as_loadmat_returns_them(shared_data):
+    from scipy.io import loadmat
+
+    labels = loadmat(shared_data / "indian_pines_ground_truth" / "Indian_pines_gt.mat")["indian_pines_gt"]
+    assert labels.flags.f_contiguous and not labels.flags.c_contiguous
+    selection = random_selection(labels, 0.1, random_state=0)
+    for label in range(1, 17):
+        n_class = int((labels == label).sum())
+        assert ((labels == label) & (selection == 2)).sum() == max(1, round(0.1 * n_class))

@@ -175,6 +175,8 @@ def _main(argv, comm):
         return 0
     summary, metadata = outcome
     best = summary["best"]
+    print(f"{PROG}: mean {args.folds}-fold cross-validation accuracy % (minutes) of each (gamma, C) cell, * the best:",
+          file=sys.stderr, flush=True)
     print(format_table(summary["cells"]))
     print(f"best: gamma {best['gamma']:g}, C {best['C']:g}: {100 * best['accuracy']:.2f} % "
           f"({args.folds}-fold cross-validation)")

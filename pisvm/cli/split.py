@@ -62,25 +62,26 @@ def _path(args, mode, fraction, seed, several):
 
 
 def plot_selection(path, labels, selection, title):
-    """Write a PNG of the labels and the selection side by side (no pyplot, no global state)."""
+    """Write a PNG of the labels and the selection side by side, with a class legend (no pyplot, no global state).
+
+    Classes have the colours of every other plot of the suite (:mod:`pisvm.maps`).
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure
 
+    from ..maps import SELECTION_TITLE, add_class_legend, draw_labels, draw_selection
+
     n_rows, n_cols = labels.shape
+    classes = np.unique(labels[labels > 0])
     width_in = min(16.0, max(6.0, 2 * 4.0 * n_cols / max(n_rows, 1)))
-    figure = Figure(figsize=(width_in, 4.5))
+    figure = Figure(figsize=(width_in, 4.5 + 0.25 * -(-len(classes) // 12)), layout="constrained")
     FigureCanvasAgg(figure)
     left, right = figure.subplots(1, 2)
-    masked = np.ma.masked_equal(labels, 0)
-    left.imshow(masked, cmap="tab20", interpolation="nearest")
+    draw_labels(left, labels, classes)
     left.set_title("labels (white: unlabelled or removed)")
-    right.imshow(selection, cmap=ListedColormap(["white", "tab:blue", "tab:red"]), vmin=0, vmax=2,
-                 interpolation="nearest")
-    right.set_title("selection (red: train, blue: test)")
-    for axis in (left, right):
-        axis.set_xticks([])
-        axis.set_yticks([])
+    draw_selection(right, selection)
+    right.set_title(SELECTION_TITLE)
+    add_class_legend(figure, classes)
     figure.suptitle(title)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=100)
