@@ -50,6 +50,8 @@ def build_parser(rank=0):
     parser.add_argument("--backend", default="libsvm", help="solver: libsvm (scikit-learn) or thundersvm")
     parser.add_argument("--test", metavar="FILE", help="LibSVM test file: train the best cell on all training "
                         "data and report OA, AA, kappa, per-class accuracy and the confusion matrix")
+    parser.add_argument("--save-model", action="store_true", help="fit the best cell on all training data and "
+                        "write its LIBSVM model to DIR/model (done anyway with --test)")
     parser.add_argument("--out", default="pisvm-grid-out", metavar="DIR", help="output folder")
     parser.add_argument("--resume", action="store_true", help="continue the journal in --out, skipping finished work")
     parser.add_argument("--parts", type=int, default=None, metavar="N",
@@ -110,6 +112,8 @@ def load_inputs(args):
     if args.parts is not None and args.parts < 1:
         raise ValueError(f"parts == {args.parts}, must be >= 1")
     make_backend(args.backend, **_solver_options(args, None))
+    if args.save_model and args.backend != "libsvm":
+        raise ValueError(f"--save-model needs --backend libsvm (backend {args.backend} gives no LIBSVM model)")
     if args.train is None:
         from ..synth import seed_problem
         from sklearn.model_selection import train_test_split
@@ -178,7 +182,7 @@ def _prepare_out(out_dir):
 def _main(argv, comm):
     from ..backends import make_backend
     from ..engine import Problem
-    from ..gridsearch import grid_search
+    from ..gridsearch import fit_best_model, grid_search
     from ..journal import Journal
     from ..report import format_table, write_results
 
@@ -208,10 +212,18 @@ def _main(argv, comm):
               f"{len(np.unique(problem.y))} classes; {len(payload['gammas'])}x{len(payload['costs'])} grid, "
               f"{args.folds} folds, {size} rank(s), backend {args.backend}"
               + (f"; resuming with {resumed} finished units" if resumed else ""), file=sys.stderr, flush=True)
-    summary = grid_search(problem, payload["gammas"], payload["costs"], backend, comm=comm,
+    # The LIBSVM backend's final fit is the kept model, fitted apart from the grid (its pairs over the ranks).
+    keep_model = args.backend == "libsvm" and (problem.X_test is not None or args.save_model)
+    summary = grid_search(Problem(problem.X, problem.y, problem.fold) if keep_model else problem,
+                          payload["gammas"], payload["costs"], backend, comm=comm,
                           previous_records=journal.records if journal else (),
                           on_record=journal.append if journal else None,
                           n_parts=args.parts, progress=not args.quiet)
+    model_path = os.path.join(args.out, "model") if keep_model else None
+    if keep_model:
+        model = fit_best_model(problem, summary, _solver_options(args, payload["class_weight"]), comm=comm)
+        if rank == 0:
+            model.write(model_path)
     if rank != 0:
         return 0
     journal.close()
@@ -221,7 +233,8 @@ def _main(argv, comm):
         "n_features": int(problem.X.shape[1]), "n_classes": int(len(np.unique(problem.y))),
         "folds": args.folds, "seed": args.seed, "ranks": size, "hosts": sorted(set(hosts)),
         "backend": args.backend, "solver": payload["header"]["solver"], "table_time": "seconds_span",
-        "wall_s": time.time() - started, "resumed_units": resumed, "command": [PROG] + list(argv or sys.argv[1:]),
+        "model": model_path, "wall_s": time.time() - started, "resumed_units": resumed,
+        "command": [PROG] + list(argv or sys.argv[1:]),
         "versions": _versions(),
     }
     write_results(args.out, summary, metadata)
@@ -235,7 +248,8 @@ def _main(argv, comm):
         print("\n".join(format_report(summary["test"], title="test")))
         if len(summary["test"]["labels"]) <= 20:
             print("\n".join(format_confusion(summary["test"])))
-    print(f"{PROG}: results in {args.out}/ (grid.json, grid.csv, table.md, heatmap.png); "
+    print(f"{PROG}: results in {args.out}/ (grid.json, grid.csv, table.md, heatmap.png"
+          + (", model" if model_path else "") + "); "
           f"wall {metadata['wall_s'] / 60:.2f} min", file=sys.stderr)
     return 0
 
