@@ -33,7 +33,7 @@ def rbf_rows(double[:, ::1] dots, const double[::1] x_norms, const double[::1] s
                 dots[r, s] = exp(-gamma * d)
 
 
-def vote(const double[:, :, ::1] blocks, const double[::1] rho, long long[::1] winner, double[:, ::1] decision):
+def vote(const double[:, :, :] blocks, const double[::1] rho, long long[::1] winner, double[:, ::1] decision):
     """One-vs-one decision values and votes, LIBSVM's way, without the GIL.
 
     Parameters

@@ -12,7 +12,9 @@ pairwise decision value.  Here a chunk of test rows is predicted at once:
    first class with most votes wins).
 
 Test rows are processed in chunks so that the working memory stays below
-``chunk_mb`` whatever the number of rows.  Features beyond the model's
+``chunk_mb`` whatever the number of rows; every chunk has the same number
+of rows (a multiple of 64, the last chunk padded), so a row's decision
+values are the same bits whichever rows share its chunk.  Features beyond the model's
 support vectors follow LIBSVM: they are 0 in every SV (so they still count
 in an RBF distance).
 """
@@ -24,11 +26,15 @@ from ._predict import rbf_rows, vote
 from .model import class_pairs
 
 
+_ROW_BLOCK = 64
+
+
 def _chunk_rows(model, chunk_mb, keep_decision):
+    """Rows per chunk: a multiple of 64 that fits ``chunk_mb`` (at least 64)."""
     n_class = len(model.labels)
     per_row = 8 * (len(model.support_vectors) + n_class * max(n_class - 1, 1) + 2
                    + (len(model.rho) if keep_decision else 0))
-    return max(1, int(chunk_mb * 2**20 // per_row))
+    return max(1, int(chunk_mb * 2**20 // per_row) // _ROW_BLOCK) * _ROW_BLOCK
 
 
 def kernel_rows(model, X):
@@ -88,16 +94,19 @@ def predict(model, X, chunk_mb=4.0, decision=False):
     if n_class > 1:
         start = model.sv_start
         step = _chunk_rows(model, chunk_mb, decision)
-        blocks = np.empty((n_class, min(step, n_rows), n_class - 1))
+        blocks = np.empty((n_class, step, n_class - 1))
+        rows = np.zeros((step, X.shape[1]))
         for first in range(0, n_rows, step):
             last = min(first + step, n_rows)
-            kernel = kernel_rows(model, X[first:last].toarray() if is_sparse else X[first:last])
-            chunk_blocks = blocks[:, :last - first]
+            # Every BLAS call gets the same shape (the last chunk is padded with zero rows): a row's
+            # rounding then does not depend on where chunks start, so any split over ranks gives the same bits.
+            rows[:last - first] = X[first:last].toarray() if is_sparse else X[first:last]
+            rows[last - first:] = 0.0
+            kernel = kernel_rows(model, rows)
             for c in range(n_class):
                 np.matmul(kernel[:, start[c]:start[c + 1]], model.dual_coef[:, start[c]:start[c + 1]].T,
-                          out=chunk_blocks[c])
-            vote(np.ascontiguousarray(chunk_blocks), model.rho, winner[first:last],
-                 values[first:last] if decision else values)
+                          out=blocks[c])
+            vote(blocks[:, :last - first], model.rho, winner[first:last], values[first:last] if decision else values)
     labels = model.labels[winner]
     return (labels, values) if decision else labels
 
