@@ -50,12 +50,14 @@ def test_chunks_sparse_input_and_wide_input_change_nothing(small_problem):
     X, y = small_problem
     model = SVMModel.from_svc(svc(gamma=4.0, C=10.0).fit(X, y))
     labels, decision = predict(model, X, decision=True)
-    tiny_labels, tiny_decision = predict(model, X, chunk_mb=1e-6, decision=True)  # 64 rows per chunk
+    tiny_labels, tiny_decision = predict(model, X, chunk_mb=1e-6, decision=True)  # 256 rows per chunk
     np.testing.assert_array_equal(tiny_labels, labels)
     np.testing.assert_array_equal(tiny_decision, decision)
-    for split in (1, 13, 70):  # the same bits whichever rows share a chunk (as on several ranks)
+    for split in (1, 13, 70, 130):  # the same bits whichever rows share a chunk (as on several ranks)
         parts = [predict(model, part, chunk_mb=1e-6, decision=True)[1] for part in (X[:split], X[split:])]
         np.testing.assert_array_equal(np.vstack(parts), decision)
+    tripled = predict(model, np.vstack([X, X, X]), chunk_mb=1e-6, decision=True)[1]  # 2 chunks, rows move
+    np.testing.assert_array_equal(tripled, np.vstack([decision] * 3))
     np.testing.assert_array_equal(predict(model, sparse.csr_matrix(X), chunk_mb=0.001), labels)
     # A feature the model never saw counts in the RBF distance (LIBSVM: the SVs are 0 there).
     wide = np.hstack([X, np.full((len(X), 1), 0.3)])
