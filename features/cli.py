@@ -10,7 +10,8 @@ the spectra.  ``--out`` writes a scene-layout HDF5 file (``data`` of shape
 (n_rows, n_cols, n_features), ``labels``).  ``--libsvm PREFIX`` writes the
 labelled pixels: with ``--split``, ``PREFIX_train.libsvm`` (selection 2) and
 ``PREFIX_test.libsvm`` (selection 1), features scaled to [0, 1] with the
-minimum and maximum of the training pixels only; without it, every labelled
+minimum and maximum of the training pixels only, and that scaling as the
+svm-scale range file ``PREFIX.range`` (``pisvm-predict --range``); without it, every labelled
 pixel in ``PREFIX.libsvm``, scaled with its own minimum and maximum.
 """
 
@@ -71,6 +72,7 @@ def _write_libsvm(prefix, samples, labels, selection, comment):
     """Write the LibSVM file(s); return their paths."""
     from pisvm.libsvm import write_libsvm
     from pisvm.selection import TEST, TRAIN
+    from pisvm.svmscale import write_range
 
     labelled = labels != 0
     if selection is None:
@@ -86,9 +88,13 @@ def _write_libsvm(prefix, samples, labels, selection, comment):
     if train.size == 0:
         raise ValueError("split has no labelled training pixel (selection == 2): cannot scale features")
     scaled_train, scaled_test = scale_to_unit(samples[train], samples[test])
-    paths = [f"{prefix}_train.libsvm", f"{prefix}_test.libsvm"]
+    paths = [f"{prefix}_train.libsvm", f"{prefix}_test.libsvm", f"{prefix}.range"]
     write_libsvm(paths[0], scaled_train, labels.reshape(-1)[train], comment=comment)
     write_libsvm(paths[1], scaled_test, labels.reshape(-1)[test], comment=comment)
+    # The same scaling as an svm-scale range file, for pisvm-predict on the whole scene (--range);
+    # a feature constant on the training pixels has span 1, as in scale_to_unit.
+    low, high = samples[train].min(axis=0), samples[train].max(axis=0)
+    write_range(paths[2], low, np.where(high > low, high, low + 1.0))
     return paths
 
 

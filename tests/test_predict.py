@@ -210,3 +210,29 @@ def test_train_bad_inputs(files, tmp_path):
     one_class = _bad_file(tmp_path, "one.el", "1 1:0.5\n1 1:0.25\n")
     assert_one_line_error(python_module("pisvm.cli.train", one_class, str(tmp_path / "m")), "one class")
     assert list(tmp_path.iterdir()) == [tmp_path / "one.el"]
+
+
+def test_features_train_predict_workflow_on_a_scene(tmp_path):
+    """pisvm-features --libsvm --split, pisvm-train, then pisvm-predict on the test file and on the whole scene."""
+    from pisvm.scene import write_scene
+    from pisvm.selection import write_selection
+
+    data, labels = synthetic_scene(n_rows=20, n_cols=24, n_bands=8, n_classes=4, random_state=6)
+    write_scene(tmp_path / "scene.h5", data, labels)
+    rng = np.random.default_rng(1)
+    selection = np.where(labels > 0, np.where(rng.random(labels.shape) < 0.3, 2, 1), 0).astype(np.int8)
+    write_selection(tmp_path / "split.h5", selection, mean=np.zeros(8), stddev=np.ones(8))
+    prefix = str(tmp_path / "ap")
+    steps = [("features.cli", "ap", str(tmp_path / "scene.h5"), "--pca", "2", "--area", "5", "20", "--out",
+              str(tmp_path / "features.h5"), "--libsvm", prefix, "--split", str(tmp_path / "split.h5")),
+             ("pisvm.cli.train", f"{prefix}_train.libsvm", str(tmp_path / "model"), "-g", "2", "-c", "10"),
+             ("pisvm.cli.predict", f"{prefix}_test.libsvm", str(tmp_path / "model"), str(tmp_path / "test.out")),
+             ("pisvm.cli.predict", str(tmp_path / "features.h5"), str(tmp_path / "model"), str(tmp_path / "map.h5"),
+              "--range", f"{prefix}.range")]
+    results = [python_module(*step) for step in steps]
+    for result in results:
+        assert result.returncode == 0, result.stderr
+    with h5py.File(tmp_path / "map.h5") as h5:
+        label_map = h5["map"][()]
+    np.testing.assert_array_equal(label_map[selection == 1], np.loadtxt(tmp_path / "test.out"))
+    assert results[2].stdout.startswith("Accuracy = ") and results[3].stdout.startswith("Accuracy = ")
