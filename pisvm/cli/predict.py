@@ -248,9 +248,9 @@ def _main(argv, comm):
     with threadpool_limits(limits=args.threads):
         predicted = predict(model, X, chunk_mb=args.chunk_mb)
     predict_s = time.perf_counter() - clock
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    parts = [(predicted, y, peak_mb, predict_s)] if comm is None else comm.gather((predicted, y, peak_mb, predict_s),
-                                                                                  root=0)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    mine = (predicted, y, usage.ru_maxrss / 1024, predict_s, usage.ru_utime + usage.ru_stime)
+    parts = [mine] if comm is None else comm.gather(mine, root=0)
     if rank != 0:
         return 0
     predicted = np.concatenate([p[0] for p in parts])
@@ -274,7 +274,8 @@ def _main(argv, comm):
     if args.report:
         document = {"test": args.test, "model": args.model, "output": args.output, "n_samples": int(n_total),
                     "ranks": size, "predict_s_per_rank": [p[3] for p in parts],
-                    "peak_rss_mb_per_rank": [p[2] for p in parts], "wall_s": time.perf_counter() - started,
+                    "peak_rss_mb_per_rank": [p[2] for p in parts], "cpu_s_per_rank": [p[4] for p in parts],
+                    "wall_s": time.perf_counter() - started,
                     "report": report}
         write_atomic(args.report, json.dumps(document, indent=1) + "\n")
     if not args.quiet:
