@@ -127,7 +127,6 @@ class SVMModel:
         """
         labels = np.asarray(labels, dtype=np.float64)
         n_class = len(labels)
-        class_of = {label: k for k, label in enumerate(labels)}
         members = [[] for _ in range(n_class)]
         for (i, j), (index, _, _) in fits.items():
             index = np.asarray(index, dtype=np.int64)
@@ -135,16 +134,17 @@ class SVMModel:
             members[j].append(index[y[index] == labels[j]])
         per_class = [np.unique(np.concatenate(m)) if m else np.zeros(0, np.int64) for m in members]
         sv_index = np.concatenate(per_class)
-        column = {int(s): c for c, s in enumerate(sv_index)}
+        column = np.full(len(y), -1, dtype=np.int64)
+        column[sv_index] = np.arange(len(sv_index))
         dual_coef = np.zeros((max(n_class - 1, 0), len(sv_index)))
         rho = np.zeros(n_class * (n_class - 1) // 2)
         for p, (i, j) in enumerate(class_pairs(n_class)):
             if (i, j) not in fits:
                 continue
             index, coef, rho[p] = fits[(i, j)]
-            for s, value in zip(np.asarray(index, dtype=np.int64), np.asarray(coef, dtype=np.float64)):
-                row = j - 1 if class_of[y[s]] == i else i
-                dual_coef[row, column[int(s)]] = value
+            index = np.asarray(index, dtype=np.int64)
+            # Class i's SVs keep their pair-(i, j) coefficient in row j - 1, class j's in row i.
+            dual_coef[np.where(y[index] == labels[i], j - 1, i), column[index]] = coef
         return cls(labels, X[sv_index], dual_coef, rho, [len(m) for m in per_class], kernel=kernel,
                    gamma=gamma, degree=degree, coef0=coef0)
 

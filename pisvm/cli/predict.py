@@ -140,7 +140,9 @@ def _gather(comm, value):
 
 def _unknown_label(y, model, where, unlabelled=None):
     """Message naming the first label of ``y`` that is not a class of ``model`` (nor ``unlabelled``), or None."""
-    unknown = ~np.isin(y, model.labels) & (y != unlabelled)
+    unknown = ~np.isin(y, model.labels)
+    if unlabelled is not None:
+        unknown &= y != unlabelled
     if not unknown.any():
         return None
     k = int(np.flatnonzero(unknown)[0])
