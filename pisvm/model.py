@@ -276,33 +276,59 @@ def read_model(path):
     if len(sv_lines) < total_sv:
         raise ValueError(f"{path}: {len(sv_lines)} support-vector lines after 'SV', total_sv is {total_sv} "
                          "(truncated file?)")
-    coef = np.zeros((n_class - 1, total_sv))
-    columns, values, rows = [], [], []
-    for k in range(total_sv):
-        where = line_number + 1 + k
-        tokens = sv_lines[k].split()
-        if len(tokens) < n_class - 1:
-            raise ValueError(f"{path}:{where}: {len(tokens)} values, expected {n_class - 1} coefficients first")
-        for c in range(n_class - 1):
-            coef[c, k] = _number(tokens[c], float, f"{path}:{where}: coefficient")
+    try:
+        coef, rows, columns, values = _parse_svs(sv_lines[:total_sv], n_class - 1)
+    except ValueError:
+        _check_sv_lines(path, sv_lines[:total_sv], n_class - 1, first_line=line_number + 1)
+        raise ValueError(f"{path}: malformed support-vector lines") from None
+    if any(line.strip() for line in sv_lines[total_sv:]):
+        raise ValueError(f"{path}:{line_number + total_sv + 1}: text after the {total_sv} support vectors")
+    support_vectors = np.zeros((total_sv, (columns.max() + 1) if len(columns) else 0))
+    support_vectors[rows, columns] = values
+    return SVMModel(labels, support_vectors, coef, rho, n_support, kernel=kernel, gamma=gamma, degree=degree,
+                    coef0=coef0, svm_type=svm_type)
+
+
+def _parse_svs(lines, n_coef):
+    """Support-vector lines in bulk: ``(coef (n_coef, n_sv), rows, columns, values)``; ValueError if malformed."""
+    split = [line.split() for line in lines]
+    if any(len(tokens) < n_coef for tokens in split):
+        raise ValueError("too few coefficients")
+    coef = np.array([token for tokens in split for token in tokens[:n_coef]], dtype=np.float64)
+    features = [tokens[n_coef:] for tokens in split]
+    pairs = " ".join(" ".join(tokens) for tokens in features)
+    if pairs.count(":") != sum(len(tokens) for tokens in features):
+        raise ValueError("not index:value")
+    table = np.array(pairs.replace(":", " ").split(), dtype=np.float64).reshape(-1, 2)
+    rows = np.repeat(np.arange(len(lines)), [len(tokens) for tokens in features])
+    index, values = table[:, 0], table[:, 1]
+    increasing = np.diff(index) > 0
+    if not (np.isfinite(coef).all() and np.isfinite(values).all() and np.all(index == np.round(index))
+            and np.all(index >= 1) and np.all(increasing | (np.diff(rows) > 0))):
+        raise ValueError("bad value")
+    return coef.reshape(len(lines), n_coef).T.copy(), rows, index.astype(np.int64) - 1, values
+
+
+def _check_sv_lines(path, lines, n_coef, first_line):
+    """Raise ValueError naming the first malformed support-vector line."""
+    for where, line in enumerate(lines, start=first_line):
+        tokens = line.split()
+        if len(tokens) < n_coef:
+            raise ValueError(f"{path}:{where}: {len(tokens)} values, expected {n_coef} coefficients first")
+        for token in tokens[:n_coef]:
+            _number(token, float, f"{path}:{where}: coefficient")
         previous = 0
-        for token in tokens[n_class - 1:]:
+        for token in tokens[n_coef:]:
             index_text, sep, value_text = token.partition(":")
             index = _number(index_text, int, f"{path}:{where}: feature index") if sep else None
             if index is None:
                 raise ValueError(f"{path}:{where}: token {token!r} is not index:value")
+            if index < 1:
+                raise ValueError(f"{path}:{where}: feature index {index} < 1 (indices are 1-based)")
             if index <= previous:
                 raise ValueError(f"{path}:{where}: feature index {index} not above the previous {previous}")
             previous = index
-            rows.append(k)
-            columns.append(index - 1)
-            values.append(_number(value_text, float, f"{path}:{where}: value of feature {index}"))
-    if any(line.strip() for line in sv_lines[total_sv:]):
-        raise ValueError(f"{path}:{line_number + total_sv + 1}: text after the {total_sv} support vectors")
-    support_vectors = np.zeros((total_sv, (max(columns) + 1) if columns else 0))
-    support_vectors[rows, columns] = values
-    return SVMModel(labels, support_vectors, coef, rho, n_support, kernel=kernel, gamma=gamma, degree=degree,
-                    coef0=coef0, svm_type=svm_type)
+            _number(value_text, float, f"{path}:{where}: value of feature {index}")
 
 
 def _number(text, kind, what):

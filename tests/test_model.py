@@ -108,6 +108,7 @@ GOOD_HEADER = "svm_type c_svc\nkernel_type rbf\ngamma 0.5\nnr_class 2\ntotal_sv 
     (GOOD_HEADER + "1 1:0.5 2:0.25\n-1 1:x\n", ["model:11:", "'x'"]),
     (GOOD_HEADER + "1 1:0.5 2:0.25\n", ["total_sv is 2"]),
     (GOOD_HEADER + "1 2:0.5 1:0.25\n-1 1:0.1\n", ["model:10:", "feature index 1 not above"]),
+    (GOOD_HEADER + "1 1:0.5\n-1 0:0.1\n", ["model:11:", "feature index 0 < 1"]),
     (GOOD_HEADER.replace("kernel_type rbf", "kernel_type precomputed") + "1 0:1\n-1 0:2\n",
      ["model:2:", "precomputed", "not supported"]),
     (GOOD_HEADER.replace("svm_type c_svc", "svm_type one_class") + "1 1:1\n-1 1:2\n", ["model:1:", "one_class"]),
