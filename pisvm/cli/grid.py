@@ -259,7 +259,10 @@ def main(argv=None):
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.size > 1:
+        from threadpoolctl import threadpool_limits
+
         comm = MPI.COMM_WORLD
+        threadpool_limits(limits=1)  # one BLAS thread per rank for the predictor: the ranks fill the cores
     run(lambda a: _main(a, comm), PROG, argv, comm=comm)
 
 
