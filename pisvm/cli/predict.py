@@ -134,7 +134,16 @@ def _first_error(errors):
     return next((error for error in errors if error is not None), None)
 
 
+def _settle(comm):
+    """Wait for every rank in a sleep-polled barrier (a blocking collective spins a core meanwhile)."""
+    if comm is not None:
+        request = comm.Ibarrier()
+        while not request.Test():
+            time.sleep(0.005)
+
+
 def _gather(comm, value):
+    _settle(comm)
     return [value] if comm is None else comm.allgather(value)
 
 
@@ -252,6 +261,7 @@ def _main(argv, comm):
     predict_s = time.perf_counter() - clock
     usage = resource.getrusage(resource.RUSAGE_SELF)
     mine = (predicted, y, usage.ru_maxrss / 1024, predict_s, usage.ru_utime + usage.ru_stime)
+    _settle(comm)
     parts = [mine] if comm is None else comm.gather(mine, root=0)
     if rank != 0:
         return 0
