@@ -25,7 +25,6 @@ from scipy import sparse
 from ._predict import rbf_rows, vote
 from .model import class_pairs
 
-
 _ROW_BLOCK = 64
 
 

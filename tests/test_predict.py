@@ -5,6 +5,7 @@ import json
 import h5py
 import numpy as np
 import pytest
+from conftest import assert_one_line_error, mpirun, python_module
 from scipy import sparse
 
 from pisvm.libsvm import read_libsvm, write_libsvm
@@ -14,8 +15,6 @@ from pisvm.scaling import scale_to_unit
 from pisvm.svmscale import apply_range, write_range
 from pisvm.synth import seed_problem, synthetic_scene
 from pisvm.train import svc
-
-from conftest import assert_one_line_error, mpirun, python_module
 
 
 def _assert_same_as_svc(fitted, X):
