@@ -58,6 +58,8 @@ setup(
     entry_points={
         "console_scripts": [
             "pisvm-grid = pisvm.cli.grid:main",
+            "pisvm-train = pisvm.cli.train:main",
+            "pisvm-predict = pisvm.cli.predict:main",
             "pisvm-data = pisvm.cli.data:main",
             "pisvm-split = pisvm.cli.split:main",
             "pisvm-timing = pisvm.cli.timing:main",

@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.preprocessing import MinMaxScaler
 
 from pisvm.atomic import atomic_path, write_atomic
+from pisvm.backends import make_backend
 from pisvm.engine import Problem
 from pisvm.folds import stratified_folds
 from pisvm.grid import check_grid
@@ -298,7 +299,7 @@ def run_svm(method, pixels, labels, selection, options, folder, comm=None, name=
     selection_s = time.perf_counter() - started
     best = summary["best"]
     started = time.perf_counter()
-    model = make_solver(job.svm_solver, job.backend, job.solver).fit(problem.X, problem.y, best["gamma"], best["C"])
+    model = make_backend(options.backend).fit(problem.X, problem.y, best["gamma"], best["C"])
     train_s = time.perf_counter() - started
     started = time.perf_counter()
     label_map = np.asarray(model.predict(X_all)).astype(np.int64).reshape(labels.shape)

@@ -17,7 +17,8 @@ HDF5 file (``data`` of shape (n_rows, n_cols, n_features), ``labels``).
 ``--libsvm PREFIX`` writes the labelled pixels: with ``--split``,
 ``PREFIX_train.libsvm`` (selection 2) and ``PREFIX_test.libsvm`` (selection
 1), features scaled to [0, 1] with the minimum and maximum of the training
-pixels only; without it, every labelled pixel in ``PREFIX.libsvm``, scaled
+pixels only, and that scaling as the svm-scale range file
+``PREFIX.range`` (``pisvm-predict --range``); without it, every labelled pixel in ``PREFIX.libsvm``, scaled
 with its own minimum and maximum.
 """
 
@@ -90,6 +91,7 @@ def _write_libsvm(prefix, samples, labels, selection, comment):
     """Write the LibSVM file(s); return their paths."""
     from pisvm.libsvm import write_libsvm
     from pisvm.selection import TEST, TRAIN
+    from pisvm.ranges import write_ranges
 
     labelled = labels != 0
     if selection is None:
@@ -104,9 +106,13 @@ def _write_libsvm(prefix, samples, labels, selection, comment):
     samples = np.asarray(samples, dtype=np.float64)
     scaler = MinMaxScaler().fit(samples[train])
     scaled_train, scaled_test = scaler.transform(samples[train]), scaler.transform(samples[test])
-    paths = [f"{prefix}_train.libsvm", f"{prefix}_test.libsvm"]
+    paths = [f"{prefix}_train.libsvm", f"{prefix}_test.libsvm", f"{prefix}.range"]
     write_libsvm(paths[0], scaled_train, labels.reshape(-1)[train], comment=comment)
     write_libsvm(paths[1], scaled_test, labels.reshape(-1)[test], comment=comment)
+    # The same scaling as an svm-scale range file, for pisvm-predict on the whole scene (--range);
+    # a feature constant on the training pixels has span 1, as in MinMaxScaler.
+    low, high = scaler.data_min_, scaler.data_max_
+    write_ranges(paths[2], 0.0, 1.0, low, np.where(high > low, high, low + 1.0))
     return paths
 
 

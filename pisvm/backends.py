@@ -22,13 +22,16 @@ one ``SVC`` predicts.
 """
 
 import numpy as np
-from sklearn.svm import SVC
+
+from .model import SVMModel, class_pairs
+from .predict import predict_pairs
+from .train import fit_pairs, svc
 
 BACKENDS = ("libsvm", "thundersvm")
 
 
 class LibsvmBackend:
-    """LIBSVM through scikit-learn's ``SVC`` (RBF kernel, one-vs-one).
+    """LIBSVM through scikit-learn's ``SVC`` (RBF kernel, one-vs-one), predictions by :mod:`pisvm.predict`.
 
     Parameters
     ----------
@@ -51,26 +54,22 @@ class LibsvmBackend:
         self.shrinking = shrinking
         self.class_weight = class_weight
 
-    def _svc(self, gamma, C, classes):
-        return SVC(C=C, kernel="rbf", gamma=gamma, tol=self.tol, shrinking=self.shrinking,
-                   cache_size=self.cache_mb, class_weight=class_weights(self.class_weight, classes),
-                   decision_function_shape="ovo")
+    def _params(self, gamma, C):
+        return {"gamma": gamma, "C": C, "cache_mb": self.cache_mb, "tol": self.tol, "shrinking": self.shrinking,
+                "class_weight": self.class_weight}
 
     def fit(self, X_train, y_train, gamma, C):
-        """Return the fitted model (``predict(X)`` gives labels)."""
-        return self._svc(gamma, C, np.unique(y_train)).fit(X_train, y_train)
+        """Return the fitted :class:`pisvm.model.SVMModel` (``predict(X)`` gives labels, as ``SVC.predict``)."""
+        return SVMModel.from_svc(svc(**self._params(gamma, C)).fit(X_train, y_train))
 
     def fit_predict(self, X_train, y_train, X_test, gamma, C):
         return self.fit(X_train, y_train, gamma, C).predict(X_test)
 
     def fit_predict_pairs(self, X_train, y_train, X_test, gamma, C, pairs):
         classes = np.unique(y_train)
-        wins = []
-        for a, b in pairs:
-            in_pair = (y_train == classes[a]) | (y_train == classes[b])
-            model = self._svc(gamma, C, classes[[a, b]]).fit(X_train[in_pair], y_train[in_pair])
-            wins.append(model.predict(X_test) == classes[a])
-        return wins
+        fits = fit_pairs(X_train, y_train, classes, pairs, self._params(gamma, C))
+        model = SVMModel.from_pairs(X_train, y_train, classes, fits, gamma=gamma)
+        return predict_pairs(model, X_test, pairs)
 
 
 class ThundersvmBackend:
@@ -132,11 +131,6 @@ def make_backend(name, **options):
     raise ValueError(f"backend {name!r} not in {{{', '.join(repr(b) for b in BACKENDS)}}}")
 
 
-def class_pairs(n_classes):
-    """Return the one-vs-one pairs ``(a, b)``, ``a < b``, in LIBSVM's order, as a list."""
-    return [(a, b) for a in range(n_classes) for b in range(a + 1, n_classes)]
-
-
 def vote(wins_by_pair, n_classes):
     """Combine one-vs-one results into class indices, LIBSVM's way.
 
@@ -158,3 +152,6 @@ def vote(wins_by_pair, n_classes):
         votes[:, a] += a_wins
         votes[:, b] += ~a_wins
     return votes.argmax(axis=1)
+
+
+__all__ = ["BACKENDS", "LibsvmBackend", "ThundersvmBackend", "class_pairs", "make_backend", "vote"]

@@ -1,12 +1,15 @@
 """Cross-validated grid search over (gamma, C): the Python API behind ``pisvm-grid``."""
 
+import time
+
 import numpy as np
 
 from .backends import class_pairs
 from .chains import choose_groups, make_chains
-from .engine import Progress, TaskResults, run_units
+from .engine import Progress, TaskResults, bcast_when_ready, run_units
 from .grid import TEST_FOLD, make_units, parts_per_task
 from .metrics import classification_report
+from .train import train_model
 
 
 def best_cell(cells):
@@ -126,3 +129,39 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
                     seconds_span=results.outcome[task]["end"] - results.outcome[task]["start"])
     records = [record for task_records in results.records.values() for record in task_records]
     return {"cells": cells, "best": best, "test": test, "test_predicted": predicted, "records": records}
+
+
+def fit_best_model(problem, summary, params, comm=None):
+    """Fit the best cell on all training data (pairs split over the ranks) and score the test set with it.
+
+    Parameters
+    ----------
+    problem : pisvm.engine.Problem
+        With the test set, if any.
+    summary : dict or None
+        :func:`grid_search`'s result on rank 0 (None elsewhere); on rank 0
+        its ``test`` and ``test_predicted`` are filled in from the model.
+    params : dict
+        Solver options of :func:`pisvm.train.svc` besides ``gamma`` and ``C``.
+    comm : mpi4py.MPI.Comm, optional
+
+    Returns
+    -------
+    pisvm.model.SVMModel or None
+        The model on rank 0, None elsewhere.
+    """
+    best = None if summary is None else summary["best"]
+    if comm is not None:
+        best = bcast_when_ready(best, comm)
+    started, clock = time.time(), time.perf_counter()
+    model = train_model(problem.X, problem.y, dict(params, gamma=best["gamma"], C=best["C"]), comm=comm)
+    if model is None or problem.X_test is None:
+        return model
+    summary["test_predicted"] = predicted = model.predict(problem.X_test)
+    if problem.y_test is not None:
+        test = classification_report(y_true=problem.y_test, y_pred=predicted,
+                                     labels=np.union1d(problem.y, problem.y_test))
+        test.update(gamma=best["gamma"], C=best["C"], seconds=time.perf_counter() - clock,
+                    seconds_span=time.time() - started)
+        summary["test"] = test
+    return model

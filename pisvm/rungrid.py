@@ -19,7 +19,8 @@ import numpy as np
 
 from .backends import make_backend
 from .chains import PisvmSolver
-from .gridsearch import grid_search
+from .engine import Problem
+from .gridsearch import fit_best_model, grid_search
 from .journal import Journal
 from .report import write_results
 from .transport import CollectiveError, abort_job, bcast_when_ready
@@ -47,6 +48,12 @@ class GridJob:
         ``command``, ...), written into ``grid.json``.
     n_parts : int, optional
         Pair groups per task (see :func:`pisvm.gridsearch.grid_search`).
+    model_path : str, optional
+        Keep the best cell's model: after the grid, fit it on all training
+        data with LIBSVM (its pairs over the ranks,
+        :func:`pisvm.gridsearch.fit_best_model`), write it there in LIBSVM's
+        format and score the test set with it.  None: the test set (if any)
+        is scored by the grid's own final fit and no model is kept.
     svm_solver : str, default "pisvm"
         One of :data:`SOLVERS`: "pisvm", the grid's own solver in chains
         (:mod:`pisvm.chains`), or "libsvm", one ``backend`` fit per
@@ -62,6 +69,7 @@ class GridJob:
     metadata: dict
     n_parts: int = None
     svm_solver: str = "pisvm"
+    model_path: str = None
 
 
 SOLVERS = ("pisvm", "libsvm")
@@ -196,10 +204,17 @@ def _work(payload, comm, progress, prog, out_dir):
         hosts = [socket.gethostname()] if comm is None else comm.gather(socket.gethostname(), root=0)
         if rank == 0:
             _announce(job, payload["resumed"], size, prog)
-        summary = grid_search(job.problem, job.gammas, job.costs, backend, comm=comm,
+        problem = job.problem
+        if job.model_path is not None:
+            problem = Problem(problem.X, problem.y, problem.fold)
+        summary = grid_search(problem, job.gammas, job.costs, backend, comm=comm,
                               previous_records=journal.records if journal else (),
                               on_record=journal.append if journal else None,
                               n_parts=job.n_parts, progress=progress)
+        if job.model_path is not None:
+            model = fit_best_model(job.problem, summary, job.solver, comm=comm)
+            if rank == 0:
+                model.write(job.model_path)
         if rank != 0:
             return None
         journal.close()
@@ -227,7 +242,7 @@ def _metadata(job, started, resumed, size, hosts, records):
                 "n_classes": int(len(np.unique(problem.y))), "folds": job.header.get("folds"),
                 "seed": job.header.get("seed"), "ranks": size, "hosts": sorted(set(hosts)),
                 "backend": job.backend, "svm_solver": job.svm_solver, "solver": job.header.get("solver"),
-                "peak_rss_mb": peak_rss_mb(records), "table_time": "seconds_span"}
+                "peak_rss_mb": peak_rss_mb(records), "model": job.model_path, "table_time": "seconds_span"}
     metadata.update(job.metadata)
     metadata.update(wall_s=time.time() - started, resumed_units=resumed, versions=versions())
     return metadata

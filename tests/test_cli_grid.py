@@ -49,7 +49,7 @@ def serial_run(files, tmp_path_factory):
 
 def test_serial_run_writes_table_and_files(serial_run, files):
     result, out = serial_run
-    assert sorted(os.listdir(out)) == ["grid.csv", "grid.json", "heatmap.png", "journal.jsonl", "table.md"]
+    assert sorted(os.listdir(out)) == ["grid.csv", "grid.json", "heatmap.png", "journal.jsonl", "model", "table.md"]
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["gamma", "\\", "C", "1", "100"]
     assert sum(line.count("*") for line in lines[1:3]) == 1

@@ -7,6 +7,7 @@ seed-shaped problem, small scale, with a held-out test part).
 """
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -52,6 +53,8 @@ def build_parser(rank=0):
                         help="library of --solver libsvm: libsvm (scikit-learn) or thundersvm")
     parser.add_argument("--test", metavar="FILE", help="LibSVM test file: train the best cell on all training "
                         "data and report OA, AA, kappa, per-class accuracy and the confusion matrix")
+    parser.add_argument("--save-model", action="store_true", help="fit the best cell on all training data and "
+                        "write its LIBSVM model to DIR/model (done anyway with --test)")
     parser.add_argument("--out", default="pisvm-grid-out", metavar="DIR", help="output folder")
     parser.add_argument("--resume", action="store_true", help="continue the journal in --out, skipping finished work")
     parser.add_argument("--parts", type=int, default=None, metavar="N",
@@ -93,6 +96,8 @@ def load_inputs(args):
     if args.parts is not None and args.parts < 1:
         raise ValueError(f"parts == {args.parts}, must be >= 1")
     make_solver(args.solver, args.backend, _solver_options(args, None))
+    if args.save_model and args.backend != "libsvm":
+        raise ValueError(f"--save-model needs --backend libsvm (backend {args.backend} gives no LIBSVM model)")
     if args.train is None:
         from ..synth import seed_problem
         from sklearn.model_selection import train_test_split
@@ -160,7 +165,13 @@ def _job(args, argv):
                 "test_sha256": header["test_sha256"], "command": [PROG] + list(argv or sys.argv[1:])}
     return GridJob(problem=problem, gammas=inputs["gammas"], costs=inputs["costs"], backend=args.backend,
                    solver=_solver_options(args, inputs["class_weight"]), header=header, metadata=metadata,
-                   n_parts=args.parts, svm_solver=args.solver)
+                   n_parts=args.parts, svm_solver=args.solver, model_path=_model_path(args, problem))
+
+
+def _model_path(args, problem):
+    """Where the best cell's model is kept: DIR/model with a test set or --save-model (LIBSVM backend only)."""
+    keep = args.backend == "libsvm" and (problem.X_test is not None or args.save_model)
+    return os.path.join(args.out, "model") if keep else None
 
 
 def _main(argv, comm):
@@ -187,7 +198,8 @@ def _main(argv, comm):
         if len(summary["test"]["labels"]) <= 20:
             print("\n".join(format_confusion(summary["test"])))
     peaks = ", ".join(f"rank {rank} {mb:.0f} MB" for rank, mb in metadata["peak_rss_mb"].items())
-    print(f"{PROG}: results in {args.out}/ (grid.json, grid.csv, table.md, heatmap.png); "
+    print(f"{PROG}: results in {args.out}/ (grid.json, grid.csv, table.md, heatmap.png"
+          + (", model" if metadata.get("model") else "") + "); "
           f"wall {metadata['wall_s'] / 60:.2f} min" + (f"; peak memory {peaks}" if peaks else ""), file=sys.stderr)
     return 0
 
@@ -197,7 +209,10 @@ def main(argv=None):
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.size > 1:
+        from threadpoolctl import threadpool_limits
+
         comm = MPI.COMM_WORLD
+        threadpool_limits(limits=1)  # one BLAS thread per rank for the predictor: the ranks fill the cores
     run(lambda a: _main(a, comm), PROG, argv, comm=comm)
 
 

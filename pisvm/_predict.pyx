@@ -1,0 +1,76 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled inner loops of the fast predictor (:mod:`pisvm.predict`): RBF rows and one-vs-one votes."""
+
+import numpy as np
+
+from libc.math cimport exp
+
+
+def rbf_rows(double[:, ::1] dots, const double[::1] x_norms, const double[::1] sv_norms, double gamma):
+    """Turn dot products into RBF kernel values in place, without the GIL.
+
+    ``dots[r, s] <- exp(-gamma * max(x_norms[r] + sv_norms[s] - 2 dots[r, s], 0))``.
+
+    Parameters
+    ----------
+    dots : ndarray of shape (n_rows, n_sv), float64, C-contiguous
+        ``X @ SV.T`` on entry, the kernel rows on return.
+    x_norms : ndarray of shape (n_rows,)
+        Squared norms of the samples.
+    sv_norms : ndarray of shape (n_sv,)
+        Squared norms of the support vectors.
+    gamma : float
+    """
+    cdef Py_ssize_t r, s, n_rows = dots.shape[0], n_sv = dots.shape[1]
+    cdef double d, xr
+    with nogil:
+        for r in range(n_rows):
+            xr = x_norms[r]
+            for s in range(n_sv):
+                d = xr + sv_norms[s] - 2.0 * dots[r, s]
+                if d < 0.0:
+                    d = 0.0
+                dots[r, s] = exp(-gamma * d)
+
+
+def vote(const double[:, :, :] blocks, const double[::1] rho, long long[::1] winner, double[:, ::1] decision):
+    """One-vs-one decision values and votes, LIBSVM's way, without the GIL.
+
+    Parameters
+    ----------
+    blocks : ndarray of shape (n_class, n_rows, n_class - 1)
+        ``blocks[c]`` = kernel columns of class c's support vectors times
+        their coefficient rows (``K[:, sv of c] @ coef[:, sv of c].T``).
+    rho : ndarray of shape (n_pairs,)
+    winner : ndarray of shape (n_rows,), int64
+        Output: index of the class with most votes; class i wins the pair
+        (i, j) when its decision value is > 0, and ties in the vote go to the
+        lowest class index (LIBSVM's rule).
+    decision : ndarray of shape (n_rows, n_pairs) or shape (0, 0)
+        Output: the decision values (LIBSVM's sign) when not empty.
+    """
+    cdef Py_ssize_t n_class = blocks.shape[0], n_rows = blocks.shape[1]
+    cdef Py_ssize_t r, i, j, p, best
+    cdef bint keep = decision.shape[0] > 0
+    cdef double d
+    cdef long long[::1] votes = np.zeros(max(n_class, 1), dtype=np.int64)
+    with nogil:
+        for r in range(n_rows):
+            for i in range(n_class):
+                votes[i] = 0
+            p = 0
+            for i in range(n_class):
+                for j in range(i + 1, n_class):
+                    d = blocks[i, r, j - 1] + blocks[j, r, i] - rho[p]
+                    if keep:
+                        decision[r, p] = d
+                    if d > 0.0:
+                        votes[i] += 1
+                    else:
+                        votes[j] += 1
+                    p += 1
+            best = 0
+            for i in range(1, n_class):
+                if votes[i] > votes[best]:
+                    best = i
+            winner[r] = best

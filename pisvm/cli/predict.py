@@ -1,0 +1,308 @@
+"""pisvm-predict: predict a LibSVM test file or a whole scene with a LIBSVM model (svm-predict's habits).
+
+    pisvm-predict test.el train.el.model test.el.predict --report report.json
+    mpirun -n 16 pisvm-predict test.el model predictions
+    pisvm-predict features.h5 model map.h5 --range ap.range
+
+A text file gets one label per line in input order, and prints
+``Accuracy = 91.3% (1826/2000) (classification)`` as svm-predict does.  Under
+mpirun the file is split into equal byte ranges: each rank reads and
+predicts only the lines that start in its range.  An HDF5 scene (``data`` of
+shape (rows, cols, features), as written by pisvm-features or pisvm-data)
+gets a classification map, OUTPUT as HDF5 (``map``) and OUTPUT's name with
+``.png``; ``--range`` scales it as the training file was scaled.
+"""
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+
+from ._common import CollectiveError, OneLineParser, number, run
+
+PROG = "pisvm-predict"
+
+
+def build_parser():
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("test", help="LibSVM test file, or a scene/features HDF5 file")
+    parser.add_argument("model", help="LIBSVM model file (pisvm-train, pisvm-grid, svm-train)")
+    parser.add_argument("output", help="predicted labels, one per line (a scene: the map as HDF5, and a PNG)")
+    parser.add_argument("--report", metavar="FILE.json", help="OA, AA, kappa, per-class accuracy and F1, "
+                                                              "confusion matrix as JSON")
+    parser.add_argument("--range", metavar="FILE", help="svm-scale range file: scale a scene's features as the "
+                                                        "training data was scaled (pisvm-features writes one)")
+    parser.add_argument("--ignore-labels", action="store_true",
+                        help="the file's labels are placeholders: no accuracy, any label accepted")
+    parser.add_argument("--chunk-mb", type=number(float, 0), default=4.0,
+                        help="working memory of the predictor per chunk of rows, MB")
+    parser.add_argument("--threads", type=number(int, 0), default=1, help="BLAS threads per rank")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no timing line on stderr")
+    return parser
+
+
+def _is_hdf5(path):
+    import h5py
+
+    return h5py.is_hdf5(path)
+
+
+def _check_writable(path):
+    from .train import check_writable
+
+    check_writable(path)
+
+
+def _setup(args):
+    """Rank 0: read the model and check every input and output before any work."""
+    from ..model import read_model
+
+    model = read_model(args.model)
+    if not os.path.isfile(args.test):
+        raise ValueError(f"{args.test}: no such file")
+    with open(args.test, "rb"):
+        pass
+    scaling = None
+    if args.range:
+        from ..ranges import read_ranges
+
+        scaling = read_ranges(args.range)
+    setup = {"model": model, "scaling": scaling, "scene": _is_hdf5(args.test)}
+    if setup["scene"]:
+        import h5py
+
+        with h5py.File(args.test, "r") as h5:
+            if "data" not in h5 or h5["data"].ndim != 3:
+                raise ValueError(f"{args.test}: no 3-D 'data' dataset (a scene file holds data (rows, cols, "
+                                 "features) and labels)")
+            setup["shape"] = h5["data"].shape
+            setup["has_labels"] = "labels" in h5 and h5["labels"].shape == h5["data"].shape[:2]
+    elif scaling is not None:
+        raise ValueError("--range scales scenes only (scale LibSVM text files with svm-scale -r)")
+    outputs = [args.output] + ([_png_path(args.output)] if setup["scene"] else []) + (
+        [args.report] if args.report else [])
+    for path in outputs:
+        _check_writable(path)
+    return setup
+
+
+def _png_path(path):
+    return os.path.splitext(path)[0] + ".png"
+
+
+def _read_text_share(path, rank, size, comm):
+    """This rank's lines of the text file: samples, labels and the line number of its first line."""
+    from ..libsvm import byte_share, count_lines, parse_libsvm
+
+    start, stop = byte_share(path, rank, size)
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        data = stream.read(stop - start)
+    n_lines = count_lines(data)
+    first_line = 1 + (0 if comm is None else (comm.exscan(n_lines) or 0))
+    try:
+        X, y = parse_libsvm(data, path, first_line)
+        error = None
+    except ValueError as failure:
+        X = y = None
+        error = str(failure)
+    return data, first_line, X, y, error
+
+
+def _read_scene_share(path, rank, size, shape, has_labels):
+    """This rank's image rows of a scene: pixels (n_pixels, n_features) and ground truth (n_pixels,)."""
+    import h5py
+
+    first, last = shape[0] * rank // size, shape[0] * (rank + 1) // size
+    with h5py.File(path, "r") as h5:
+        X = h5["data"][first:last].reshape(-1, shape[2]).astype(np.float64)
+        y = h5["labels"][first:last].reshape(-1).astype(np.float64) if has_labels else np.zeros(len(X))
+    error = None
+    if not np.isfinite(X).all():
+        pixel = np.flatnonzero(~np.isfinite(X).all(axis=1))[0]
+        error = f"{path}: data at pixel (row {first + pixel // shape[1]}, col {pixel % shape[1]}) is not finite"
+    return X, y, error
+
+
+def _first_error(errors):
+    """The first of the ranks' error messages (rank order is file order), or None."""
+    return next((error for error in errors if error is not None), None)
+
+
+def _settle(comm):
+    """Wait for every rank in a sleep-polled barrier (a blocking collective spins a core meanwhile)."""
+    if comm is not None:
+        request = comm.Ibarrier()
+        while not request.Test():
+            time.sleep(0.005)
+
+
+def _gather(comm, value):
+    _settle(comm)
+    return [value] if comm is None else comm.allgather(value)
+
+
+def _unknown_label(y, model, where, unlabelled=None):
+    """Message naming the first label of ``y`` that is not a class of ``model`` (nor ``unlabelled``), or None."""
+    unknown = ~np.isin(y, model.labels)
+    if unlabelled is not None:
+        unknown &= y != unlabelled
+    if not unknown.any():
+        return None
+    k = int(np.flatnonzero(unknown)[0])
+    return (f"{where(k)}: label {y[k]:g} is not a class of the model (classes "
+            f"{', '.join(f'{label:g}' for label in model.labels)}); --ignore-labels predicts without accuracy")
+
+
+def _write_labels(path, labels):
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="ascii") as stream:
+            stream.write("".join(f"{label:.17g}\n" for label in labels))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _write_map(path, label_map, truth, model, source):
+    import h5py
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    tmp = f"{path}.tmp{os.getpid()}"
+    png = _png_path(path)
+    png_tmp = f"{png}.tmp{os.getpid()}.png"
+    try:
+        with h5py.File(tmp, "w") as h5:
+            h5.create_dataset("map", data=label_map.astype(np.int32), compression="gzip")
+            if truth is not None:
+                h5.create_dataset("labels", data=truth.astype(np.int32), compression="gzip")
+            h5.attrs["source"] = os.fspath(source)
+            h5.attrs["classes"] = model.labels.astype(np.int64)
+        classes = np.sort(model.labels)
+        palette = ListedColormap(matplotlib.colormaps["tab20"](np.arange(len(classes)) % 20))
+        plt.imsave(png_tmp, np.searchsorted(classes, label_map), cmap=palette, vmin=0,
+                   vmax=max(len(classes) - 1, 1))
+        os.replace(tmp, path)
+        os.replace(png_tmp, png)
+    finally:
+        for leftover in (tmp, png_tmp):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+
+
+def _main(argv, comm):
+    from threadpoolctl import threadpool_limits
+
+    from ..libsvm import sample_lines
+    from ..metrics import classification_report
+    from ..predict import predict
+    from ..report import write_atomic
+    from ..ranges import scale_features
+
+    rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    setup = None
+    if rank == 0:
+        try:
+            setup = _setup(args)
+        except (ValueError, OSError) as error:
+            setup = {"error": str(error)}
+    if comm is not None:
+        setup = comm.bcast(setup, root=0)
+    if "error" in setup:
+        raise CollectiveError(setup["error"])
+    model = setup["model"]
+
+    if setup["scene"]:
+        shape = setup["shape"]
+        X, y, error = _read_scene_share(args.test, rank, size, shape, setup["has_labels"])
+        if error is None and setup["scaling"] is not None:
+            try:
+                X = scale_features(X, *setup["scaling"], name=args.test)
+            except ValueError as failure:
+                error = f"{args.range}: {failure}"
+        first_pixel = shape[1] * (shape[0] * rank // size)
+        check_labels = setup["has_labels"] and not args.ignore_labels
+        if error is None and check_labels:
+            error = _unknown_label(y, model, lambda k: f"{args.test}: pixel (row {(first_pixel + k) // shape[1]}, "
+                                                       f"col {(first_pixel + k) % shape[1]})", unlabelled=0)
+    else:
+        data, first_line, X, y, error = _read_text_share(args.test, rank, size, comm)
+        check_labels = not args.ignore_labels
+        if error is None and check_labels:
+            error = _unknown_label(y, model, lambda k: f"{args.test}:{sample_lines(data, first_line)[k]}")
+        del data
+    error = _first_error(_gather(comm, error))
+    if error is not None:
+        raise CollectiveError(error)
+    counts = _gather(comm, (len(y), X.shape[1]))
+    n_total = sum(n for n, _ in counts)
+    if n_total == 0:
+        raise CollectiveError(f"{args.test}: no samples (empty file)")
+    width = max(w for _, w in counts)
+    if rank == 0 and width > model.n_features and not setup["scene"]:
+        print(f"{PROG}: warning: {args.test} has feature indices up to {width}, the model's support vectors up to "
+              f"{model.n_features}: the missing SV features are 0 (as in svm-predict)", file=sys.stderr, flush=True)
+
+    clock = time.perf_counter()
+    with threadpool_limits(limits=args.threads):
+        predicted = predict(model, X, chunk_mb=args.chunk_mb)
+    predict_s = time.perf_counter() - clock
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    mine = (predicted, y, usage.ru_maxrss / 1024, predict_s, usage.ru_utime + usage.ru_stime)
+    _settle(comm)
+    parts = [mine] if comm is None else comm.gather(mine, root=0)
+    if rank != 0:
+        return 0
+    predicted = np.concatenate([p[0] for p in parts])
+    truth = np.concatenate([p[1] for p in parts])
+    if setup["scene"]:
+        shape = setup["shape"]
+        label_map = predicted.reshape(shape[:2])
+        _write_map(args.output, label_map, truth.reshape(shape[:2]) if setup["has_labels"] else None, model,
+                   args.test)
+        scored = truth > 0
+    else:
+        _write_labels(args.output, predicted)
+        scored = np.ones(len(truth), dtype=bool)
+    report = None
+    if check_labels and scored.any():
+        correct = int(np.sum(predicted[scored] == truth[scored]))
+        total = int(scored.sum())
+        print(f"Accuracy = {100 * correct / total:g}% ({correct}/{total}) (classification)", flush=True)
+        report = classification_report(truth[scored], predicted[scored], labels=np.union1d(model.labels,
+                                                                                             truth[scored]))
+    if args.report:
+        document = {"test": args.test, "model": args.model, "output": args.output, "n_samples": int(n_total),
+                    "ranks": size, "predict_s_per_rank": [p[3] for p in parts],
+                    "peak_rss_mb_per_rank": [p[2] for p in parts], "cpu_s_per_rank": [p[4] for p in parts],
+                    "wall_s": time.perf_counter() - started,
+                    "report": report}
+        write_atomic(args.report, json.dumps(document, indent=1) + "\n")
+    if not args.quiet:
+        print(f"{PROG}: {n_total} samples predicted on {size} rank(s) in {time.perf_counter() - started:.2f} s "
+              f"(prediction {max(p[3] for p in parts):.2f} s); peak memory per rank "
+              f"{', '.join(f'{p[2]:.0f}' for p in parts)} MB -> {args.output}", file=sys.stderr, flush=True)
+    return 0
+
+
+def main(argv=None):
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
+    run(lambda a: _main(a, comm), PROG, argv, comm=comm)
+
+
+if __name__ == "__main__":
+    main()

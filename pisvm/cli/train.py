@@ -1,0 +1,147 @@
+"""pisvm-train: train an SVM on a LibSVM file and write a LIBSVM model file (svm-train's habits).
+
+    pisvm-train train.el train.el.model -g 8 -c 100
+    mpirun -n 16 pisvm-train train.el model -g 8 -c 100 -m 500
+
+Under mpirun the one-vs-one binary problems are split over the ranks and
+rank 0 writes one model: the same support vectors, coefficients and rho as
+one LIBSVM fit of the whole problem.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+from ._common import CollectiveError, OneLineParser, number, run
+
+PROG = "pisvm-train"
+KERNEL_CODES = {0: "linear", 1: "polynomial", 2: "rbf", 3: "sigmoid"}
+
+
+def weight(text):
+    """An argparse type: ``LABEL=WEIGHT`` (LIBSVM ``-wi``), returned as ``(float(label), weight)``."""
+    label, sep, value = text.partition("=")
+    try:
+        label = float(label)
+    except ValueError:
+        sep = ""
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=WEIGHT")
+    return label, number(float, 0)(value)
+
+
+def build_parser():
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0], add_help=False,
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("train", help="LibSVM training file")
+    parser.add_argument("model", nargs="?", help="model file to write (default: TRAIN's name + .model, "
+                                                 "in the current folder)")
+    parser.add_argument("-t", "--kernel", type=int, choices=sorted(KERNEL_CODES), default=2,
+                        help="kernel: 0 linear, 1 polynomial, 2 RBF, 3 sigmoid")
+    parser.add_argument("-d", "--degree", type=number(int, 0), default=3, help="degree of the polynomial kernel")
+    parser.add_argument("-g", "--gamma", type=number(float, 0), default=None,
+                        help="gamma of the kernel (default 1 / number of features)")
+    parser.add_argument("-r", "--coef0", type=float, default=0.0, help="coef0 of the polynomial/sigmoid kernel")
+    parser.add_argument("-c", "--cost", type=number(float, 0), default=1.0, help="C")
+    parser.add_argument("-m", "--cache-mb", type=number(float, 0), default=100.0, help="kernel cache per solver, MB")
+    parser.add_argument("-e", "--tolerance", type=number(float, 0), default=1e-3, help="stopping tolerance")
+    parser.add_argument("-h", "--shrinking", type=int, choices=[0, 1], default=1, help="shrinking heuristic")
+    parser.add_argument("-w", "--weight", type=weight, action="append", default=[], metavar="LABEL=W",
+                        help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--help", action="help", help="show this help message and exit")
+    return parser
+
+
+def load_inputs(args):
+    """Rank 0: read and check the training file; return the training arrays and solver parameters."""
+    from ..libsvm import read_libsvm
+
+    X, y = read_libsvm(args.train)
+    labels = np.unique(y)
+    if not np.all(labels == np.round(labels)):
+        raise ValueError(f"{args.train}: labels must be integers (classes) for a LIBSVM model")
+    if len(labels) < 2:
+        raise ValueError(f"{args.train}: one class only ({labels[0]:g}); a classifier needs two")
+    class_weight = {}
+    for label, value in args.weight:
+        if label not in labels:
+            raise ValueError(f"-w {label:g}={value:g}: no such class in the training data")
+        class_weight[label] = class_weight.get(label, 1.0) * value
+    params = {"gamma": args.gamma if args.gamma is not None else 1.0 / X.shape[1], "C": args.cost,
+              "kernel": KERNEL_CODES[args.kernel], "degree": args.degree, "coef0": args.coef0,
+              "cache_mb": args.cache_mb, "tol": args.tolerance, "shrinking": bool(args.shrinking),
+              "class_weight": class_weight or None}
+    return {"X": X, "y": y, "params": params}
+
+
+def check_writable(path):
+    """Raise OSError/ValueError unless a file can be created at ``path`` (probe file, removed again)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: is a folder, not a file name")
+    probe = os.path.join(folder, f".{os.path.basename(path)}.probe{os.getpid()}")
+    try:
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise ValueError(f"{path}: cannot write ({error.strerror or error})") from None
+
+
+class _Progress:
+    """Progress lines on stderr at most every 10 s (and at the end)."""
+
+    def __init__(self, enabled):
+        self.enabled, self.shown = enabled, -10.0
+
+    def __call__(self, done, total, seconds):
+        if self.enabled and (done == total or seconds - self.shown >= 10.0):
+            self.shown = seconds
+            print(f"{PROG}: rank 0: {done}/{total} binary problems, {seconds:.1f} s", file=sys.stderr, flush=True)
+
+
+def _main(argv, comm):
+    from ..train import train_model
+
+    rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
+    args = build_parser().parse_args(argv)
+    model_path = args.model or os.path.basename(args.train) + ".model"
+    payload = None
+    if rank == 0:
+        try:
+            payload = load_inputs(args)
+            check_writable(model_path)
+        except (ValueError, OSError) as error:
+            payload = {"error": str(error)}
+    if comm is not None:
+        payload = comm.bcast(payload, root=0)
+    if "error" in payload:
+        raise CollectiveError(payload["error"])
+    X, y, params = payload["X"], payload["y"], payload["params"]
+    if rank == 0 and not args.quiet:
+        print(f"{PROG}: {args.train}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes; "
+              f"{params['kernel']} kernel, gamma {params['gamma']:g}, C {params['C']:g}; {size} rank(s)",
+              file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    model = train_model(X, y, params, comm=comm, progress=_Progress(not args.quiet))
+    if rank != 0:
+        return 0
+    model.write(model_path)
+    print(f"{PROG}: {len(model.support_vectors)} support vectors; model written to {model_path} "
+          f"in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    return 0
+
+
+def main(argv=None):
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
+    run(lambda a: _main(a, comm), PROG, argv, comm=comm)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""Training one multi-class model from its one-vs-one binary problems, serially or split over MPI ranks.
+
+LIBSVM trains a k-class ``c_svc`` as k(k-1)/2 binary problems (the samples
+of classes i and j, class i first, each in file order) and merges them
+into one model.  :func:`fit_pair` solves one of them with scikit-learn's
+LIBSVM; :func:`train_model` hands the pairs out over ranks (longest first,
+each to the least loaded rank), gathers the fits on rank 0 and assembles
+the model that one ``SVC`` fit gives: the same support vectors, coefficients
+and rho.
+"""
+
+import time
+
+import numpy as np
+from sklearn.svm import SVC
+
+from .model import SVMModel, class_pairs
+
+
+def svc(gamma, C, kernel="rbf", degree=3, coef0=0.0, cache_mb=200.0, tol=1e-3, shrinking=True, class_weight=None):
+    """The scikit-learn ``SVC`` with LIBSVM's parameters (``kernel`` in :data:`pisvm.model.KERNELS` names)."""
+    return SVC(C=C, kernel="poly" if kernel == "polynomial" else kernel, gamma=gamma, degree=degree, coef0=coef0,
+               tol=tol, shrinking=shrinking, cache_size=cache_mb, class_weight=class_weight,
+               decision_function_shape="ovo")
+
+
+def fit_pair(X, y, labels, pair, params):
+    """Solve the binary problem of one class pair.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    labels : ndarray of shape (n_class,)
+        Class labels in model order (sorted, as scikit-learn orders them).
+    pair : tuple of int
+        ``(i, j)``, ``i < j``.
+    params : dict
+        Keyword arguments of :func:`svc` (``gamma``, ``C``, ...).
+
+    Returns
+    -------
+    index : ndarray of shape (n_sv,), int64
+        Training-sample indices of the support vectors.
+    coef : ndarray of shape (n_sv,)
+        Their coefficients, positive for class i (LIBSVM's sign).
+    rho : float
+    """
+    i, j = pair
+    members = np.flatnonzero((y == labels[i]) | (y == labels[j]))
+    params = dict(params)
+    if params.get("class_weight"):
+        params["class_weight"] = {label: weight for label, weight in params["class_weight"].items()
+                                  if label in (labels[i], labels[j])} or None
+    model = svc(**params).fit(X[members], y[members])
+    return members[model.support_], model._dual_coef_[0].copy(), float(-model._intercept_[0])
+
+
+def fit_pairs(X, y, labels, pairs, params, on_pair=None):
+    """:func:`fit_pair` for every pair of ``pairs``; returns ``{pair: (index, coef, rho)}``."""
+    fits = {}
+    for pair in pairs:
+        fits[pair] = fit_pair(X, y, labels, pair, params)
+        if on_pair is not None:
+            on_pair()
+    return fits
+
+
+def share_pairs(labels_count, n_ranks):
+    """Split the one-vs-one pairs over ranks: longest first (cost (n_i + n_j)^2), each to the least loaded rank.
+
+    Parameters
+    ----------
+    labels_count : ndarray of shape (n_class,)
+        Training samples per class.
+    n_ranks : int
+
+    Returns
+    -------
+    list of list of tuple
+        The pairs of each rank, in LIBSVM's pair order.
+    """
+    pairs = class_pairs(len(labels_count))
+    cost = [(labels_count[i] + labels_count[j]) ** 2 for i, j in pairs]
+    load = np.zeros(n_ranks)
+    shares = [[] for _ in range(n_ranks)]
+    for p in sorted(range(len(pairs)), key=lambda p: (-cost[p], p)):
+        rank = int(np.argmin(load))
+        shares[rank].append(pairs[p])
+        load[rank] += cost[p]
+    return [sorted(share) for share in shares]
+
+
+def train_model(X, y, params, comm=None, progress=None):
+    """Train one multi-class model; under MPI the pairs are split over the ranks of ``comm``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The same on every rank.
+    y : ndarray of shape (n_samples,)
+    params : dict
+        Keyword arguments of :func:`svc` (``gamma``, ``C``, ``kernel``, ...).
+    comm : mpi4py.MPI.Comm, optional
+        Every rank calls this function; None trains serially.
+    progress : callable, optional
+        ``progress(done, total, seconds)`` on rank 0 after each of its pairs
+        under MPI (rank 0's share stands for the whole: shares are balanced).
+
+    Returns
+    -------
+    SVMModel or None
+        The model on rank 0 (equal to ``SVMModel.from_svc(svc(**params).fit(X, y))``), None elsewhere.
+    """
+    rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
+    if size == 1:  # one LIBSVM call: no per-pair overhead
+        return SVMModel.from_svc(svc(**params).fit(X, y))
+    labels, counts = np.unique(y, return_counts=True)
+    mine = share_pairs(counts, size)[rank]
+    started = time.perf_counter()
+    done = [0]
+
+    def step():
+        done[0] += 1
+        if progress is not None and rank == 0:
+            progress(done[0], len(mine), time.perf_counter() - started)
+
+    fits = fit_pairs(X, y, labels, mine, params, on_pair=step)
+    if comm is not None:
+        gathered = comm.gather(fits, root=0)
+        if rank != 0:
+            return None
+        fits = {pair: fit for part in gathered for pair, fit in part.items()}
+    return SVMModel.from_pairs(X, y, labels, fits, kernel=params.get("kernel", "rbf"),
+                               gamma=float(params["gamma"]), degree=params.get("degree", 3),
+                               coef0=params.get("coef0", 0.0))
+
