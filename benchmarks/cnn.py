@@ -183,7 +183,7 @@ def main(argv=None):
     same = all(np.array_equal(results[name][test_mask], reference_labels) for name in list(results)[1:])
     print(f"# predictions of the three pipelines identical: {same}", flush=True)
 
-    del x_train, x_test
+    x_train = x_test = None  # free the pre-cut windows before the memory cases
     n_pixels = side * side
     precut_mb = n_pixels * w * w * args.bands * 4 / 2**20
     with PeakRSS() as memory:

@@ -192,7 +192,7 @@ def main(argv=None):
                          and sap_full["dtype"] == ours_full["dtype"]
                          and results["sap", half]["digest"] == results["pisvm", half]["digest"])
 
-            def growth(impl):
+            def growth(impl, results=results, full=full, half=half):
                 per_full = results[impl, full]["wall_s"] / (full[0] * full[1])
                 per_half = results[impl, half]["wall_s"] / (half[0] * half[1])
                 return per_full / per_half

@@ -82,7 +82,8 @@ def main(argv=None):
 
     # Warm-up: imports, MPI start-up and file caches, on a tiny grid.
     subprocess.run([sys.executable, "-m", "pisvm.cli.grid", str(train), "-g", "1", "-c", "1", "-v", "2",
-                    "--out", str(work / "warm"), "-q", "--solver", args.solver], check=True, env=_environment(), stdout=subprocess.DEVNULL,
+                    "--out", str(work / "warm"), "-q", "--solver", args.solver], check=True, env=_environment(),
+                   stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
 
     serial = None
@@ -105,10 +106,12 @@ def main(argv=None):
         units = parallel["units"]
         with open(work / "n2" / "journal.jsonl") as stream:
             records = [json.loads(line) for line in stream][1:]
+        n_classes = len(np.unique(y))
+        n_problems = sum(len(r["pairs"]) if r["pairs"] else n_classes * (n_classes - 1) // 2 for r in records)
+        n_chains = len({(u["rank"], u["start"]) for u in units})
         print(f"  {sum(r['n_iter'] for r in records):,} solver iterations; "
-              f"{sum(r['shortcuts'] for r in records):,} of "
-              f"{sum(len(r['pairs']) if r['pairs'] else len(np.unique(y)) * (len(np.unique(y)) - 1) // 2 for r in records):,}"
-              f" binary problems solved by the exact C shortcut; {len({(u['rank'], u['start']) for u in units})} chains; "
+              f"{sum(r['shortcuts'] for r in records):,} of {n_problems:,}"
+              f" binary problems solved by the exact C shortcut; {n_chains} chains; "
               f"peak memory per rank (MB): {parallel['metadata']['peak_rss_mb']}", flush=True)
 
     if not args.skip_reference:

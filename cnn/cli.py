@@ -101,7 +101,8 @@ def _load(args, window_px):
     classes = check_inputs(data, labels, selection, window_px)
     for key in ("mean", "stddev"):
         if key in info and np.shape(info[key]) != (data.shape[2],):
-            raise ValueError(f"{args.split}: {key} has shape {np.shape(info[key])}, the scene has {data.shape[2]} bands")
+            raise ValueError(f"{args.split}: {key} has shape {np.shape(info[key])}, "
+                             f"the scene has {data.shape[2]} bands")
     return data, labels, selection, info, classes
 
 

@@ -7,8 +7,8 @@
 import sys
 
 from pisvm.backends import BACKENDS
-from pisvm.rungrid import SOLVERS
 from pisvm.cli._common import CollectiveError, OneLineParser, fraction, number, run
+from pisvm.rungrid import SOLVERS
 from pisvm.sampling import MODES
 
 PROG = "pisvm-compare"
@@ -69,7 +69,8 @@ def _main(argv, comm):
     if args.solver == "pisvm" and args.backend != "libsvm":
         raise CollectiveError(f"--backend {args.backend} runs with --solver libsvm only (--solver pisvm is its own)")
     options = CompareOptions(gammas=tuple(args.gamma), costs=tuple(args.cost), folds=args.folds,
-                             backend=args.backend, solver=args.solver, pca=args.pca, area=tuple(args.area), epochs=args.epochs,
+                             backend=args.backend, solver=args.solver, pca=args.pca, area=tuple(args.area),
+                             epochs=args.epochs,
                              batch=args.batch, window=args.window)
     try:
         report = run_comparison(args.scene, specs, args.methods, options, args.out, comm=comm)

@@ -18,8 +18,14 @@ max_tree, min_tree, tree_of_shapes
 The package imports neither ``sap`` nor ``higra`` (they are test-only references).
 """
 
-from features.profiles import (attribute_profiles, extended_profiles, extended_self_dual_profiles,
-                               principal_components, self_dual_profiles, stack_spectra)
+from features.profiles import (
+                               attribute_profiles,
+                               extended_profiles,
+                               extended_self_dual_profiles,
+                               principal_components,
+                               self_dual_profiles,
+                               stack_spectra,
+)
 from features.shapes import tree_of_shapes
 from features.trees import max_tree, min_tree
 

@@ -90,8 +90,8 @@ def build_parser():
 def _write_libsvm(prefix, samples, labels, selection, comment):
     """Write the LibSVM file(s); return their paths."""
     from pisvm.libsvm import write_libsvm
-    from pisvm.selection import TEST, TRAIN
     from pisvm.ranges import write_ranges
+    from pisvm.selection import TEST, TRAIN
 
     labelled = labels != 0
     if selection is None:

@@ -14,8 +14,8 @@ filter per threshold in the given order, exactly like
 ``sap.self_dual_attribute_profiles(image, attributes, filtering_rule=rule).vectorize()``.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 

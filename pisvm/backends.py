@@ -101,7 +101,8 @@ class ThundersvmBackend:
         """Return the fitted ``thundersvm.SVC`` (``predict(X)`` gives labels as floats)."""
         model = self._module.SVC(kernel="rbf", gamma=gamma, C=C, tol=self.tol, shrinking=self.shrinking,
                                  cache_size=self.cache_mb,
-                                 class_weight=class_weights(self.class_weight, np.unique(y_train)), n_jobs=self.n_jobs, verbose=False)
+                                 class_weight=class_weights(self.class_weight, np.unique(y_train)),
+                                 n_jobs=self.n_jobs, verbose=False)
         return model.fit(X_train, y_train)
 
     def fit_predict(self, X_train, y_train, X_test, gamma, C):

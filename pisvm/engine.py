@@ -86,7 +86,10 @@ def compute_unit(unit, problem, backend):
 
 
 def compute(unit, problem, backend):
-    """Records of one piece of work: one for a :class:`pisvm.grid.Unit`, one per task for a :class:`pisvm.chains.Chain`."""
+    """Records of one piece of work.
+
+    One record for a :class:`pisvm.grid.Unit`, one per task for a :class:`pisvm.chains.Chain`.
+    """
     if isinstance(unit, Chain):
         return compute_chain(unit, problem, backend)
     return [compute_unit(unit, problem, backend)]

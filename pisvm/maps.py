@@ -67,7 +67,10 @@ def draw_labels(axes, label_map, classes):
 
 
 def draw_selection(axes, selection):
-    """Show a train/test mask on ``axes``: white removed or unlabelled, grey test, black train (:data:`SELECTION_TITLE`)."""
+    """Show a train/test mask on ``axes`` (:data:`SELECTION_TITLE`).
+
+    White: removed or unlabelled; grey: test; black: train.
+    """
     from matplotlib.colors import ListedColormap
 
     palette = ListedColormap([SELECTION_COLOURS[value] for value in (REMOVED, TEST, TRAIN)])

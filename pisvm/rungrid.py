@@ -231,7 +231,8 @@ def _announce(job, resumed, size, prog):
     problem = job.problem
     print(f"{prog}: {job.metadata.get('data', 'data')}: {len(problem.y)} samples, "
           f"{problem.X.shape[1]} features, {len(np.unique(problem.y))} classes; "
-          f"{len(job.gammas)}x{len(job.costs)} grid, {job.header['folds']} folds, {size} rank(s), solver {job.svm_solver}"
+          f"{len(job.gammas)}x{len(job.costs)} grid, {job.header['folds']} folds, {size} rank(s), "
+          f"solver {job.svm_solver}"
           + (f" ({job.backend})" if job.svm_solver == "libsvm" else "")
           + (f"; resuming with {resumed} finished units" if resumed else ""), file=sys.stderr, flush=True)
 

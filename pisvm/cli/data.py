@@ -33,7 +33,8 @@ def build_parser():
     imported = commands.add_parser("import", help="UPV/EHU cube .mat + ground-truth .mat -> scene HDF5")
     imported.add_argument("cube", help="cube .mat (e.g. Indian_pines_corrected.mat, SalinasA.mat)")
     imported.add_argument("labels", help="ground-truth .mat (e.g. Indian_pines_gt.mat)")
-    imported.add_argument("--cube-key", metavar="NAME", help="variable of the cube in a .mat holding several 3-D arrays")
+    imported.add_argument("--cube-key", metavar="NAME",
+                          help="variable of the cube in a .mat holding several 3-D arrays")
     imported.add_argument("--labels-key", metavar="NAME",
                           help="variable of the ground truth in a .mat holding several 2-D arrays")
     imported.add_argument("--out", required=True, help="scene HDF5 file to write")

@@ -99,8 +99,9 @@ def load_inputs(args):
     if args.save_model and args.backend != "libsvm":
         raise ValueError(f"--save-model needs --backend libsvm (backend {args.backend} gives no LIBSVM model)")
     if args.train is None:
-        from ..synth import seed_problem
         from sklearn.model_selection import train_test_split
+
+        from ..synth import seed_problem
 
         if args.test:
             raise ValueError("--test needs a training file (the built-in workload has its own test part)")

@@ -206,8 +206,8 @@ def _main(argv, comm):
     from ..libsvm import sample_lines
     from ..metrics import classification_report
     from ..predict import predict
-    from ..report import write_atomic
     from ..ranges import scale_features
+    from ..report import write_atomic
 
     rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
     args = build_parser().parse_args(argv)

@@ -26,8 +26,16 @@ def build_parser():
 def _main(argv):
     from ..atomic import write_atomic
     from ..report import format_table
-    from ..timing import (check_agreement, grid_span_s, load_run, plot_scaling, predict, scaling, side_by_side,
-                          speedup_rows)
+    from ..timing import (
+        check_agreement,
+        grid_span_s,
+        load_run,
+        plot_scaling,
+        predict,
+        scaling,
+        side_by_side,
+        speedup_rows,
+    )
 
     args = build_parser().parse_args(argv)
     runs = [load_run(path) for path in args.runs]
@@ -54,7 +62,8 @@ def _main(argv):
         rows = scaling(runs)
         print("\n ranks   grid min   speed-up   efficiency   best cell min")
         for row in rows:
-            print(f"{row['ranks']:>6} {row['wall_s'] / 60:10.2f} {row['speedup']:9.2f}x {100 * row['efficiency']:10.1f} %"
+            print(f"{row['ranks']:>6} {row['wall_s'] / 60:10.2f} {row['speedup']:9.2f}x "
+                  f"{100 * row['efficiency']:10.1f} %"
                   f" {row['best_cell_s'] / 60:14.2f}")
         document["scaling"] = rows
     for n_ranks in args.predict or []:
