@@ -42,7 +42,6 @@ _EXPORTS = {
     "predict_scene": "predict",
     "evaluate_test": "predict",
     "write_results": "predict",
-    "plot_classification_map": "predict",
     "normalised_padded_cube": "windows",
     "window_view": "windows",
     "WindowSequence": "windows",

@@ -102,3 +102,27 @@ def add_class_legend(figure, classes, title="class"):
     return figure.legend(handles=handles, title=title, loc="outside lower center", ncols=min(len(classes), 12),
                          fontsize="small", title_fontsize="small", frameon=False)
 
+
+def plot_classification_map(path, label_map, labels=None, title="classification map"):
+    """Write the label map (and the ground truth, if given) as a PNG with a class legend.
+
+    0 (unlabelled/not predicted) is white; classes have the colours of every
+    other plot of the suite (:mod:`pisvm.maps`).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    panels = [("prediction", label_map)] + ([("ground truth", labels)] if labels is not None else [])
+    classes = np.unique(np.concatenate([np.asarray(image).reshape(-1) for _, image in panels]))
+    classes = classes[classes > 0]
+    n_rows, n_cols = label_map.shape
+    figure = Figure(figsize=(min(16.0, max(5.0, 4.5 * len(panels) * n_cols / max(n_rows, 1))),
+                             5.0 + 0.25 * -(-len(classes) // 12)), layout="constrained")
+    FigureCanvasAgg(figure)
+    for axis, (name, image) in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
+        draw_labels(axis, image, classes)
+        axis.set_title(name)
+    if len(classes):
+        add_class_legend(figure, classes)
+    figure.suptitle(title)
+    figure.savefig(path, dpi=100)

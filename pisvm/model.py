@@ -17,6 +17,8 @@ import os
 
 import numpy as np
 
+from .atomic import atomic_path
+
 KERNELS = ("linear", "polynomial", "rbf", "sigmoid")
 """Kernels pisvm predicts with (LIBSVM's ``kernel_type`` names); ``precomputed`` is refused."""
 
@@ -157,17 +159,9 @@ class SVMModel:
         """
         if not np.all(self.labels == np.round(self.labels)):
             raise ValueError("LIBSVM model files hold integer class labels; the labels are not integers")
-        path = os.fspath(path)
-        tmp = f"{path}.tmp{os.getpid()}"
-        try:
-            with open(tmp, "w", encoding="ascii") as stream:
-                stream.write(self.header_text())
-                stream.writelines(self._sv_line(k) for k in range(len(self.support_vectors)))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
+        with atomic_path(path) as tmp, open(tmp, "w", encoding="ascii") as stream:
+            stream.write(self.header_text())
+            stream.writelines(self._sv_line(k) for k in range(len(self.support_vectors)))
 
     def header_text(self):
         """The header lines of the LIBSVM model file, up to and including ``SV``."""

@@ -79,7 +79,8 @@ def _write_heatmap(path):
 def _plot_scaling(path):
     from pisvm.timing import plot_scaling
 
-    plot_scaling(path, [{"ranks": 1, "speedup": 1.0, "efficiency": 1.0}, {"ranks": 2, "speedup": 1.9, "efficiency": 0.95}])
+    plot_scaling(path, [{"ranks": 1, "speedup": 1.0, "efficiency": 1.0},
+                        {"ranks": 2, "speedup": 1.9, "efficiency": 0.95}])
 
 
 @pytest.mark.parametrize("writer, name, target, method", [

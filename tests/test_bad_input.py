@@ -12,7 +12,6 @@ import scipy.io
 from conftest import one_line_error
 from pisvm.scene import write_scene
 
-
 # -- pisvm-grid: LibSVM files ------------------------------------------------------------------------------------
 
 def grid_main(argv):

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
-from conftest import mpirun, python_module
 from sklearn.preprocessing import MinMaxScaler
 
+from conftest import mpirun, python_module
 from pisvm.backends import LibsvmBackend, class_pairs
 from pisvm.chains import (
     ChainScheduler,

@@ -49,7 +49,7 @@ def test_report_contents(first_run, scene):
         methods = split["methods"]
         assert len({m["test_pixels_sha256"] for m in methods.values()}) == 1
         assert len({m["train_pixels_sha256"] for m in methods.values()}) == 1
-        for name, result in methods.items():
+        for result in methods.values():
             test = result["test"]
             assert 0 <= test["overall_accuracy"] <= 1 and len(test["per_class_accuracy"]) == 3
             assert result["n_test"] == sum(map(sum, test["confusion"]))

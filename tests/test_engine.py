@@ -187,7 +187,8 @@ def test_waiting_ranks_do_not_spin_while_rank_0_reads_the_input(tmp_path):
         "cpu, wall = time.process_time(), time.time()\n"
         "run_grid(slow_job, out, comm=comm, progress=False)\n"
         "print(json.dumps({'rank': comm.rank, 'cpu': time.process_time() - cpu, 'wall': time.time() - wall}))\n"))
-    lines = {line["rank"]: line for line in map(json.loads, (l for l in out.splitlines() if l.startswith("{")))}
+    printed = (text for text in out.splitlines() if text.startswith("{"))
+    lines = {line["rank"]: line for line in map(json.loads, printed)}
     assert lines[1]["wall"] > 2.0
     assert lines[1]["cpu"] < 0.5, lines
 

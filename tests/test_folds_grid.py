@@ -6,8 +6,18 @@ from sklearn.model_selection import StratifiedKFold
 
 from pisvm.backends import class_pairs, vote
 from pisvm.folds import stratified_folds
-from pisvm.grid import (TEST_FOLD, Scheduler, Unit, check_grid, log2_range, make_units, parts_per_task,
-                        replay_schedule, simulate_schedule, split_pairs)
+from pisvm.grid import (
+    TEST_FOLD,
+    Scheduler,
+    Unit,
+    check_grid,
+    log2_range,
+    make_units,
+    parts_per_task,
+    replay_schedule,
+    simulate_schedule,
+    split_pairs,
+)
 
 
 def test_folds_are_sklearn_stratified_kfold_and_deterministic():

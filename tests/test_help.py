@@ -29,7 +29,8 @@ def test_entry_points_are_found():
     assert {"pisvm-grid", "pisvm-data", "pisvm-jobs", "pisvm-cnn", "pisvm-compare"} <= set(ENTRY_POINTS)
 
 
-@pytest.mark.parametrize("name, parser", list(_all_parsers()), ids=lambda value: value if isinstance(value, str) else "")
+@pytest.mark.parametrize("name, parser", list(_all_parsers()),
+                         ids=lambda value: value if isinstance(value, str) else "")
 def test_help_shows_each_default_once_and_every_option_has_help(name, parser):
     formatter = parser._get_formatter()
     for action in parser._actions:

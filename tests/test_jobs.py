@@ -144,8 +144,8 @@ def test_submit_sh_jobs_find_data_given_relative_to_where_pisvm_jobs_ran(local_e
     _stand_in(tmp_path / "bin", "sbatch", 'SLURM_JOB_ID=4242 bash "$1" > "slurm-4242.out" 2>&1 || '
                                           '{ cat slurm-4242.out >&2; exit 1; }\n')
     env = dict(local_env, MODULES="")
-    result = subprocess.run(["bash", str(user / "jobs" / "scaling" / "submit.sh")], env=env, capture_output=True, text=True,
-                            cwd=tmp_path, timeout=180)
+    result = subprocess.run(["bash", str(user / "jobs" / "scaling" / "submit.sh")], env=env, capture_output=True,
+                            text=True, cwd=tmp_path, timeout=180)
     assert result.returncode == 0, result.stderr
     grid = json.loads((user / "jobs" / "scaling" / "results" / "n1" / "grid.json").read_text())
     assert grid["metadata"]["data"] == str(user / "data" / "train.el")

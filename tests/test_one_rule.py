@@ -26,8 +26,8 @@ def test_cli_choices_are_the_library_tuples():
     from compare import METHODS
     from compare.cli import build_parser as compare_parser
     from pisvm.cli.grid import build_parser as grid_parser
-    from studies.cli import build_parser as jobs_parser
     from pisvm.cli.split import build_parser as split_parser
+    from studies.cli import build_parser as jobs_parser
 
     assert _choices(grid_parser())["--backend"] is BACKENDS
     compare = _choices(compare_parser())

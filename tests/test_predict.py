@@ -4,11 +4,11 @@ import json
 
 import h5py
 import numpy as np
-from sklearn.preprocessing import MinMaxScaler
 import pytest
-from conftest import assert_one_line_error, mpirun, python_module
 from scipy import sparse
+from sklearn.preprocessing import MinMaxScaler
 
+from conftest import assert_one_line_error, mpirun, python_module
 from pisvm.libsvm import read_libsvm, write_libsvm
 from pisvm.model import SVMModel, read_model
 from pisvm.predict import predict

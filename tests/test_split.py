@@ -9,8 +9,7 @@ from sklearn.cluster import DBSCAN
 
 from conftest import assert_one_line_error, python_module, run_command
 from pisvm.cli import split as split_cli
-from pisvm.sampling import (cluster_selection, make_selection, random_selection, selection_counts,
-                            training_statistics)
+from pisvm.sampling import cluster_selection, make_selection, random_selection, selection_counts, training_statistics
 from pisvm.scene import write_scene
 from pisvm.selection import read_selection
 from pisvm.synth import synthetic_scene

@@ -13,7 +13,6 @@ gets a classification map, OUTPUT as HDF5 (``map``) and OUTPUT's name with
 ``.png``; ``--range`` scales it as the training file was scaled.
 """
 
-import argparse
 import json
 import os
 import resource
@@ -22,14 +21,15 @@ import time
 
 import numpy as np
 
+from ..atomic import atomic_path, write_atomic
+from ..transport import bcast_when_ready
 from ._common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-predict"
 
 
 def build_parser():
-    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("test", help="LibSVM test file, or a scene/features HDF5 file")
     parser.add_argument("model", help="LIBSVM model file (pisvm-train, pisvm-grid, svm-train)")
     parser.add_argument("output", help="predicted labels, one per line (a scene: the map as HDF5, and a PNG)")
@@ -160,44 +160,24 @@ def _unknown_label(y, model, where, unlabelled=None):
 
 
 def _write_labels(path, labels):
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="ascii") as stream:
-            stream.write("".join(f"{label:.17g}\n" for label in labels))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """One label per line (``%.17g``, as svm-predict prints them), atomically."""
+    write_atomic(path, "".join(f"{label:.17g}\n" for label in labels))
 
 
 def _write_map(path, label_map, truth, model, source):
+    """The classification map as HDF5 (``map``, ``labels`` when known) and PNG (OUTPUT's name + ``.png``)."""
     import h5py
-    import matplotlib
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    from matplotlib.colors import ListedColormap
+    from ..maps import plot_classification_map
 
-    tmp = f"{path}.tmp{os.getpid()}"
-    png = _png_path(path)
-    png_tmp = f"{png}.tmp{os.getpid()}.png"
-    try:
-        with h5py.File(tmp, "w") as h5:
-            h5.create_dataset("map", data=label_map.astype(np.int32), compression="gzip")
-            if truth is not None:
-                h5.create_dataset("labels", data=truth.astype(np.int32), compression="gzip")
-            h5.attrs["source"] = os.fspath(source)
-            h5.attrs["classes"] = model.labels.astype(np.int64)
-        classes = np.sort(model.labels)
-        palette = ListedColormap(matplotlib.colormaps["tab20"](np.arange(len(classes)) % 20))
-        plt.imsave(png_tmp, np.searchsorted(classes, label_map), cmap=palette, vmin=0,
-                   vmax=max(len(classes) - 1, 1))
-        os.replace(tmp, path)
-        os.replace(png_tmp, png)
-    finally:
-        for leftover in (tmp, png_tmp):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5.create_dataset("map", data=label_map.astype(np.int32), compression="gzip")
+        if truth is not None:
+            h5.create_dataset("labels", data=truth.astype(np.int32), compression="gzip")
+        h5.attrs["source"] = os.fspath(source)
+        h5.attrs["classes"] = model.labels.astype(np.int64)
+    with atomic_path(_png_path(path)) as tmp:
+        plot_classification_map(tmp, label_map, truth, title=f"{os.path.basename(os.fspath(source))}: SVM")
 
 
 def _main(argv, comm):
@@ -207,7 +187,6 @@ def _main(argv, comm):
     from ..metrics import classification_report
     from ..predict import predict
     from ..ranges import scale_features
-    from ..report import write_atomic
 
     rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
     args = build_parser().parse_args(argv)
@@ -219,7 +198,7 @@ def _main(argv, comm):
         except (ValueError, OSError) as error:
             setup = {"error": str(error)}
     if comm is not None:
-        setup = comm.bcast(setup, root=0)
+        setup = bcast_when_ready(setup, comm)
     if "error" in setup:
         raise CollectiveError(setup["error"])
     model = setup["model"]

@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from ..transport import bcast_when_ready
 from ._common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-train"
@@ -34,8 +35,7 @@ def weight(text):
 
 
 def build_parser():
-    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0], add_help=False,
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0], add_help=False)
     parser.add_argument("train", help="LibSVM training file")
     parser.add_argument("model", nargs="?", help="model file to write (default: TRAIN's name + .model, "
                                                  "in the current folder)")
@@ -118,7 +118,7 @@ def _main(argv, comm):
         except (ValueError, OSError) as error:
             payload = {"error": str(error)}
     if comm is not None:
-        payload = comm.bcast(payload, root=0)
+        payload = bcast_when_ready(payload, comm)
     if "error" in payload:
         raise CollectiveError(payload["error"])
     X, y, params = payload["X"], payload["y"], payload["params"]
