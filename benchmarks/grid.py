@@ -45,7 +45,10 @@ COSTS = [1, 10, 100, 1000, 10000]
 
 
 def _environment():
-    return dict(os.environ, PYTHONPATH=str(REPO), OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    # One node: Open MPI's shared-memory transport only (its TCP transport probes the network for about
+    # a second in every process); a setting of the user's wins.
+    return dict(os.environ, PYTHONPATH=str(REPO), OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+                OMPI_MCA_btl=os.environ.get("OMPI_MCA_btl", "self,sm"))
 
 
 def run_pisvm(train, out, n_ranks, folds, seed, solver):

@@ -9,6 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Every test runs on one machine: Open MPI's TCP transport, which probes the network interfaces
+# for about a second in every process that initialises MPI, is not needed (a user's setting wins).
+os.environ.setdefault("OMPI_MCA_btl", "self,sm")
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 REPO = Path(__file__).resolve().parents[1]
 

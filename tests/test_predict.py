@@ -50,7 +50,7 @@ def test_chunks_sparse_input_and_wide_input_change_nothing(small_problem):
     X, y = small_problem
     model = SVMModel.from_svc(svc(gamma=4.0, C=10.0).fit(X, y))
     labels, decision = predict(model, X, decision=True)
-    tiny_labels, tiny_decision = predict(model, X, chunk_mb=1e-6, decision=True)  # 256 rows per chunk
+    tiny_labels, tiny_decision = predict(model, X, chunk_mb=1e-6, decision=True)  # 128 rows per chunk
     np.testing.assert_array_equal(tiny_labels, labels)
     np.testing.assert_array_equal(tiny_decision, decision)
     for split in (1, 13, 70, 130):  # the same bits whichever rows share a chunk (as on several ranks)
