@@ -244,8 +244,8 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
     results : TaskResults or None
         Rank 0's collector; receives every new record on the recorder
         thread, after the rank that sent it got its next unit (combining
-        the pair votes of the tasks a chain completes took about 0.5 s per
-        gamma at 6,704 samples, and ranks waited for it), complete when
+        the pair votes of the tasks a chain completes is slow enough that
+        ranks waiting for their next unit idled behind it), complete when
         this function returns.
     on_record : callable, optional
         ``on_record(record)`` on rank 0 after each unit (journal, progress),
