@@ -148,8 +148,9 @@ def vote(wins_by_pair, n_classes):
         Index of the class with most votes; ties go to the lowest index.
     """
     n_test = len(next(iter(wins_by_pair.values())))
-    votes = np.zeros((n_classes, n_test), dtype=np.int32)  # one contiguous row per class: 2.5x faster
-    for (a, b), a_wins in wins_by_pair.items():           # than columns at 3,340 rows and 52 classes
+    # One contiguous row per class: 2.5x faster than one column per class at 3,340 rows and 52 classes.
+    votes = np.zeros((n_classes, n_test), dtype=np.int32)
+    for (a, b), a_wins in wins_by_pair.items():
         votes[a] += a_wins
         votes[b] += ~a_wins
     return votes.argmax(axis=0)
