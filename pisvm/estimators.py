@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from .backends import LibsvmBackend, class_pairs
-from .chains import PisvmSolver, choose_groups, make_chains
+from .chains import PairBlocks, PisvmSolver, choose_groups, class_groups, make_chains
 from .engine import Problem, TaskResults, compute, run_units
 from .folds import stratified_folds
 from .grid import TEST_FOLD, check_grid, make_units, parts_per_task
@@ -36,6 +36,9 @@ from .predict import predict as fast_predict
 from .train import svc as libsvm_svc
 
 SOLVERS = ("pisvm", "libsvm")
+
+TILES_PER_THREAD = 3
+"""Pair tiles per thread in a threaded :meth:`SVC.fit` (load balance; each tile recomputes its classes' own blocks)."""
 """Values of ``SVC(solver=...)``: the grid's own solver, or scikit-learn's LIBSVM."""
 
 
@@ -80,6 +83,11 @@ class SVC(ClassifierMixin, BaseEstimator):
     solver : {"pisvm", "libsvm"}, default "pisvm"
         "pisvm": the grid's own solver; "libsvm": scikit-learn's LIBSVM
         (``sklearn.svm.SVC.fit``), whose fitted attributes it copies.
+    n_jobs : int, default None
+        Threads of ``fit`` with the pisvm solver (None: 1, -1: every core):
+        the one-vs-one problems are solved side by side, one BLAS thread
+        each; the model does not depend on it.  ``predict`` runs BLAS with
+        its own thread settings.
 
     Attributes
     ----------
@@ -136,10 +144,11 @@ class SVC(ClassifierMixin, BaseEstimator):
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "decision_function_shape": [StrOptions({"ovr", "ovo"})],
         "solver": [StrOptions(set(SOLVERS))],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(self, *, C=1.0, gamma="scale", tol=1e-3, shrinking=True, cache_size=200.0, class_weight=None,
-                 decision_function_shape="ovr", solver="pisvm"):
+                 decision_function_shape="ovr", solver="pisvm", n_jobs=None):
         self.C = C
         self.gamma = gamma
         self.tol = tol
@@ -148,6 +157,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.decision_function_shape = decision_function_shape
         self.solver = solver
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -181,8 +191,9 @@ class SVC(ClassifierMixin, BaseEstimator):
             n_iter, self.fit_status_ = fitted.n_iter_, int(fitted.fit_status_)
         else:
             solver = PisvmSolver(tol=self.tol, shrinking=self.shrinking, class_weight=weights)
-            pair_models = solver.fit(X, y_index, self._gamma, self.C)
-            support, n_support, coef, rho, n_iter = _assemble(X, y_index, len(classes), pair_models.models)
+            solutions = _solve_pairs(solver, X, y_index, len(classes), self._gamma, self.C,
+                                     effective_n_jobs(self.n_jobs))
+            support, n_support, coef, rho, n_iter = _assemble(X, y_index, len(classes), solutions)
             sizes = np.bincount(y_index)
             self.fit_status_ = int(any(n >= _max_iter(sizes[a] + sizes[b])
                                        for n, (a, b) in zip(n_iter, class_pairs(len(classes)))))
@@ -395,6 +406,41 @@ def _resolve_gamma(gamma, X):
     if gamma == "auto":
         return 1.0 / X.shape[1]
     return float(gamma)
+
+
+def _solve_pairs(solver, X, y_index, n_classes, gamma, C, n_jobs):
+    """Solve every one-vs-one problem of ``(X, y_index)`` on ``n_jobs`` threads.
+
+    What :meth:`pisvm.chains.PisvmSolver.fit` does, with the pairs in tiles
+    of class blocks (:func:`pisvm.chains.class_groups`; one tile on one
+    thread), each tile with its own :class:`pisvm.chains.PairBlocks`, largest
+    first.  A pair's block and solution depend on its two classes only.
+
+    Returns
+    -------
+    dict
+        ``{(a, b): pisvm.chains.Solution}`` for every pair of :func:`pisvm.backends.class_pairs`.
+    """
+    members = {c: np.flatnonzero(y_index == c) for c in range(n_classes)}
+    n_blocks = 1
+    while n_blocks < n_classes and n_blocks * (n_blocks + 1) // 2 < TILES_PER_THREAD * n_jobs and n_jobs > 1:
+        n_blocks += 1
+    groups = class_groups(n_classes, n_blocks)
+    groups.sort(key=lambda group: -sum((len(members[a]) + len(members[b])) ** 2 for a, b in group))
+
+    def solve(pairs):
+        blocks = PairBlocks(X, members, pairs, gamma)
+        solutions = {}
+        for a, b in pairs:
+            K = blocks.next_block()
+            index = np.arange(len(K), dtype=np.int64)
+            signs = np.where(index < len(members[a]), 1, -1)
+            weights = (solver.weight(a), solver.weight(b))
+            solutions[(a, b)] = solver.solve_costs(K, index, signs, [C], weights)[0][0]
+        return solutions
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_jobs) as pool:
+        return {pair: solution for found in pool.map(solve, groups) for pair, solution in found.items()}
 
 
 def _assemble(X, y_index, n_classes, models):

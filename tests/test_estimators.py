@@ -175,6 +175,9 @@ def _table(search):
 
 def test_same_table_for_any_n_jobs_and_two_mpi_ranks(small_problem, tmp_path):
     X, y = small_problem
+    serial, threaded = (SVC(gamma=4.0, C=100.0, n_jobs=n_jobs).fit(X, y) for n_jobs in (1, 2))
+    for name in ("support_", "dual_coef_", "intercept_", "n_iter_"):
+        assert np.array_equal(getattr(serial, name), getattr(threaded, name)), name
     tables = [_table(GridSearchSVC(SVC(), GRID, cv=5, n_jobs=n_jobs, refit=False).fit(X, y)) for n_jobs in (1, 2)]
     assert tables[0] == tables[1]
     out = tmp_path / "table.json"

@@ -1,0 +1,114 @@
+"""Benchmark pisvm.GridSearchSVC and pisvm.SVC against scikit-learn's GridSearchCV and SVC in the same run.
+
+    python benchmarks/estimators.py                                  # grid at scale 0.2, one full-size fold
+    python benchmarks/estimators.py --grid-scale 0.1 --fold-scale 0.3  # a quicker run of the same shapes
+
+Prints, for one run of each after a small warm-up (the grid and the full-size fits are too long to repeat):
+- the grid (seed-shaped problem at ``--grid-scale``, 5x5 grid, 10 stratified folds): wall seconds of
+  ``GridSearchCV(sklearn.svm.SVC(), cv=PredefinedSplit(folds), n_jobs=2)`` and of
+  ``GridSearchSVC(pisvm.SVC(), cv=10, n_jobs=2)`` on the same folds (both refit the best cell),
+  ratio = t_gridsearchcv / t_pisvm (target >= 4), the largest difference of a ``mean_test_score``
+  (percentage points, bar 0.2) and whether the best parameters are the same;
+- threads: ``GridSearchSVC(n_jobs=1)`` against ``n_jobs=2`` in one process, speed-up = t_1 / t_2
+  (target >= 1.7) and whether the two ``cv_results_`` tables are identical;
+- one fold (seed-shaped problem at ``--fold-scale``, fold 0 of 10 held out, gamma 8, C 100):
+  ``sklearn.svm.SVC`` against ``pisvm.SVC`` (and ``pisvm.SVC(n_jobs=2)``) fit seconds (target: ratio >= 1)
+  and predict seconds on the held-out rows, one BLAS thread, best of 3 (target >= 5), and whether
+  the labels are identical.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV, PredefinedSplit
+from sklearn.svm import SVC as SklearnSVC
+from threadpoolctl import threadpool_limits
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pisvm import SVC, GridSearchSVC  # noqa: E402
+from pisvm.folds import stratified_folds  # noqa: E402
+from pisvm.synth import seed_problem  # noqa: E402
+
+GAMMAS = [2, 4, 8, 16, 32]
+COSTS = [1, 10, 100, 1000, 10000]
+
+
+def timed(function):
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, result
+
+
+def table(search):
+    return {key: np.asarray(value).tolist() for key, value in search.cv_results_.items()
+            if key.startswith(("split", "mean_test", "std_test", "rank"))}
+
+
+def bench_grid(scale, n_folds, seed):
+    X, y = seed_problem(scale=scale, random_state=seed)
+    folds = stratified_folds(y, n_folds, seed)
+    grid = {"gamma": GAMMAS, "C": COSTS}
+    print(f"# grid: seed-shaped problem at scale {scale}: {len(y)} samples x {X.shape[1]} features, "
+          f"{len(np.unique(y))} classes; {len(GAMMAS)}x{len(COSTS)} grid, {n_folds} folds; wall-clock seconds, "
+          "one run each", flush=True)
+    t_ref, reference = timed(lambda: GridSearchCV(SklearnSVC(), grid, cv=PredefinedSplit(folds), n_jobs=2).fit(X, y))
+    t_2, ours = timed(lambda: GridSearchSVC(SVC(), grid, cv=n_folds, random_state=seed, n_jobs=2).fit(X, y))
+    worst = 100 * np.abs(ours.cv_results_["mean_test_score"] - reference.cv_results_["mean_test_score"]).max()
+    print(f"GridSearchCV(SVC(), n_jobs=2):   {t_ref:8.1f} s")
+    print(f"GridSearchSVC(SVC(), n_jobs=2):  {t_2:8.1f} s   ratio = t_gridsearchcv / t_pisvm = {t_ref / t_2:.2f} "
+          f"(target >= 4); largest mean_test_score difference {worst:.3f} points (bar 0.2); "
+          f"same best parameters: {ours.best_params_ == reference.best_params_} ({ours.best_params_})", flush=True)
+    t_1, serial = timed(lambda: GridSearchSVC(SVC(), grid, cv=n_folds, random_state=seed, n_jobs=1).fit(X, y))
+    print(f"GridSearchSVC(SVC(), n_jobs=1):  {t_1:8.1f} s   speed-up = t_1 / t_2 = {t_1 / t_2:.2f} (target >= 1.7); "
+          f"tables identical: {table(serial) == table(ours)}", flush=True)
+
+
+def bench_fold(scale, seed):
+    X, y = seed_problem(scale=scale, random_state=seed)
+    folds = stratified_folds(y, 10, seed)
+    train = folds != 0
+    X_train, y_train, X_test = X[train], y[train], X[~train]
+    print(f"# one fold: seed-shaped problem at scale {scale}, fold 0 of 10: {len(y_train)} training rows, "
+          f"{len(X_test)} held-out rows; gamma 8, C 100; one BLAS thread; fit one run, predict best of 3", flush=True)
+    with threadpool_limits(limits=1, user_api="blas"):
+        t_fit_ref, reference = timed(lambda: SklearnSVC(gamma=8, C=100).fit(X_train, y_train))
+        t_fit, ours = timed(lambda: SVC(gamma=8, C=100).fit(X_train, y_train))
+        t_fit_2, threaded = timed(lambda: SVC(gamma=8, C=100, n_jobs=2).fit(X_train, y_train))
+        t_predict_ref = min(timed(lambda: reference.predict(X_test))[0] for _ in range(3))
+        t_predict = min(timed(lambda: ours.predict(X_test))[0] for _ in range(3))
+    same_model = np.array_equal(ours.predict(X_test), reference.predict(X_test))
+    print(f"fit:     sklearn.svm.SVC {t_fit_ref:7.2f} s   pisvm.SVC {t_fit:7.2f} s   ratio = {t_fit_ref / t_fit:.2f} "
+          f"(target >= 1); pisvm.SVC(n_jobs=2) {t_fit_2:7.2f} s   ratio = {t_fit_ref / t_fit_2:.2f}; "
+          f"{len(ours.support_)} support vectors (sklearn {len(reference.support_)}); "
+          f"n_jobs=1 and 2 models equal: {np.array_equal(ours.dual_coef_, threaded.dual_coef_)}")
+    print(f"predict: sklearn.svm.SVC {t_predict_ref:7.3f} s   pisvm.SVC {t_predict:7.3f} s   "
+          f"ratio = {t_predict_ref / t_predict:.1f} (target >= 5); labels identical to sklearn's: {same_model}; "
+          f"sklearn's model through pisvm's predictor: "
+          f"{np.array_equal(SVC.from_sklearn(reference).predict(X_test), reference.predict(X_test))}", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--grid-scale", type=float, default=0.2, help="fraction of the 33,396 samples for the grid")
+    parser.add_argument("--fold-scale", type=float, default=1.0, help="fraction of the samples for the one-fold fits")
+    parser.add_argument("--folds", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--skip-grid", action="store_true")
+    parser.add_argument("--skip-fold", action="store_true")
+    args = parser.parse_args(argv)
+    X, y = seed_problem(scale=0.02, random_state=args.seed)  # warm-up: imports, the loky workers, first calls
+    GridSearchCV(SklearnSVC(), {"gamma": [8]}, cv=3, n_jobs=2).fit(X, y)
+    GridSearchSVC(SVC(), {"gamma": [8]}, cv=3, n_jobs=2).fit(X, y)
+    if not args.skip_grid:
+        bench_grid(args.grid_scale, args.folds, args.seed)
+    if not args.skip_fold:
+        bench_fold(args.fold_scale, args.seed)
+
+
+if __name__ == "__main__":
+    main()
