@@ -36,10 +36,10 @@ from .predict import predict as fast_predict
 from .train import svc as libsvm_svc
 
 SOLVERS = ("pisvm", "libsvm")
+"""Values of ``SVC(solver=...)``: the grid's own solver, or scikit-learn's LIBSVM."""
 
 TILES_PER_THREAD = 3
 """Pair tiles per thread in a threaded :meth:`SVC.fit` (load balance; each tile recomputes its classes' own blocks)."""
-"""Values of ``SVC(solver=...)``: the grid's own solver, or scikit-learn's LIBSVM."""
 
 
 def _max_iter(n_train):
@@ -217,13 +217,6 @@ class SVC(ClassifierMixin, BaseEstimator):
         return SVMModel(labels, self.support_vectors_, sign * self.dual_coef_, sign * -self.intercept_,
                         self.n_support_, kernel="rbf", gamma=self._gamma)
 
-    def _decisions(self, X):
-        """Class indices and LIBSVM's one-vs-one decision values of ``X``, after validation."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, order="C", reset=False)
-        index, values = fast_predict(self._libsvm_model(), X, decision=True)
-        return index.astype(np.intp), values
-
     def predict(self, X):
         """Predict class labels (LIBSVM's one-vs-one vote; ties go to the first class in ``classes_``).
 
@@ -256,7 +249,9 @@ class SVC(ClassifierMixin, BaseEstimator):
             votes of each class plus a confidence term in (-1/3, 1/3), as
             scikit-learn computes it.
         """
-        _, values = self._decisions(X)
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, order="C", reset=False)
+        _, values = fast_predict(self._libsvm_model(), X, decision=True)
         n_classes = len(self.classes_)
         if n_classes == 2:
             return -values[:, 0]
@@ -678,19 +673,53 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return self.estimator
 
     def predict(self, X):
-        """Labels of ``X`` by ``best_estimator_``, ndarray of shape (n_samples,)."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.predict(X)
+        """Predict class labels with ``best_estimator_`` (needs ``refit=True``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self._refitted("predict").predict(X)
 
     def decision_function(self, X):
-        """Decision values of ``X`` by ``best_estimator_`` (see :meth:`SVC.decision_function`)."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.decision_function(X)
+        """Decision values of ``best_estimator_`` (needs ``refit=True``; see :meth:`SVC.decision_function`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), (n_samples, n_classes) or (n_samples, n_classes * (n_classes - 1) / 2)
+        """
+        return self._refitted("decision_function").decision_function(X)
 
     def score(self, X, y, sample_weight=None):
-        """Accuracy of ``best_estimator_`` on ``(X, y)``, a fraction."""
-        check_is_fitted(self, "best_estimator_")
-        return self.best_estimator_.score(X, y, sample_weight=sample_weight)
+        """Accuracy of ``best_estimator_`` on ``(X, y)`` (needs ``refit=True``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        score : float
+            Fraction of correctly classified samples.
+        """
+        return self._refitted("score").score(X, y, sample_weight=sample_weight)
+
+    def _refitted(self, method):
+        """``best_estimator_``; NotFittedError before ``fit``, AttributeError after a fit with ``refit=False``."""
+        check_is_fitted(self)
+        if not hasattr(self, "best_estimator_"):
+            raise AttributeError(f"This GridSearchSVC was fitted with refit=False; {method} needs refit=True")
+        return self.best_estimator_
 
 
 def _world():

@@ -217,6 +217,8 @@ def test_bad_input_raises_like_sklearn(small_problem):
         GridSearchSVC(SVC(class_weight="balanced"), GRID).fit(X, y)
     with pytest.raises(TypeError, match="must be a pisvm.SVC"):
         GridSearchSVC(SklearnSVC(), GRID).fit(X, y)
+    with pytest.raises(AttributeError, match="refit=False; predict needs refit=True"):
+        GridSearchSVC(SVC(), GRID, refit=False).fit(X, y).predict(X)
     with pytest.raises(ValueError, match="Cannot have number of splits n_splits=30"):
         GridSearchSVC(SVC(), GRID, cv=KFold(30)).fit(X[:20], y[:20])
 
