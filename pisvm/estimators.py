@@ -782,26 +782,28 @@ def _units(problem, folds, gammas, costs, solver, n_workers):
 def _run(jobs, gammas, costs, solver, n_jobs, comm):
     """Compute every task of ``jobs``; a :class:`pisvm.engine.TaskResults` per job on rank 0, None elsewhere.
 
-    One process: every job's units on ``n_jobs`` threads, one BLAS thread
-    each.  MPI: each job by :func:`pisvm.engine.run_units` over the ranks.
+    One process: every job's units on ``n_jobs`` threads.  MPI: each job by
+    :func:`pisvm.engine.run_units` over the ranks.  BLAS runs one thread per
+    worker (the cores are the workers').
     """
-    if comm is not None and comm.Get_size() > 1:
-        rank, size = comm.Get_rank(), comm.Get_size()
-        collected = []
-        for problem, folds in jobs:
-            results = TaskResults(problem) if rank == 0 else None
-            units = _units(problem, folds, gammas, costs, solver, size) if rank == 0 else []
-            run_units(units, problem, solver, results, comm=comm)
-            collected.append(results)
-        return collected if rank == 0 else None
-    collected = [TaskResults(problem) for problem, _ in jobs]
-    work = [(j, unit) for j, (problem, folds) in enumerate(jobs)
-            for unit in _units(problem, folds, gammas, costs, solver, n_jobs)]
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_jobs) as pool:
-        for (j, _), records in zip(work, pool.map(lambda item: compute(item[1], jobs[item[0]][0], solver), work)):
-            for record in records:
-                collected[j].add(record)
-    return collected
+    with threadpool_limits(limits=1, user_api="blas"):
+        if comm is not None and comm.Get_size() > 1:
+            rank, size = comm.Get_rank(), comm.Get_size()
+            collected = []
+            for problem, folds in jobs:
+                results = TaskResults(problem) if rank == 0 else None
+                units = _units(problem, folds, gammas, costs, solver, size) if rank == 0 else []
+                run_units(units, problem, solver, results, comm=comm)
+                collected.append(results)
+            return collected if rank == 0 else None
+        collected = [TaskResults(problem) for problem, _ in jobs]
+        work = [(j, unit) for j, (problem, folds) in enumerate(jobs)
+                for unit in _units(problem, folds, gammas, costs, solver, n_jobs)]
+        with ThreadPoolExecutor(n_jobs) as pool:
+            for (j, _), records in zip(work, pool.map(lambda item: compute(item[1], jobs[item[0]][0], solver), work)):
+                for record in records:
+                    collected[j].add(record)
+        return collected
 
 
 def _tables(results, jobs, cells, n_splits):
