@@ -180,10 +180,11 @@ def test_same_table_for_any_n_jobs_and_two_mpi_ranks(small_problem, tmp_path):
         assert np.array_equal(getattr(serial, name), getattr(threaded, name)), name
     tables = [_table(GridSearchSVC(SVC(), GRID, cv=5, n_jobs=n_jobs, refit=False).fit(X, y)) for n_jobs in (1, 2)]
     assert tables[0] == tables[1]
+    libsvm = _table(GridSearchSVC(SVC(solver="libsvm"), GRID, cv=5, n_jobs=2, refit=False).fit(X, y))
     out = tmp_path / "table.json"
     result = mpirun(2, "tests.mpi_grid_search", str(out))
     assert result.returncode == 0, result.stderr
-    assert json.loads(out.read_text()) == tables[0]
+    assert json.loads(out.read_text()) == {"pisvm": tables[0], "libsvm": libsvm}
 
 
 def test_bad_input_raises_like_sklearn(small_problem):
