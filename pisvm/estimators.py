@@ -519,15 +519,18 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : SVC
-        Its parameters other than ``gamma`` and ``C`` (``tol``, ``shrinking``,
-        ``cache_size``, ``class_weight`` as None or a dict, ``solver``) apply to
-        every fit.  A ``Pipeline`` is refused: its transformers would have to
-        be fitted on each fold's training samples, which the shared kernel
-        blocks exclude (the error says how to scale first).
+    estimator : SVC or Pipeline
+        An :class:`SVC`, whose parameters other than ``gamma`` and ``C``
+        (``tol``, ``shrinking``, ``cache_size``, ``class_weight`` as None or a
+        dict, ``solver``) apply to every fit, or a ``Pipeline`` ending in one:
+        its transformers are fitted on each split's training samples, as in
+        ``GridSearchCV``, so each split is a grid of its own (its kernel
+        blocks serve its C values, not the other splits).
     param_grid : dict
-        ``{"gamma": [...], "C": [...]}``, lists of numbers > 0 (either key may
-        be left out: the estimator's value is used).  Candidates are
+        ``{"gamma": [...], "C": [...]}`` (for a Pipeline ``{"<step>__gamma":
+        [...], "<step>__C": [...]}``, ``<step>`` the name of its last step),
+        lists of numbers > 0; either key may be left out (the estimator's
+        value is used).  Candidates are
         ``sklearn.model_selection.ParameterGrid(param_grid)``, in its order.
     cv : int, cross-validation generator or iterable, default 5
         An int gives :func:`pisvm.folds.stratified_folds` (scikit-learn's
@@ -565,8 +568,9 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         in candidate order on ties (``GridSearchCV``'s rule).
     best_params_ : dict
     best_score_ : float
-    best_estimator_ : SVC
-        Only with ``refit``.
+    best_estimator_ : SVC or Pipeline
+        A clone of ``estimator`` with the best parameters, fitted on all of
+        ``X``; only with ``refit``.
     refit_time_ : float
         Seconds of the refit (only with ``refit``).
     n_splits_ : int
@@ -615,17 +619,17 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self : GridSearchSVC
         """
-        estimator = self._check_estimator()
+        svc, transform, prefix = self._check_estimator()
         X, y = validate_data(self, X, y, dtype=np.float64, order="C")
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"The number of classes has to be greater than one; got {len(classes)} class")
         candidates = list(ParameterGrid(self.param_grid))
-        cells = [(float(c.get("gamma", estimator.gamma)), float(c.get("C", estimator.C))) for c in candidates]
+        cells = [(float(c.get(f"{prefix}gamma", svc.gamma)), float(c.get(f"{prefix}C", svc.C))) for c in candidates]
         gammas, costs = check_grid([g for g, _ in cells], [C for _, C in cells])
-        solver = _engine_solver(estimator, classes)
-        jobs, n_splits = _split_jobs(self.cv, self.random_state, X, y, y_index)
+        solver = _engine_solver(svc, classes)
+        jobs, n_splits = _split_jobs(self.cv, self.random_state, X, y, y_index, transform)
         comm = _world() if self.comm is None else self.comm
         scores = times = None
         results = _run(jobs, gammas, costs, solver, effective_n_jobs(self.n_jobs), comm)
@@ -643,34 +647,34 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         if self.refit:
             clock = time.perf_counter()
-            self.best_estimator_ = clone(estimator).set_params(**self.best_params_).fit(X, y)
+            self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_).fit(X, y)
             self.refit_time_ = time.perf_counter() - clock
         return self
 
     def _check_estimator(self):
+        """``(svc, transform, prefix)``: the SVC, the Pipeline's transformers (or None), its parameters' prefix."""
+        svc, transform, prefix = self.estimator, None, ""
         if isinstance(self.estimator, Pipeline):
-            raise ValueError(
-                "GridSearchSVC takes a pisvm.SVC, not a Pipeline: its kernel blocks are shared by every fold, so "
-                "the features must be the same in every fold; scale first (X_train = MinMaxScaler()"
-                ".fit_transform(X_train), scaler fitted on the training samples only), or keep the Pipeline and use "
-                "sklearn's GridSearchCV with pisvm.SVC as its last step")
-        if not isinstance(self.estimator, SVC):
-            raise TypeError(f"estimator == {self.estimator!r}, must be a pisvm.SVC")
-        unknown = sorted(set(self.param_grid) - {"gamma", "C"})
+            name, svc = self.estimator.steps[-1]
+            transform, prefix = self.estimator[:-1], f"{name}__"
+        if not isinstance(svc, SVC):
+            raise TypeError(f"estimator == {self.estimator!r}, must be a pisvm.SVC or a Pipeline ending in one")
+        allowed = (f"{prefix}gamma", f"{prefix}C")
+        unknown = sorted(set(self.param_grid) - set(allowed))
         if unknown:
-            raise ValueError(f"param_grid key {unknown[0]!r} not in {{'gamma', 'C'}} (GridSearchSVC searches "
-                             "gamma and C; set other parameters on the estimator)")
+            raise ValueError(f"param_grid key {unknown[0]!r} not in {{{allowed[0]!r}, {allowed[1]!r}}} "
+                             "(GridSearchSVC searches gamma and C; set other parameters on the estimator)")
         for name, values in self.param_grid.items():
             if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) == 0:
                 raise ValueError(f"param_grid[{name!r}] == {values!r}, must be a non-empty list of numbers > 0")
-        gammas = self.param_grid.get("gamma", [self.estimator.gamma])
+        gammas = self.param_grid.get(allowed[0], [svc.gamma])
         if any(isinstance(g, str) for g in gammas):
             raise ValueError("gamma 'scale' or 'auto' depends on each fold's training samples; GridSearchSVC needs "
-                             "numbers > 0 (in param_grid['gamma'] or as the estimator's gamma)")
-        if isinstance(self.estimator.class_weight, str):
+                             f"numbers > 0 (in param_grid[{allowed[0]!r}] or as the estimator's gamma)")
+        if isinstance(svc.class_weight, str):
             raise ValueError("class_weight='balanced' depends on each fold's training labels; pass the weights as "
                              "a dict, e.g. dict(zip(classes, compute_class_weight('balanced', classes=classes, y=y)))")
-        return self.estimator
+        return svc, transform, prefix
 
     def predict(self, X):
         """Predict class labels with ``best_estimator_`` (needs ``refit=True``).
@@ -744,29 +748,42 @@ def _engine_solver(estimator, classes):
     return PisvmSolver(tol=estimator.tol, shrinking=estimator.shrinking, class_weight=weights)
 
 
-def _split_jobs(cv, random_state, X, y, y_index):
+def _split_jobs(cv, random_state, X, y, y_index, transform=None):
     """The engine's problems of the cross-validation: ``[(Problem, folds), ...]`` and the number of splits.
 
-    Splits whose test sets partition the samples (and whose training sets are
-    the rest, in sample order) make one problem with a fold per split;
-    other splits make one problem each, its test set scored as
-    :data:`pisvm.grid.TEST_FOLD`.
+    Without ``transform``, splits whose test sets partition the samples (and
+    whose training sets are the rest, in sample order) make one problem with
+    a fold per split.  Other splits, and every split with ``transform`` (a
+    Pipeline's transformers, fitted on the split's training samples), make
+    one problem each, its test set scored as :data:`pisvm.grid.TEST_FOLD`.
     """
     if isinstance(cv, Integral):
         fold = stratified_folds(y, n_splits=int(cv), random_state=random_state)
-        return [(Problem(X, y_index, fold), list(range(int(cv))))], int(cv)
-    splits = [(np.asarray(train), np.asarray(test)) for train, test in check_cv(cv, y, classifier=True).split(X, y)]
-    fold = np.full(len(y), -1, dtype=np.int64)
-    partition = True
-    for k, (_, test) in enumerate(splits):
-        partition = partition and bool(np.all(fold[test] == -1))
-        fold[test] = k
-    partition = partition and bool(np.all(fold >= 0)) and all(
-        np.array_equal(train, np.flatnonzero(fold != k)) for k, (train, _) in enumerate(splits))
-    if partition:
-        return [(Problem(X, y_index, fold), list(range(len(splits))))], len(splits)
-    return [(Problem(X[train], y_index[train], np.zeros(len(train), dtype=np.int64), X[test], y_index[test]),
-             [TEST_FOLD]) for train, test in splits], len(splits)
+        splits = [(np.flatnonzero(fold != k), np.flatnonzero(fold == k)) for k in range(int(cv))]
+    else:
+        splits = [(np.asarray(train), np.asarray(test))
+                  for train, test in check_cv(cv, y, classifier=True).split(X, y)]
+    if transform is None:
+        fold = np.full(len(y), -1, dtype=np.int64)
+        partition = True
+        for k, (_, test) in enumerate(splits):
+            partition = partition and bool(np.all(fold[test] == -1))
+            fold[test] = k
+        partition = partition and bool(np.all(fold >= 0)) and all(
+            np.array_equal(train, np.flatnonzero(fold != k)) for k, (train, _) in enumerate(splits))
+        if partition:
+            return [(Problem(X, y_index, fold), list(range(len(splits))))], len(splits)
+    jobs = []
+    for train, test in splits:
+        X_train, X_test = X[train], X[test]
+        if transform is not None:
+            fitted = clone(transform)
+            X_train = fitted.fit_transform(X_train, y[train])
+            X_test = fitted.transform(X_test)
+        jobs.append((Problem(np.ascontiguousarray(X_train, dtype=np.float64), y_index[train],
+                             np.zeros(len(train), dtype=np.int64), np.ascontiguousarray(X_test, dtype=np.float64),
+                             y_index[test]), [TEST_FOLD]))
+    return jobs, len(splits)
 
 
 def _units(problem, folds, gammas, costs, solver, n_workers):

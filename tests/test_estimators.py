@@ -154,6 +154,21 @@ def test_grid_search_libsvm_solver_equals_gridsearchcv(small_problem):
         assert np.array_equal(ours.predict(X), reference.predict(X)) and ours.score(X, y) == reference.score(X, y)
 
 
+def test_grid_search_of_a_pipeline_fits_its_scaler_per_split(small_problem):
+    X, y = small_problem
+    X = X * [1.0, 10.0, 0.1, 5.0, 1.0] + 3.0
+    grid = {f"svc__{name}": values for name, values in GRID.items()}
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    ours = GridSearchSVC(make_pipeline(MinMaxScaler(), SVC(solver="libsvm")), grid, cv=cv, n_jobs=2).fit(X, y)
+    reference = GridSearchCV(make_pipeline(MinMaxScaler(), SklearnSVC()), grid, cv=cv).fit(X, y)
+    assert np.array_equal(ours.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"])
+    assert ours.best_params_ == reference.best_params_
+    assert np.array_equal(ours.predict(X), reference.predict(X))
+    default = GridSearchSVC(make_pipeline(MinMaxScaler(), SVC()), grid, cv=cv).fit(X, y)
+    worst = np.abs(default.cv_results_["mean_test_score"] - reference.cv_results_["mean_test_score"]).max()
+    assert 100 * worst <= BAR_POINTS and default.best_params_ == reference.best_params_
+
+
 def test_grid_search_pisvm_solver_within_the_bar_and_int_cv_is_the_suites_folds(small_problem):
     X, y = small_problem
     ours = GridSearchSVC(SVC(), GRID, cv=4, random_state=3).fit(X, y)
@@ -206,8 +221,10 @@ def test_bad_input_raises_like_sklearn(small_problem):
         GridSearchSVC(SVC(), GRID).fit(X, np.ones(len(y)))
     with pytest.raises(ValueError, match=r"param_grid key 'kernel' not in \{'gamma', 'C'\}"):
         GridSearchSVC(SVC(), {"kernel": ["rbf"], "C": [1]}).fit(X, y)
-    with pytest.raises(ValueError, match="scale first"):
+    with pytest.raises(ValueError, match=r"param_grid key 'C' not in \{'svc__gamma', 'svc__C'\}"):
         GridSearchSVC(make_pipeline(MinMaxScaler(), SVC()), GRID).fit(X, y)
+    with pytest.raises(TypeError, match="must be a pisvm.SVC or a Pipeline ending in one"):
+        GridSearchSVC(make_pipeline(MinMaxScaler(), SklearnSVC()), {"svc__C": [1]}).fit(X, y)
     with pytest.raises(ValueError, match="'scale' or 'auto'"):
         GridSearchSVC(SVC(), {"C": [1, 10]}).fit(X, y)
     with pytest.raises(ValueError, match=r"param_grid\['C'\]"):
