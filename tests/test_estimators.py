@@ -121,6 +121,7 @@ def test_model_file_round_trip_with_libsvm_official(small_problem, tmp_path):
     read_back = SVC.from_model(tmp_path / "ours.model", n_features=X.shape[1])
     assert np.array_equal(read_back.predict(X_test), ours.predict(X_test))
     np.testing.assert_allclose(read_back.dual_coef_, ours.dual_coef_, rtol=1e-15)
+    assert np.array_equal(read_back.to_sklearn().predict(X_test), ours.predict(X_test))
     # LIBSVM orders classes by first appearance: here 3, 1, 4, 2 (multi-class) and 7, 3 (binary).
     for labels in (y, np.where(y > 2, 3, 7)):
         first = np.unique(labels, return_index=True)[1]
