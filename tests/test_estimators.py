@@ -153,6 +153,9 @@ def test_grid_search_libsvm_solver_equals_gridsearchcv(small_problem):
         assert ours.best_params_ == reference.best_params_ and ours.best_index_ == reference.best_index_
         assert ours.best_score_ == reference.best_score_
         assert np.array_equal(ours.predict(X), reference.predict(X)) and ours.score(X, y) == reference.score(X, y)
+    weighted = GridSearchSVC(SVC(solver="libsvm", class_weight={2: 3.0}, tol=1e-2), GRID, cv=cv).fit(X, y)
+    reference = GridSearchCV(SklearnSVC(class_weight={2: 3.0}, tol=1e-2), GRID, cv=cv).fit(X, y)
+    assert np.array_equal(weighted.cv_results_["mean_test_score"], reference.cv_results_["mean_test_score"])
 
 
 def test_grid_search_of_a_pipeline_fits_its_scaler_per_split(small_problem):
@@ -182,6 +185,13 @@ def test_grid_search_pisvm_solver_within_the_bar_and_int_cv_is_the_suites_folds(
     assert isinstance(ours.best_estimator_, SVC) and ours.best_estimator_.get_params()["C"] == ours.best_params_["C"]
     assert ours.decision_function(X).shape == (len(y), 4)
     assert np.all(ours.cv_results_["mean_fit_time"] > 0)
+    cv = StratifiedKFold(4, shuffle=True, random_state=0)
+    weighted = GridSearchSVC(SVC(class_weight={2: 3.0}), GRID, cv=cv).fit(X, y)
+    reference = GridSearchCV(SklearnSVC(class_weight={2: 3.0}), GRID, cv=cv).fit(X, y)
+    worst = np.abs(weighted.cv_results_["mean_test_score"] - reference.cv_results_["mean_test_score"]).max()
+    assert 100 * worst <= BAR_POINTS
+    unweighted = GridSearchSVC(SVC(), GRID, cv=cv, refit=False).fit(X, y)
+    assert not np.array_equal(weighted.cv_results_["mean_test_score"], unweighted.cv_results_["mean_test_score"])
 
 
 def _table(search):
