@@ -86,6 +86,8 @@ def test_pipeline_clone_cross_val_score_and_pickle(small_problem):
     reference = cross_val_score(make_pipeline(MinMaxScaler(), SklearnSVC(gamma=2.0, C=10.0)), X, y,
                                 cv=StratifiedKFold(4, shuffle=True, random_state=0))
     assert np.abs(scores - reference).max() <= BAR_POINTS / 100
+    inside = GridSearchCV(SVC(solver="libsvm"), GRID, cv=StratifiedKFold(3)).fit(X, y)
+    assert inside.best_params_ == GridSearchCV(SklearnSVC(), GRID, cv=StratifiedKFold(3)).fit(X, y).best_params_
     fitted = clone(pipeline).fit(X, y)
     restored = pickle.loads(pickle.dumps(fitted))
     assert np.array_equal(restored.predict(X), fitted.predict(X))
