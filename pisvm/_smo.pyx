@@ -40,6 +40,7 @@ runs without the GIL, so threads can solve several problems at once.
 
 from libc.math cimport INFINITY
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
+from libc.stdlib cimport free, malloc
 
 cdef extern from *:
     # Start loading a cache line (GCC/Clang builtin, a no-op elsewhere): the
@@ -67,6 +68,7 @@ cdef enum:
     FREE = 3     # 0 < a_k < C_k
 
 cdef double TAU = 1e-12  # LIBSVM's floor for a non-positive second derivative
+cdef double RECOMPACT = 0.75  # compact again once the active set is this share of the compact one
 
 
 cdef struct Smo:
@@ -86,6 +88,17 @@ cdef struct Smo:
     double *yG            # y * gradient of the dual objective
     double *yGbar         # y * sum of C_t Q_kt over variables t at their upper bound
     uint8_t *flag         # UP | LOW
+    int32_t *ci           # row and column of the variable in the compact block
+    # The rows the O(active) loops read: the block (col = bi) or the compact
+    # copy of the active sub-block (col = ci, n_compact variables).
+    const double *R
+    Py_ssize_t stride
+    const int32_t *col
+    double *compact
+    Py_ssize_t n_compact  # 0: the loops read the block
+    Py_ssize_t allocated  # doubles in ``compact``
+    Py_ssize_t capacity   # most doubles ``compact`` may hold (the cache budget)
+    Py_ssize_t n_copies   # compact copies made
 
 
 cdef inline uint8_t _flag(double alpha, double C, int8_t y) noexcept nogil:
@@ -111,6 +124,58 @@ cdef void _swap(Smo *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     s.yG[a], s.yG[b] = s.yG[b], s.yG[a]
     s.yGbar[a], s.yGbar[b] = s.yGbar[b], s.yGbar[a]
     s.flag[a], s.flag[b] = s.flag[b], s.flag[a]
+    s.ci[a], s.ci[b] = s.ci[b], s.ci[a]
+
+
+cdef void _read_block(Smo *s) noexcept nogil:
+    """Point the O(active) loops at the block (every variable has a row there)."""
+    s.R = s.K
+    s.stride = s.n_block
+    s.col = s.bi
+    s.n_compact = 0
+
+
+cdef void _compact(Smo *s) noexcept nogil:
+    """Copy ``K[bi[:active]][:, bi[:active]]`` into ``compact`` and point the loops at it.
+
+    After shrinking, the active variables sit at scattered columns of long
+    block rows; in the copy an iteration reads two short contiguous rows
+    (LIBSVM gets the same effect from its cache of compacted rows).  Values
+    are copied exactly, so the iterates do not change.  Without the memory
+    (over ``capacity`` or a failed allocation) the loops keep reading the block.
+    """
+    cdef Py_ssize_t p, q, n = s.active
+    cdef const double *row
+    cdef double *target
+    if n * n > s.capacity:
+        return
+    if n * n > s.allocated:
+        free(s.compact)
+        s.compact = <double *> malloc(n * n * sizeof(double))
+        s.allocated = n * n if s.compact != NULL else 0
+        if s.compact == NULL:
+            _read_block(s)
+            return
+    for p in range(n):
+        row = s.K + s.bi[p] * s.n_block
+        target = s.compact + p * n
+        for q in range(n):
+            target[q] = row[s.bi[q]]
+        s.ci[p] = <int32_t> p
+    for p in range(n, s.l):
+        s.ci[p] = 0  # the prefetches past the active set stay inside the copy
+    s.R = s.compact
+    s.stride = n
+    s.col = s.ci
+    s.n_compact = n
+    s.n_copies += 1
+
+
+cdef void _unshrink(Smo *s) noexcept nogil:
+    """Make every variable active again, with its full gradient; the loops read the block."""
+    _reconstruct_gradient(s)
+    s.active = s.l
+    _read_block(s)
 
 
 cdef void _init_gradient(Smo *s) noexcept nogil:
@@ -184,8 +249,7 @@ cdef void _shrink(Smo *s) noexcept nogil:
             gmax_low = s.yG[k]
     if not s.unshrunk and gmax_up + gmax_low <= 10 * s.eps:
         s.unshrunk = True
-        _reconstruct_gradient(s)
-        s.active = s.l
+        _unshrink(s)
     k = 0
     while k < s.active:
         if _be_shrunk(s, k, gmax_up, gmax_low):
@@ -196,6 +260,8 @@ cdef void _shrink(Smo *s) noexcept nogil:
                     break
                 s.active -= 1
         k += 1
+    if s.active < s.l and (s.n_compact == 0 or s.active <= RECOMPACT * s.n_compact):
+        _compact(s)
 
 
 cdef Py_ssize_t _select_i(Smo *s, double *gmax) noexcept nogil:
@@ -215,16 +281,16 @@ cdef Py_ssize_t _select_j(Smo *s, Py_ssize_t i, double gmax) noexcept nogil:
     cdef Py_ssize_t k, j = -1
     cdef double gmax_low = -INFINITY, best = INFINITY
     cdef double g, grad_diff, quad, obj_diff, QDi = 0.0
-    cdef const double *Ki = s.K
-    cdef const int32_t *bi = s.bi
+    cdef const double *Ki = s.R
+    cdef const int32_t *col = s.col
     cdef const double *yG = s.yG
     cdef const double *QD = s.QD
     cdef const uint8_t *flag = s.flag
     if i >= 0:
-        Ki = s.K + bi[i] * s.n_block
+        Ki = s.R + col[i] * s.stride
         QDi = QD[i]
     for k in range(s.active):
-        PISVM_PREFETCH(&Ki[bi[k + PREFETCH_DISTANCE]])
+        PISVM_PREFETCH(&Ki[col[k + PREFETCH_DISTANCE]])
         if flag[k] & LOW:
             g = yG[k]
             if g >= gmax_low:
@@ -232,7 +298,7 @@ cdef Py_ssize_t _select_j(Smo *s, Py_ssize_t i, double gmax) noexcept nogil:
             grad_diff = gmax + g
             if grad_diff > 0:
                 # i >= 0 here: without one, gmax is -inf.
-                quad = QDi + QD[k] - 2.0 * Ki[bi[k]]
+                quad = QDi + QD[k] - 2.0 * Ki[col[k]]
                 if quad <= 0:
                     quad = TAU
                 obj_diff = -(grad_diff * grad_diff) / quad
@@ -252,12 +318,15 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
     """
     cdef const double *Ki = s.K + s.bi[i] * s.n_block
     cdef const double *Kj = s.K + s.bi[j] * s.n_block
+    cdef const double *Ri = s.R + s.col[i] * s.stride
+    cdef const double *Rj = s.R + s.col[j] * s.stride
+    cdef const int32_t *col = s.col
     cdef double C_i = s.C[i], C_j = s.C[j]
     cdef int8_t y_i = s.y[i], y_j = s.y[j]
     cdef double old_i = s.alpha[i], old_j = s.alpha[j]
     cdef double a_i = old_i, a_j = old_j
     cdef double G_i = y_i * s.yG[i], G_j = y_j * s.yG[j]
-    cdef double K_ij = Ki[s.bi[j]]
+    cdef double K_ij = Ri[col[j]]
     cdef double quad, delta, diff, total, c_i, c_j, g, best
     cdef bint upper_i = _at_upper(s, i), upper_j = _at_upper(s, j)
     cdef Py_ssize_t k, next_i
@@ -318,8 +387,8 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
     best = -INFINITY
     next_i = -1
     for k in range(s.active):
-        PISVM_PREFETCH(&Kj[bi[k + PREFETCH_DISTANCE]])
-        g = yG[k] + (c_i * Ki[bi[k]] + c_j * Kj[bi[k]])
+        PISVM_PREFETCH(&Rj[col[k + PREFETCH_DISTANCE]])
+        g = yG[k] + (c_i * Ri[col[k]] + c_j * Rj[col[k]])
         yG[k] = g
         if flag[k] & UP and -g >= best:
             best = -g
@@ -373,8 +442,7 @@ cdef Py_ssize_t _solve(Smo *s, bint shrinking, Py_ssize_t max_iter) noexcept nog
             i = _select_i(s, &gmax)
         j = _select_j(s, i, gmax)
         if j < 0:
-            _reconstruct_gradient(s)
-            s.active = s.l
+            _unshrink(s)
             i = _select_i(s, &gmax)
             j = _select_j(s, i, gmax)
             if j < 0:
@@ -385,15 +453,14 @@ cdef Py_ssize_t _solve(Smo *s, bint shrinking, Py_ssize_t max_iter) noexcept nog
         have_i = True
     if s.active < s.l:
         # Only after max_iter: LIBSVM reports the whole gradient all the same.
-        _reconstruct_gradient(s)
-        s.active = s.l
+        _unshrink(s)
     return n_iter
 
 
 def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, const int8_t[::1] y,
           const double[::1] C, double eps, bint shrinking, Py_ssize_t max_iter,
           double[::1] alpha, double[::1] work, int32_t[::1] bi, int64_t[::1] origin,
-          int8_t[::1] y_work, uint8_t[::1] flag):
+          int8_t[::1] y_work, uint8_t[::1] flag, int32_t[::1] ci, Py_ssize_t cache_bytes):
     """Solve the binary C-SVC dual on ``K[index][:, index]``; ``alpha`` is written in place.
 
     Parameters
@@ -416,10 +483,13 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
         order of ``index``. **Modified in place.**
     work : memoryview of shape (5 * l,), float64
         Scratch space.
-    bi : memoryview of shape (l + PREFETCH_PAD,), int32
+    bi, ci : memoryviews of shape (l + PREFETCH_PAD,), int32
         Scratch space.
     origin, y_work, flag : memoryviews of shape (l,)
         Scratch space (int64, int8, uint8).
+    cache_bytes : int
+        Most memory for the compact copy of the active sub-block, bytes
+        (0: the loops always read ``K``).
 
     Returns
     -------
@@ -427,12 +497,14 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     rho : float
     objective : float
         ``0.5 a'Qa - e'a`` at the solution.
+    n_copies : int
+        Compact copies of the active sub-block made.
     """
     cdef Smo s
     cdef Py_ssize_t k, l = index.shape[0], n_iter
     cdef double rho, objective = 0.0
-    if bi.shape[0] < l + PREFETCH_DISTANCE:
-        raise ValueError(f"bi has {bi.shape[0]} entries, need {l + PREFETCH_DISTANCE}")
+    if bi.shape[0] < l + PREFETCH_DISTANCE or ci.shape[0] < l + PREFETCH_DISTANCE:
+        raise ValueError(f"bi has {bi.shape[0]} and ci {ci.shape[0]} entries, need {l + PREFETCH_DISTANCE}")
     s.K = &K[0]
     s.n_block = n_block
     s.l = l
@@ -448,7 +520,15 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     s.yG = &work[3 * l]
     s.yGbar = &work[4 * l]
     s.flag = &flag[0]
+    s.ci = &ci[0]
+    s.compact = NULL
+    s.allocated = 0
+    s.capacity = cache_bytes // sizeof(double)
+    s.n_copies = 0
+    _read_block(&s)
     with nogil:
+        for k in range(l + PREFETCH_DISTANCE):
+            s.ci[k] = 0
         for k in range(PREFETCH_DISTANCE):
             s.bi[l + k] = 0
         for k in range(l):
@@ -465,4 +545,5 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
             # a_k (G_k - 1) / 2 summed: 0.5 a'Qa - e'a, as LIBSVM computes it.
             objective += s.alpha[k] * (s.y[k] * s.yG[k] - 1.0)
             alpha[s.origin[k]] = s.alpha[k]
-    return n_iter, rho, objective / 2
+        free(s.compact)
+    return n_iter, rho, objective / 2, s.n_copies

@@ -47,7 +47,7 @@ from threadpoolctl import threadpool_limits
 from .backends import class_pairs, vote
 from .grid import TEST_FOLD
 from .journal import pack_bools
-from .solver import rbf_block, solve_binary, squared_distances
+from .solver import CACHE_MB, rbf_block, solve_binary, squared_distances
 
 CHUNK_ROWS = 256
 """Held-out rows scored together (bounds the kernel rows held at once)."""
@@ -102,17 +102,20 @@ class PisvmSolver:
         ``{label: weight}``; class ``label`` gets ``C * weight`` (LIBSVM ``-wi``).
     shortcut : bool, default True
         Reuse a solution with no multiplier at its bound for larger C.
+    cache_mb : float, default pisvm.solver.CACHE_MB
+        Memory for the SMO's compact copy of the active sub-block, MB (``-m``).
     """
 
     name = "pisvm"
     chains = True
     supports_pairs = True
 
-    def __init__(self, tol=1e-3, shrinking=True, class_weight=None, shortcut=True):
+    def __init__(self, tol=1e-3, shrinking=True, class_weight=None, shortcut=True, cache_mb=CACHE_MB):
         self.tol = tol
         self.shrinking = shrinking
         self.class_weight = class_weight or {}
         self.shortcut = shortcut
+        self.cache_mb = cache_mb
 
     def weight(self, label):
         """C factor of class ``label``."""
@@ -144,7 +147,8 @@ class PisvmSolver:
                 solution = previous
             else:
                 C_pos, C_neg = C * weights[0], C * weights[1]
-                result = solve_binary(K, index, y, C_pos, C_neg, tol=self.tol, shrinking=self.shrinking)
+                result = solve_binary(K, index, y, C_pos, C_neg, tol=self.tol, shrinking=self.shrinking,
+                                      cache_mb=self.cache_mb)
                 bound = np.where(y > 0, C_pos, C_neg)
                 free = not np.any(result.alpha >= bound * (1.0 - 1e-12))
                 solution = Solution(result.alpha * y, float(result.rho), int(result.n_iter), free)

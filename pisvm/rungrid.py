@@ -23,6 +23,7 @@ from .engine import Problem
 from .gridsearch import fit_best_model, grid_search
 from .journal import Journal
 from .report import write_results
+from .solver import CACHE_MB
 from .transport import CollectiveError, abort_job, bcast_when_ready
 
 
@@ -86,8 +87,7 @@ def make_solver(svm_solver, backend, options):
         Library of ``svm_solver="libsvm"`` (:data:`pisvm.backends.BACKENDS`).
     options : dict
         Keyword options of the backend (``cache_mb``, ``tol``, ``shrinking``,
-        ``class_weight``); the pisvm solver takes ``tol``, ``shrinking`` and
-        ``class_weight`` from them.
+        ``class_weight``); the pisvm solver takes all but the backend's from them.
     """
     library = make_backend(backend, **options)
     if svm_solver == "libsvm":
@@ -97,7 +97,7 @@ def make_solver(svm_solver, backend, options):
     if backend != "libsvm":
         raise ValueError(f"backend {backend} runs with solver libsvm only (solver pisvm is its own)")
     return PisvmSolver(tol=options.get("tol", 1e-3), shrinking=options.get("shrinking", True),
-                       class_weight=options.get("class_weight"))
+                       class_weight=options.get("class_weight"), cache_mb=options.get("cache_mb", CACHE_MB))
 
 
 def prepare_out(out_dir):
