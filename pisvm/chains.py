@@ -137,12 +137,12 @@ class PisvmSolver:
         -------
         list of Solution, one per C (the C shortcut repeats the previous C's object)
         seconds : list of float
-            Solve time of each C.
+            CPU seconds of this thread spent on each C.
         """
         solutions, seconds = [], []
         previous = None
         for C in costs:
-            clock = time.perf_counter()
+            clock = time.thread_time()
             if self.shortcut and previous is not None and previous.free:
                 solution = previous
             else:
@@ -153,7 +153,7 @@ class PisvmSolver:
                 free = not np.any(result.alpha >= bound * (1.0 - 1e-12))
                 solution = Solution(result.alpha * y, float(result.rho), int(result.n_iter), free)
             solutions.append(solution)
-            seconds.append(time.perf_counter() - clock)
+            seconds.append(time.thread_time() - clock)
             previous = solution
         return solutions, seconds
 
@@ -471,14 +471,16 @@ def compute_chain(chain, problem, solver):
     list of dict
         Journal records, in ``chain.tasks`` order, with ``n_iter`` (solver
         iterations of the task's pairs), ``shortcuts`` (pairs solved by the C
-        shortcut) and ``peak_rss_mb`` (the process's peak memory so far).
+        shortcut), ``peak_rss_mb`` (the process's peak memory so far) and
+        ``seconds``: the CPU seconds of the task (see :func:`_task_seconds`);
+        the records' seconds add up to the chain's CPU time.
     """
     with threadpool_limits(limits=1, user_api="blas"):
         return _compute_chain(chain, problem, solver)
 
 
 def _compute_chain(chain, problem, solver):
-    start, clock = time.time(), time.perf_counter()
+    start, clock = time.time(), time.thread_time()
     X = np.ascontiguousarray(problem.X, dtype=np.float64)
     all_classes = problem.classes(TEST_FOLD)
     group_classes = sorted({c for pair in chain.pairs for c in pair})
@@ -489,7 +491,6 @@ def _compute_chain(chain, problem, solver):
             needed.setdefault(pair, {}).setdefault(fold, []).append(C)
     solutions, shortcut = {}, set()
     task_s = {(fold, C): 0.0 for fold, C, _ in chain.tasks}
-    solve_s = 0.0
     blocks = PairBlocks(X, members, chain.pairs, chain.gamma)
     for pair in chain.pairs:
         a, b = pair
@@ -508,17 +509,15 @@ def _compute_chain(chain, problem, solver):
                 if i > 0 and solution is found[i - 1]:
                     shortcut.add((pair, fold, C))
                 task_s[(fold, C)] += s
-                solve_s += s
         del K
     wins, score_s, views = {}, {}, {}
     for fold in dict.fromkeys(fold for fold, _, _ in chain.tasks):
-        clock_fold = time.perf_counter()
+        clock_fold = time.thread_time()
         views[fold] = _FoldView(problem, fold, members)
         keys = [(pair, fold, C) for f, C, pairs in chain.tasks if f == fold for pair in pairs]
         wins.update(_score(views[fold], keys, solutions, chain.gamma))
-        score_s[fold] = time.perf_counter() - clock_fold
-    fold_tasks = collections.Counter(fold for fold, _, _ in chain.tasks)
-    shared_s = time.perf_counter() - clock - solve_s - sum(score_s.values())
+        score_s[fold] = time.thread_time() - clock_fold
+    seconds = _task_seconds(chain.tasks, task_s, score_s, time.thread_time() - clock)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     end = time.time()
     records = []
@@ -537,10 +536,39 @@ def _compute_chain(chain, problem, solver):
                           wins=[pack_bools(wins[(pairs[i], fold, C)]) for i in order])
         solved = [(pair, fold, C) for pair in pairs if (pair, fold, C) not in shortcut]
         record.update(n_iter=int(sum(solutions[key].n_iter for key in solved)), shortcuts=len(pairs) - len(solved),
-                      seconds=task_s[(fold, C)] + score_s[fold] / fold_tasks[fold] + shared_s / len(chain.tasks),
+                      seconds=seconds[(fold, C)],
                       start=start, end=end, host=socket.gethostname(), peak_rss_mb=peak_mb)
         records.append(record)
     return records
+
+
+def _task_seconds(tasks, solve_s, score_s, chain_s):
+    """CPU seconds of each task of a chain: its own solves plus its shares of the shared work.
+
+    A task's share of its fold's scoring (held-out kernel rows serve every C
+    of the fold) is its fold's scoring time split equally over the fold's
+    tasks; the rest of the chain's time (the pair blocks, which serve every
+    fold and C, and the fold views) is split equally over all tasks.
+
+    Parameters
+    ----------
+    tasks : sequence of (fold, C, pairs)
+    solve_s : dict
+        ``{(fold, C): CPU seconds of the task's solves}``.
+    score_s : dict
+        ``{fold: CPU seconds of scoring the fold}``.
+    chain_s : float
+        CPU seconds of the whole chain.
+
+    Returns
+    -------
+    dict
+        ``{(fold, C): seconds}``, summing to ``chain_s``.
+    """
+    tasks_of_fold = collections.Counter(fold for fold, _, _ in tasks)
+    shared_s = chain_s - sum(solve_s.values()) - sum(score_s.values())
+    return {(fold, C): solve_s[(fold, C)] + score_s[fold] / tasks_of_fold[fold] + shared_s / len(tasks)
+            for fold, C, _ in tasks}
 
 
 def _score(view, keys, solutions, gamma):

@@ -24,9 +24,11 @@ def summarize_cells(results, gammas, costs, n_folds):
     -------
     list of dict
         ``gamma``, ``C``, ``accuracy`` (mean of fold accuracies, a fraction),
-        ``fold_accuracies``, ``correct`` (summed), ``seconds_sum`` (summed unit
-        seconds: the cell's serial cost), ``seconds_span`` (wall clock from its
-        first unit's start to its last unit's end).
+        ``fold_accuracies``, ``correct`` (summed), ``seconds_sum`` (CPU seconds
+        spent on the cell: its units' or its chain tasks' seconds summed, the
+        cell's serial cost), ``seconds_span`` (wall clock from its first unit's
+        start to its last unit's end; with chains, the span of the chains that
+        computed it).
     """
     cells = []
     for gamma in gammas:

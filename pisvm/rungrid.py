@@ -22,7 +22,7 @@ from .chains import PisvmSolver
 from .engine import Problem
 from .gridsearch import fit_best_model, grid_search
 from .journal import Journal
-from .report import write_results
+from .report import TABLE_TIME, write_results
 from .solver import CACHE_MB
 from .transport import CollectiveError, abort_job, bcast_when_ready
 
@@ -243,7 +243,7 @@ def _metadata(job, started, resumed, size, hosts, records):
                 "n_classes": int(len(np.unique(problem.y))), "folds": job.header.get("folds"),
                 "seed": job.header.get("seed"), "ranks": size, "hosts": sorted(set(hosts)),
                 "backend": job.backend, "svm_solver": job.svm_solver, "solver": job.header.get("solver"),
-                "peak_rss_mb": peak_rss_mb(records), "model": job.model_path, "table_time": "seconds_span"}
+                "peak_rss_mb": peak_rss_mb(records), "model": job.model_path, "table_time": TABLE_TIME}
     metadata.update(job.metadata)
     metadata.update(wall_s=time.time() - started, resumed_units=resumed, versions=versions())
     return metadata
