@@ -47,7 +47,7 @@ from threadpoolctl import threadpool_limits
 from .backends import class_pairs, vote
 from .grid import TEST_FOLD
 from .journal import pack_bools
-from .solver import CACHE_MB, rbf_block, solve_binary, squared_distances
+from .solver import CACHE_MB, PairBlocks, rbf_block, solve_binary, squared_distances
 
 CHUNK_ROWS = 256
 """Held-out rows scored together (bounds the kernel rows held at once)."""
@@ -174,58 +174,6 @@ class PisvmSolver:
                 weights = (self.weight(classes[a]), self.weight(classes[b]))
                 models[(a, b)] = self.solve_costs(K, index, signs, [C], weights)[0][0]
         return PairModels(gamma, classes, [X[m] for m in members], models)
-
-
-def _pair_block(samples, gamma):
-    """Kernel block of a pair's samples (class a's, then b's), shape (n, n)."""
-    K = squared_distances(samples, samples)
-    return rbf_block(K, gamma, out=K)
-
-
-class PairBlocks:
-    """Kernel blocks of a sequence of class pairs, each class's own block computed once.
-
-    The block of pair (a, b) is ``[[K_aa, K_ab], [K_ab', K_bb]]`` over class
-    a's samples then class b's.  ``K_aa`` is computed the first time class a
-    appears and freed after its last pair; only ``K_ab`` is computed per pair
-    (a quarter of the block's entries for classes of equal size).  Every value
-    depends only on the two classes, never on the other pairs.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    members : dict
-        ``{class: sample indices}``.
-    pairs : sequence of (int, int)
-    gamma : float
-    """
-
-    def __init__(self, X, members, pairs, gamma):
-        self.X, self.members, self.pairs, self.gamma = X, members, list(pairs), gamma
-        self.last_use = {c: i for i, pair in enumerate(self.pairs) for c in pair}
-        self.own = {}
-        self.position = 0
-
-    def _own(self, c):
-        if c not in self.own:
-            self.own[c] = _pair_block(self.X[self.members[c]], self.gamma)
-        return self.own[c]
-
-    def next_block(self):
-        """Block of the next pair, ndarray of shape (n_a + n_b, n_a + n_b), float64."""
-        a, b = self.pairs[self.position]
-        n_a, n_b = len(self.members[a]), len(self.members[b])
-        K = np.empty((n_a + n_b, n_a + n_b))
-        K[:n_a, :n_a] = self._own(a)
-        K[n_a:, n_a:] = self._own(b)
-        cross = squared_distances(self.X[self.members[a]], self.X[self.members[b]])
-        K[:n_a, n_a:] = rbf_block(cross, self.gamma, out=cross)
-        K[n_a:, :n_a] = cross.T
-        for c in (a, b):
-            if self.last_use[c] == self.position:
-                del self.own[c]
-        self.position += 1
-        return K
 
 
 class Solution:

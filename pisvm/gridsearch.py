@@ -144,7 +144,8 @@ def fit_best_model(problem, summary, params, comm=None):
         :func:`grid_search`'s result on rank 0 (None elsewhere); on rank 0
         its ``test`` and ``test_predicted`` are filled in from the model.
     params : dict
-        Solver options of :func:`pisvm.train.svc` besides ``gamma`` and ``C``.
+        Solver options of :func:`pisvm.train.train_model` besides ``gamma`` and ``C``
+        (``solver`` the grid's: the model is fitted the way the cells were).
     comm : mpi4py.MPI.Comm, optional
 
     Returns

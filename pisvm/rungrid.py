@@ -24,6 +24,7 @@ from .gridsearch import fit_best_model, grid_search
 from .journal import Journal
 from .report import TABLE_TIME, write_results
 from .solver import CACHE_MB
+from .train import SOLVERS
 from .transport import CollectiveError, abort_job, bcast_when_ready
 
 
@@ -71,9 +72,6 @@ class GridJob:
     n_parts: int = None
     svm_solver: str = "pisvm"
     model_path: str = None
-
-
-SOLVERS = ("pisvm", "libsvm")
 
 
 def make_solver(svm_solver, backend, options):
@@ -212,7 +210,7 @@ def _work(payload, comm, progress, prog, out_dir):
                               on_record=journal.append if journal else None,
                               n_parts=job.n_parts, progress=progress)
         if job.model_path is not None:
-            model = fit_best_model(job.problem, summary, job.solver, comm=comm)
+            model = fit_best_model(job.problem, summary, dict(job.solver, solver=job.svm_solver), comm=comm)
             if rank == 0:
                 model.write(job.model_path)
         if rank != 0:

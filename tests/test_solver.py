@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.svm import SVC
 
-from pisvm.solver import rbf_block, solve_binary, squared_distances
+from pisvm.solver import rbf_block, solve_binary, solve_rbf, squared_distances
 
 
 def test_squared_distances_and_rbf_block():
@@ -172,6 +172,22 @@ def test_compact_copy_keeps_the_iterates_under_any_memory_budget():
     for solution in solutions:
         np.testing.assert_array_equal(solution.alpha, block.alpha)
         assert (solution.rho, solution.n_iter, solution.objective) == (block.rho, block.n_iter, block.objective)
+
+
+@pytest.mark.parametrize("gamma, C, shrinking", [(0.5, 10.0, True), (2.0, 1e4, True), (8.0, 100.0, False)])
+def test_rows_on_demand_solve_the_same_problem(gamma, C, shrinking):
+    X, y, train, _ = _blobs(n_pos=300, n_neg=300, n_held_out=0, seed=6)
+    y = np.where(np.random.RandomState(7).uniform(size=len(y)) < 0.1, -y, y)  # many multipliers at the bound
+    order = np.sort(train)
+    block = solve_binary(rbf_block(squared_distances(X, X), gamma), order, y[order], C, 0.5 * C, shrinking=shrinking)
+    on_demand = solve_rbf(X[order], y[order], C, 0.5 * C, gamma, shrinking=shrinking)
+    # The kernel values agree to rounding, so the paths agree to the solver's tolerance.
+    assert on_demand.objective == pytest.approx(block.objective, rel=1e-6)
+    assert on_demand.rho == pytest.approx(block.rho, abs=1e-3 * max(1.0, abs(block.rho)))
+    assert abs(on_demand.n_iter - block.n_iter) <= 0.05 * block.n_iter + 5
+    np.testing.assert_allclose(on_demand.alpha, block.alpha, atol=1e-2 * C)
+    with pytest.raises(ValueError, match="gamma == 0"):
+        solve_rbf(X, y, 1.0, 1.0, 0.0)
 
 
 @pytest.mark.parametrize("change, message", [
