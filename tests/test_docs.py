@@ -97,7 +97,8 @@ def test_generated_options_are_current(script):
     path = REPO / "docs" / "commands" / f"{script}.md"
     assert path.exists(), f"{path} is missing: run python docs/generate.py"
     expected = generate.page_text(path, script, ENTRY_POINTS[script])
-    assert path.read_text(encoding="utf-8") == expected, \
+    # Compared word by word: another Python's argparse may wrap the usage lines elsewhere.
+    assert path.read_text(encoding="utf-8").split() == expected.split(), \
         f"{path.relative_to(REPO)} is out of date with argparse: run python docs/generate.py"
 
 
