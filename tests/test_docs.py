@@ -169,12 +169,22 @@ def test_readme_keeps_the_ci_command():
     assert ci[0].strip() in tests.splitlines()
 
 
-def test_readme_links_resolve():
+def _anchors(path):
+    """GitHub's anchors of a Markdown file's headings (lower case, punctuation dropped, spaces to hyphens)."""
+    headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), re.M)
+    return {re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-") for heading in headings}
+
+
+def test_links_resolve():
+    """Every relative link of README.md and docs/ points at a file that exists, and at a heading of it."""
     for path in DOCS:
-        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", path.read_text(encoding="utf-8")):
             if "://" in target:
                 continue
-            assert (path.parent / target).exists(), f"{path.relative_to(REPO)}: broken link {target}"
+            linked = path.parent / target if target else path
+            assert linked.exists(), f"{path.relative_to(REPO)}: broken link {target}"
+            if anchor:
+                assert anchor in _anchors(linked), f"{path.relative_to(REPO)}: no heading #{anchor} in {target}"
 
 
 # Who may import whom, as drawn in docs/design.md ("Packages and their dependencies").
