@@ -12,7 +12,9 @@ from the rest.  Settings (gamma, C): (2, 1), (8, 100), (2, 10000).
 
 For each problem and setting it prints LIBSVM's and pisvm's iterations,
 microseconds per iteration and dual objective, the relative objective
-difference, and ratio = t_libsvm / t_pisvm.  LIBSVM is ``SVC(kernel="rbf")``
+difference, and ratio = t_libsvm / t_pisvm; ``no_copy_s`` is pisvm's time
+with ``cache_mb=0`` (the SMO reads the block at scattered columns, never a
+compact copy of the active sub-block), ``copies`` the compact copies made.  LIBSVM is ``SVC(kernel="rbf")``
 fitted on the problem's rows (its time includes computing and caching kernel
 columns, as in a grid search); pisvm is ``solve_binary`` on the pair's kernel
 block.  The block (all the pair's samples, all folds) is timed separately: in
@@ -100,8 +102,10 @@ def main(argv=None):
     print(f"# binary SMO benchmark: {len(pairs)} class pairs of fold 0 ({args.hard} same-family), "
           f"built-in problem {X.shape[0]} x {X.shape[1]}, tol {args.tol:g}; CPU times, min of {args.repeat}")
     print(f"{'pair':>7} {'n':>5} {'gamma':>5} {'C':>6} | {'iter_lib':>8} {'us/it_lib':>9} {'obj_lib':>13} | "
-          f"{'iter_pi':>8} {'us/it_pi':>8} {'obj_pi':>13} | {'rel_obj':>8} {'block_ms':>8} {'ratio':>6}")
-    totals = {setting: np.zeros(6) for setting in SETTINGS}  # lib s, pisvm s, block s, lib it, pisvm it, max rel
+          f"{'iter_pi':>8} {'us/it_pi':>8} {'obj_pi':>13} | {'rel_obj':>8} {'block_ms':>8} {'copies':>6} "
+          f"{'no_copy_s':>9} {'pi_s':>7} {'ratio':>6}")
+    totals = {setting: np.zeros(7) for setting in SETTINGS}  # lib s, pisvm s, block s, lib it, pisvm it, max rel,
+    # pisvm s without the compact copy
     with threadpool_limits(1):
         for a, b in pairs:
             rows = np.flatnonzero((y == a) | (y == b))
@@ -115,6 +119,8 @@ def main(argv=None):
             for gamma, C in SETTINGS:
                 t_rbf, K = cpu_seconds(args.repeat, rbf_block, squared, gamma)
                 t_pisvm, solution = cpu_seconds(args.repeat, solve_binary, K, index, signs, C, C, tol=args.tol)
+                t_no_copy, _ = cpu_seconds(args.repeat, solve_binary, K, index, signs, C, C, tol=args.tol,
+                                           cache_mb=0)
                 t_lib, clf = cpu_seconds(args.repeat, SVC(C=C, gamma=gamma, tol=args.tol).fit, X_fit, y_fit)
                 objective = libsvm_objective(clf, K, index)
                 rel = abs(solution.objective - objective) / abs(objective)
@@ -123,19 +129,21 @@ def main(argv=None):
                 print(f"{a:>3}-{b:<3} {len(index):>5} {gamma:>5g} {C:>6g} | {n_lib:>8} "
                       f"{t_lib / n_lib * 1e6:>9.2f} {objective:>13.6f} | {solution.n_iter:>8} "
                       f"{t_pisvm / max(solution.n_iter, 1) * 1e6:>8.2f} {solution.objective:>13.6f} | "
-                      f"{rel:>8.1e} {t_block * 1e3:>8.2f} {t_lib / t_pisvm:>6.2f}", flush=True)
-                totals[(gamma, C)] += [t_lib, t_pisvm, t_block, n_lib, solution.n_iter, 0]
+                      f"{rel:>8.1e} {t_block * 1e3:>8.2f} {solution.n_copies:>6} {t_no_copy:>9.3f} {t_pisvm:>7.3f} "
+                      f"{t_lib / t_pisvm:>6.2f}", flush=True)
+                totals[(gamma, C)] += [t_lib, t_pisvm, t_block, n_lib, solution.n_iter, 0, t_no_copy]
                 totals[(gamma, C)][5] = max(totals[(gamma, C)][5], rel)
     print(f"# totals over {len(pairs)} pairs: CPU seconds; ratio = t_libsvm / t_pisvm; ratio_grid charges each "
-          "solve 1/50 of its kernel block (a block serves 10 folds x 5 C), ratio_block the whole block")
+          "solve 1/50 of its kernel block (a block serves 10 folds x 5 C), ratio_block the whole block; "
+          "copy_gain = t_pisvm(cache_mb=0) / t_pisvm")
     print(f"{'gamma':>5} {'C':>6} | {'iter_lib':>9} {'iter_pi':>9} {'it_ratio':>8} | {'us/it_lib':>9} "
           f"{'us/it_pi':>8} | {'t_lib_s':>8} {'t_pi_s':>8} {'block_s':>8} | {'max_rel_obj':>11} "
-          f"{'ratio':>6} {'ratio_grid':>10} {'ratio_block':>11}")
-    for (gamma, C), (t_lib, t_pisvm, t_block, n_lib, n_pisvm, rel) in totals.items():
+          f"{'ratio':>6} {'ratio_grid':>10} {'ratio_block':>11} {'copy_gain':>9}")
+    for (gamma, C), (t_lib, t_pisvm, t_block, n_lib, n_pisvm, rel, t_no_copy) in totals.items():
         print(f"{gamma:>5g} {C:>6g} | {n_lib:>9.0f} {n_pisvm:>9.0f} {n_pisvm / n_lib:>8.3f} | "
               f"{t_lib / n_lib * 1e6:>9.2f} {t_pisvm / n_pisvm * 1e6:>8.2f} | {t_lib:>8.3f} {t_pisvm:>8.3f} "
               f"{t_block:>8.3f} | {rel:>11.1e} {t_lib / t_pisvm:>6.2f} {t_lib / (t_pisvm + t_block / 50):>10.2f} "
-              f"{t_lib / (t_pisvm + t_block):>11.2f}")
+              f"{t_lib / (t_pisvm + t_block):>11.2f} {t_no_copy / t_pisvm:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -38,8 +38,9 @@ Every function below trusts its arguments (``pisvm.solver`` validates) and
 runs without the GIL, so threads can solve several problems at once.
 """
 
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, exp
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
+from libc.stdlib cimport free, malloc
 
 cdef extern from *:
     # Start loading a cache line (GCC/Clang builtin, a no-op elsewhere): the
@@ -67,11 +68,28 @@ cdef enum:
     FREE = 3     # 0 < a_k < C_k
 
 cdef double TAU = 1e-12  # LIBSVM's floor for a non-positive second derivative
+cdef double _LOG_KERNEL_FLOOR = -460.0
+
+LOG_KERNEL_FLOOR = _LOG_KERNEL_FLOOR
+"""Exponent below which an RBF kernel value is written as an exact 0 (``exp(-460)`` is about 1e-200).
+
+``exp`` is 5 to 25 times slower where its result is subnormal or underflows
+(exponents below about -708), and products of such values slow the SMO down
+the same way; LIBSVM itself stores kernel values as float32, which rounds
+every value below about 1e-45 to 0.
+"""
+cdef double RECOMPACT = 0.75  # compact again once the active set is this share of the compact one
 
 
 cdef struct Smo:
-    const double *K       # the kernel block, (n_block, n_block) row-major
+    double *K             # the kernel block, (n_block, n_block) row-major
     Py_ssize_t n_block
+    # Rows computed on demand (RBF kernel): ready[r] once row r of K is written.
+    uint8_t *ready        # NULL: every row of K is given
+    const double *X       # (n_block, n_features) samples, row-major
+    const double *sqnorm  # |x|^2 of each sample
+    Py_ssize_t n_features
+    double gamma
     Py_ssize_t l          # number of variables
     Py_ssize_t active     # the first `active` variables are not shrunk
     double eps
@@ -86,6 +104,50 @@ cdef struct Smo:
     double *yG            # y * gradient of the dual objective
     double *yGbar         # y * sum of C_t Q_kt over variables t at their upper bound
     uint8_t *flag         # UP | LOW
+    int32_t *ci           # row and column of the variable in the compact block
+    # The rows the O(active) loops read: the block (col = bi) or the compact
+    # copy of the active sub-block (col = ci, n_compact variables).
+    const double *R
+    Py_ssize_t stride
+    const int32_t *col
+    double *compact
+    Py_ssize_t n_compact  # 0: the loops read the block
+    Py_ssize_t allocated  # doubles in ``compact``
+    Py_ssize_t capacity   # most doubles ``compact`` may hold (the cache budget)
+    Py_ssize_t n_copies   # compact copies made
+
+
+cdef void _compute_row(Smo *s, Py_ssize_t r) noexcept nogil:
+    """Write row ``r`` of the RBF block: ``exp(-gamma |x_r - x_t|^2)``, exact 1 on the diagonal."""
+    cdef double *row = s.K + r * s.n_block
+    cdef const double *xr = s.X + r * s.n_features
+    cdef const double *xt
+    cdef Py_ssize_t t, f
+    cdef double dot, squared, exponent
+    for t in range(s.n_block):
+        xt = s.X + t * s.n_features
+        dot = 0.0
+        for f in range(s.n_features):
+            dot = dot + xr[f] * xt[f]
+        squared = s.sqnorm[r] + s.sqnorm[t] - 2.0 * dot
+        exponent = -s.gamma * (squared if squared > 0 else 0.0)
+        row[t] = exp(exponent) if exponent >= _LOG_KERNEL_FLOOR else 0.0
+    row[r] = 1.0
+    s.ready[r] = 1
+
+
+cdef inline const double *_row(Smo *s, Py_ssize_t r) noexcept nogil:
+    """Row ``r`` of the block, computed first if it is not there yet."""
+    if s.ready != NULL and not s.ready[r]:
+        _compute_row(s, r)
+    return s.K + r * s.n_block
+
+
+cdef inline const double *_loop_row(Smo *s, Py_ssize_t k) noexcept nogil:
+    """The row of active variable ``k`` that the O(active) loops read (indexed by ``s.col``)."""
+    if s.n_compact:
+        return s.R + s.ci[k] * s.stride
+    return _row(s, s.bi[k])
 
 
 cdef inline uint8_t _flag(double alpha, double C, int8_t y) noexcept nogil:
@@ -111,6 +173,65 @@ cdef void _swap(Smo *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     s.yG[a], s.yG[b] = s.yG[b], s.yG[a]
     s.yGbar[a], s.yGbar[b] = s.yGbar[b], s.yGbar[a]
     s.flag[a], s.flag[b] = s.flag[b], s.flag[a]
+    s.ci[a], s.ci[b] = s.ci[b], s.ci[a]
+
+
+cdef void _read_block(Smo *s) noexcept nogil:
+    """Point the O(active) loops at the block (every variable has a row there)."""
+    s.R = s.K
+    s.stride = s.n_block
+    s.col = s.bi
+    s.n_compact = 0
+
+
+cdef void _compact(Smo *s) noexcept nogil:
+    """Copy ``K[bi[:active]][:, bi[:active]]`` into ``compact`` and point the loops at it.
+
+    After shrinking, the active variables sit at scattered columns of long
+    block rows; in the copy an iteration reads two short contiguous rows
+    (LIBSVM gets the same effect from its cache of compacted rows).  Values
+    are copied exactly, so the iterates do not change.  Without the memory
+    (over ``capacity`` or a failed allocation) the loops keep reading the block.
+    """
+    cdef Py_ssize_t p, q, n = s.active, missing = 0
+    cdef const double *row
+    cdef double *target
+    if n * n > s.capacity:
+        return
+    if s.ready != NULL:
+        # Rows computed on demand: copy once most active rows exist (the hot ones do
+        # by then), rather than compute every active row for the copy.
+        for p in range(n):
+            missing += not s.ready[s.bi[p]]
+        if 10 * missing > n:
+            return
+    if n * n > s.allocated:
+        free(s.compact)
+        s.compact = <double *> malloc(n * n * sizeof(double))
+        s.allocated = n * n if s.compact != NULL else 0
+        if s.compact == NULL:
+            _read_block(s)
+            return
+    for p in range(n):
+        row = _row(s, s.bi[p])
+        target = s.compact + p * n
+        for q in range(n):
+            target[q] = row[s.bi[q]]
+        s.ci[p] = <int32_t> p
+    for p in range(n, s.l):
+        s.ci[p] = 0  # the prefetches past the active set stay inside the copy
+    s.R = s.compact
+    s.stride = n
+    s.col = s.ci
+    s.n_compact = n
+    s.n_copies += 1
+
+
+cdef void _unshrink(Smo *s) noexcept nogil:
+    """Make every variable active again, with its full gradient; the loops read the block."""
+    _reconstruct_gradient(s)
+    s.active = s.l
+    _read_block(s)
 
 
 cdef void _init_gradient(Smo *s) noexcept nogil:
@@ -124,7 +245,7 @@ cdef void _init_gradient(Smo *s) noexcept nogil:
         s.yGbar[k] = 0.0
     for t in range(s.l):
         if s.alpha[t] > 0:
-            Kt = s.K + s.bi[t] * s.n_block
+            Kt = _row(s, s.bi[t])
             ya = s.y[t] * s.alpha[t]
             for k in range(s.l):
                 s.yG[k] += ya * Kt[s.bi[k]]
@@ -149,7 +270,7 @@ cdef void _reconstruct_gradient(Smo *s) noexcept nogil:
     if n_free * l > 2 * active * (l - active):
         # One row per shrunk variable, summed over the free active ones.
         for k in range(active, l):
-            Kt = s.K + s.bi[k] * s.n_block
+            Kt = _row(s, s.bi[k])
             acc = s.yG[k]
             for t in range(active):
                 if s.flag[t] == FREE:
@@ -159,7 +280,7 @@ cdef void _reconstruct_gradient(Smo *s) noexcept nogil:
         # One row per free active variable, added to every shrunk one.
         for t in range(active):
             if s.flag[t] == FREE:
-                Kt = s.K + s.bi[t] * s.n_block
+                Kt = _row(s, s.bi[t])
                 ya = s.y[t] * s.alpha[t]
                 for k in range(active, l):
                     s.yG[k] += ya * Kt[s.bi[k]]
@@ -184,8 +305,7 @@ cdef void _shrink(Smo *s) noexcept nogil:
             gmax_low = s.yG[k]
     if not s.unshrunk and gmax_up + gmax_low <= 10 * s.eps:
         s.unshrunk = True
-        _reconstruct_gradient(s)
-        s.active = s.l
+        _unshrink(s)
     k = 0
     while k < s.active:
         if _be_shrunk(s, k, gmax_up, gmax_low):
@@ -196,6 +316,8 @@ cdef void _shrink(Smo *s) noexcept nogil:
                     break
                 s.active -= 1
         k += 1
+    if s.active < s.l and (s.n_compact == 0 or s.active <= RECOMPACT * s.n_compact):
+        _compact(s)
 
 
 cdef Py_ssize_t _select_i(Smo *s, double *gmax) noexcept nogil:
@@ -215,16 +337,16 @@ cdef Py_ssize_t _select_j(Smo *s, Py_ssize_t i, double gmax) noexcept nogil:
     cdef Py_ssize_t k, j = -1
     cdef double gmax_low = -INFINITY, best = INFINITY
     cdef double g, grad_diff, quad, obj_diff, QDi = 0.0
-    cdef const double *Ki = s.K
-    cdef const int32_t *bi = s.bi
+    cdef const double *Ki = s.R
+    cdef const int32_t *col = s.col
     cdef const double *yG = s.yG
     cdef const double *QD = s.QD
     cdef const uint8_t *flag = s.flag
     if i >= 0:
-        Ki = s.K + bi[i] * s.n_block
+        Ki = _loop_row(s, i)
         QDi = QD[i]
     for k in range(s.active):
-        PISVM_PREFETCH(&Ki[bi[k + PREFETCH_DISTANCE]])
+        PISVM_PREFETCH(&Ki[col[k + PREFETCH_DISTANCE]])
         if flag[k] & LOW:
             g = yG[k]
             if g >= gmax_low:
@@ -232,7 +354,7 @@ cdef Py_ssize_t _select_j(Smo *s, Py_ssize_t i, double gmax) noexcept nogil:
             grad_diff = gmax + g
             if grad_diff > 0:
                 # i >= 0 here: without one, gmax is -inf.
-                quad = QDi + QD[k] - 2.0 * Ki[bi[k]]
+                quad = QDi + QD[k] - 2.0 * Ki[col[k]]
                 if quad <= 0:
                     quad = TAU
                 obj_diff = -(grad_diff * grad_diff) / quad
@@ -250,14 +372,17 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
     Returns the next iteration's ``i`` (as :func:`_select_i` over the same
     active set) and puts its ``-yG`` in ``gmax``: the gradient loop finds it.
     """
-    cdef const double *Ki = s.K + s.bi[i] * s.n_block
-    cdef const double *Kj = s.K + s.bi[j] * s.n_block
+    cdef const double *Ki
+    cdef const double *Kj
+    cdef const double *Ri = _loop_row(s, i)
+    cdef const double *Rj = _loop_row(s, j)
+    cdef const int32_t *col = s.col
     cdef double C_i = s.C[i], C_j = s.C[j]
     cdef int8_t y_i = s.y[i], y_j = s.y[j]
     cdef double old_i = s.alpha[i], old_j = s.alpha[j]
     cdef double a_i = old_i, a_j = old_j
     cdef double G_i = y_i * s.yG[i], G_j = y_j * s.yG[j]
-    cdef double K_ij = Ki[s.bi[j]]
+    cdef double K_ij = Ri[col[j]]
     cdef double quad, delta, diff, total, c_i, c_j, g, best
     cdef bint upper_i = _at_upper(s, i), upper_j = _at_upper(s, j)
     cdef Py_ssize_t k, next_i
@@ -318,8 +443,8 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
     best = -INFINITY
     next_i = -1
     for k in range(s.active):
-        PISVM_PREFETCH(&Kj[bi[k + PREFETCH_DISTANCE]])
-        g = yG[k] + (c_i * Ki[bi[k]] + c_j * Kj[bi[k]])
+        PISVM_PREFETCH(&Rj[col[k + PREFETCH_DISTANCE]])
+        g = yG[k] + (c_i * Ri[col[k]] + c_j * Rj[col[k]])
         yG[k] = g
         if flag[k] & UP and -g >= best:
             best = -g
@@ -328,10 +453,12 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
 
     if upper_i != _at_upper(s, i):
         c_i = y_i * C_i if not upper_i else -y_i * C_i
+        Ki = _row(s, bi[i])
         for k in range(s.l):
             s.yGbar[k] += c_i * Ki[bi[k]]
     if upper_j != _at_upper(s, j):
         c_j = y_j * C_j if not upper_j else -y_j * C_j
+        Kj = _row(s, bi[j])
         for k in range(s.l):
             s.yGbar[k] += c_j * Kj[bi[k]]
     return next_i
@@ -373,8 +500,7 @@ cdef Py_ssize_t _solve(Smo *s, bint shrinking, Py_ssize_t max_iter) noexcept nog
             i = _select_i(s, &gmax)
         j = _select_j(s, i, gmax)
         if j < 0:
-            _reconstruct_gradient(s)
-            s.active = s.l
+            _unshrink(s)
             i = _select_i(s, &gmax)
             j = _select_j(s, i, gmax)
             if j < 0:
@@ -385,21 +511,22 @@ cdef Py_ssize_t _solve(Smo *s, bint shrinking, Py_ssize_t max_iter) noexcept nog
         have_i = True
     if s.active < s.l:
         # Only after max_iter: LIBSVM reports the whole gradient all the same.
-        _reconstruct_gradient(s)
-        s.active = s.l
+        _unshrink(s)
     return n_iter
 
 
 def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, const int8_t[::1] y,
           const double[::1] C, double eps, bint shrinking, Py_ssize_t max_iter,
           double[::1] alpha, double[::1] work, int32_t[::1] bi, int64_t[::1] origin,
-          int8_t[::1] y_work, uint8_t[::1] flag):
+          int8_t[::1] y_work, uint8_t[::1] flag, int32_t[::1] ci, Py_ssize_t cache_bytes,
+          uint8_t[::1] ready, const double[::1] X, const double[::1] sqnorm, Py_ssize_t n_features, double gamma):
     """Solve the binary C-SVC dual on ``K[index][:, index]``; ``alpha`` is written in place.
 
     Parameters
     ----------
     K : memoryview of shape (n_block * n_block,), float64
-        The kernel block, flattened row-major.
+        The kernel block, flattened row-major; with ``ready``, its rows are
+        computed when the solver first reads them (**written in place**).
     n_block : int
     index : memoryview of shape (l,), int32
         Block rows of the variables, in LIBSVM's sample order.
@@ -416,10 +543,22 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
         order of ``index``. **Modified in place.**
     work : memoryview of shape (5 * l,), float64
         Scratch space.
-    bi : memoryview of shape (l + PREFETCH_PAD,), int32
+    bi, ci : memoryviews of shape (l + PREFETCH_PAD,), int32
         Scratch space.
     origin, y_work, flag : memoryviews of shape (l,)
         Scratch space (int64, int8, uint8).
+    cache_bytes : int
+        Most memory for the compact copy of the active sub-block, bytes
+        (0: the loops always read ``K``).
+    ready : memoryview of shape (n_block,) or (0,), uint8
+        Empty when ``K`` is given whole; else 1 for the rows of ``K`` already
+        written (**modified in place**), and the RBF rows are computed from:
+    X : memoryview of shape (n_block * n_features,), float64
+        The samples, flattened row-major (unused when ``ready`` is empty).
+    sqnorm : memoryview of shape (n_block,), float64
+        Their squared norms.
+    n_features : int
+    gamma : float
 
     Returns
     -------
@@ -427,14 +566,25 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     rho : float
     objective : float
         ``0.5 a'Qa - e'a`` at the solution.
+    n_copies : int
+        Compact copies of the active sub-block made.
     """
     cdef Smo s
     cdef Py_ssize_t k, l = index.shape[0], n_iter
     cdef double rho, objective = 0.0
-    if bi.shape[0] < l + PREFETCH_DISTANCE:
-        raise ValueError(f"bi has {bi.shape[0]} entries, need {l + PREFETCH_DISTANCE}")
-    s.K = &K[0]
+    if bi.shape[0] < l + PREFETCH_DISTANCE or ci.shape[0] < l + PREFETCH_DISTANCE:
+        raise ValueError(f"bi has {bi.shape[0]} and ci {ci.shape[0]} entries, need {l + PREFETCH_DISTANCE}")
+    s.K = <double *> &K[0]
     s.n_block = n_block
+    s.ready = NULL
+    if ready.shape[0]:
+        if ready.shape[0] != n_block or X.shape[0] != n_block * n_features or sqnorm.shape[0] != n_block:
+            raise ValueError(f"ready, X and sqnorm must have {n_block} rows of {n_features} features")
+        s.ready = &ready[0]
+        s.X = &X[0]
+        s.sqnorm = &sqnorm[0]
+        s.n_features = n_features
+        s.gamma = gamma
     s.l = l
     s.active = l
     s.eps = eps
@@ -448,7 +598,15 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     s.yG = &work[3 * l]
     s.yGbar = &work[4 * l]
     s.flag = &flag[0]
+    s.ci = &ci[0]
+    s.compact = NULL
+    s.allocated = 0
+    s.capacity = cache_bytes // sizeof(double)
+    s.n_copies = 0
+    _read_block(&s)
     with nogil:
+        for k in range(l + PREFETCH_DISTANCE):
+            s.ci[k] = 0
         for k in range(PREFETCH_DISTANCE):
             s.bi[l + k] = 0
         for k in range(l):
@@ -456,7 +614,7 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
             s.origin[k] = k
             s.y[k] = y[k]
             s.C[k] = C[k]
-            s.QD[k] = K[index[k] * n_block + index[k]]
+            s.QD[k] = K[index[k] * n_block + index[k]] if s.ready == NULL else 1.0  # RBF: K(x, x) = 1
             s.alpha[k] = alpha[k]
         _init_gradient(&s)
         n_iter = _solve(&s, shrinking, max_iter)
@@ -465,4 +623,5 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
             # a_k (G_k - 1) / 2 summed: 0.5 a'Qa - e'a, as LIBSVM computes it.
             objective += s.alpha[k] * (s.y[k] * s.yG[k] - 1.0)
             alpha[s.origin[k]] = s.alpha[k]
-    return n_iter, rho, objective / 2
+        free(s.compact)
+    return n_iter, rho, objective / 2, s.n_copies

@@ -47,7 +47,7 @@ from threadpoolctl import threadpool_limits
 from .backends import class_pairs, vote
 from .grid import TEST_FOLD
 from .journal import pack_bools
-from .solver import rbf_block, solve_binary, squared_distances
+from .solver import CACHE_MB, PairBlocks, rbf_block, solve_binary, squared_distances
 
 CHUNK_ROWS = 256
 """Held-out rows scored together (bounds the kernel rows held at once)."""
@@ -102,17 +102,20 @@ class PisvmSolver:
         ``{label: weight}``; class ``label`` gets ``C * weight`` (LIBSVM ``-wi``).
     shortcut : bool, default True
         Reuse a solution with no multiplier at its bound for larger C.
+    cache_mb : float, default pisvm.solver.CACHE_MB
+        Memory for the SMO's compact copy of the active sub-block, MB (``-m``).
     """
 
     name = "pisvm"
     chains = True
     supports_pairs = True
 
-    def __init__(self, tol=1e-3, shrinking=True, class_weight=None, shortcut=True):
+    def __init__(self, tol=1e-3, shrinking=True, class_weight=None, shortcut=True, cache_mb=CACHE_MB):
         self.tol = tol
         self.shrinking = shrinking
         self.class_weight = class_weight or {}
         self.shortcut = shortcut
+        self.cache_mb = cache_mb
 
     def weight(self, label):
         """C factor of class ``label``."""
@@ -134,22 +137,23 @@ class PisvmSolver:
         -------
         list of Solution, one per C (the C shortcut repeats the previous C's object)
         seconds : list of float
-            Solve time of each C.
+            CPU seconds of this thread spent on each C.
         """
         solutions, seconds = [], []
         previous = None
         for C in costs:
-            clock = time.perf_counter()
+            clock = time.thread_time()
             if self.shortcut and previous is not None and previous.free:
                 solution = previous
             else:
                 C_pos, C_neg = C * weights[0], C * weights[1]
-                result = solve_binary(K, index, y, C_pos, C_neg, tol=self.tol, shrinking=self.shrinking)
+                result = solve_binary(K, index, y, C_pos, C_neg, tol=self.tol, shrinking=self.shrinking,
+                                      cache_mb=self.cache_mb)
                 bound = np.where(y > 0, C_pos, C_neg)
                 free = not np.any(result.alpha >= bound * (1.0 - 1e-12))
                 solution = Solution(result.alpha * y, float(result.rho), int(result.n_iter), free)
             solutions.append(solution)
-            seconds.append(time.perf_counter() - clock)
+            seconds.append(time.thread_time() - clock)
             previous = solution
         return solutions, seconds
 
@@ -170,58 +174,6 @@ class PisvmSolver:
                 weights = (self.weight(classes[a]), self.weight(classes[b]))
                 models[(a, b)] = self.solve_costs(K, index, signs, [C], weights)[0][0]
         return PairModels(gamma, classes, [X[m] for m in members], models)
-
-
-def _pair_block(samples, gamma):
-    """Kernel block of a pair's samples (class a's, then b's), shape (n, n)."""
-    K = squared_distances(samples, samples)
-    return rbf_block(K, gamma, out=K)
-
-
-class PairBlocks:
-    """Kernel blocks of a sequence of class pairs, each class's own block computed once.
-
-    The block of pair (a, b) is ``[[K_aa, K_ab], [K_ab', K_bb]]`` over class
-    a's samples then class b's.  ``K_aa`` is computed the first time class a
-    appears and freed after its last pair; only ``K_ab`` is computed per pair
-    (a quarter of the block's entries for classes of equal size).  Every value
-    depends only on the two classes, never on the other pairs.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, n_features)
-    members : dict
-        ``{class: sample indices}``.
-    pairs : sequence of (int, int)
-    gamma : float
-    """
-
-    def __init__(self, X, members, pairs, gamma):
-        self.X, self.members, self.pairs, self.gamma = X, members, list(pairs), gamma
-        self.last_use = {c: i for i, pair in enumerate(self.pairs) for c in pair}
-        self.own = {}
-        self.position = 0
-
-    def _own(self, c):
-        if c not in self.own:
-            self.own[c] = _pair_block(self.X[self.members[c]], self.gamma)
-        return self.own[c]
-
-    def next_block(self):
-        """Block of the next pair, ndarray of shape (n_a + n_b, n_a + n_b), float64."""
-        a, b = self.pairs[self.position]
-        n_a, n_b = len(self.members[a]), len(self.members[b])
-        K = np.empty((n_a + n_b, n_a + n_b))
-        K[:n_a, :n_a] = self._own(a)
-        K[n_a:, n_a:] = self._own(b)
-        cross = squared_distances(self.X[self.members[a]], self.X[self.members[b]])
-        K[:n_a, n_a:] = rbf_block(cross, self.gamma, out=cross)
-        K[n_a:, :n_a] = cross.T
-        for c in (a, b):
-            if self.last_use[c] == self.position:
-                del self.own[c]
-        self.position += 1
-        return K
 
 
 class Solution:
@@ -467,14 +419,16 @@ def compute_chain(chain, problem, solver):
     list of dict
         Journal records, in ``chain.tasks`` order, with ``n_iter`` (solver
         iterations of the task's pairs), ``shortcuts`` (pairs solved by the C
-        shortcut) and ``peak_rss_mb`` (the process's peak memory so far).
+        shortcut), ``peak_rss_mb`` (the process's peak memory so far) and
+        ``seconds``: the CPU seconds of the task (see :func:`_task_seconds`);
+        the records' seconds add up to the chain's CPU time.
     """
     with threadpool_limits(limits=1, user_api="blas"):
         return _compute_chain(chain, problem, solver)
 
 
 def _compute_chain(chain, problem, solver):
-    start, clock = time.time(), time.perf_counter()
+    start, clock = time.time(), time.thread_time()
     X = np.ascontiguousarray(problem.X, dtype=np.float64)
     all_classes = problem.classes(TEST_FOLD)
     group_classes = sorted({c for pair in chain.pairs for c in pair})
@@ -485,7 +439,6 @@ def _compute_chain(chain, problem, solver):
             needed.setdefault(pair, {}).setdefault(fold, []).append(C)
     solutions, shortcut = {}, set()
     task_s = {(fold, C): 0.0 for fold, C, _ in chain.tasks}
-    solve_s = 0.0
     blocks = PairBlocks(X, members, chain.pairs, chain.gamma)
     for pair in chain.pairs:
         a, b = pair
@@ -504,17 +457,15 @@ def _compute_chain(chain, problem, solver):
                 if i > 0 and solution is found[i - 1]:
                     shortcut.add((pair, fold, C))
                 task_s[(fold, C)] += s
-                solve_s += s
         del K
     wins, score_s, views = {}, {}, {}
     for fold in dict.fromkeys(fold for fold, _, _ in chain.tasks):
-        clock_fold = time.perf_counter()
+        clock_fold = time.thread_time()
         views[fold] = _FoldView(problem, fold, members)
         keys = [(pair, fold, C) for f, C, pairs in chain.tasks if f == fold for pair in pairs]
         wins.update(_score(views[fold], keys, solutions, chain.gamma))
-        score_s[fold] = time.perf_counter() - clock_fold
-    fold_tasks = collections.Counter(fold for fold, _, _ in chain.tasks)
-    shared_s = time.perf_counter() - clock - solve_s - sum(score_s.values())
+        score_s[fold] = time.thread_time() - clock_fold
+    seconds = _task_seconds(chain.tasks, task_s, score_s, time.thread_time() - clock)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     end = time.time()
     records = []
@@ -533,10 +484,39 @@ def _compute_chain(chain, problem, solver):
                           wins=[pack_bools(wins[(pairs[i], fold, C)]) for i in order])
         solved = [(pair, fold, C) for pair in pairs if (pair, fold, C) not in shortcut]
         record.update(n_iter=int(sum(solutions[key].n_iter for key in solved)), shortcuts=len(pairs) - len(solved),
-                      seconds=task_s[(fold, C)] + score_s[fold] / fold_tasks[fold] + shared_s / len(chain.tasks),
+                      seconds=seconds[(fold, C)],
                       start=start, end=end, host=socket.gethostname(), peak_rss_mb=peak_mb)
         records.append(record)
     return records
+
+
+def _task_seconds(tasks, solve_s, score_s, chain_s):
+    """CPU seconds of each task of a chain: its own solves plus its shares of the shared work.
+
+    A task's share of its fold's scoring (held-out kernel rows serve every C
+    of the fold) is its fold's scoring time split equally over the fold's
+    tasks; the rest of the chain's time (the pair blocks, which serve every
+    fold and C, and the fold views) is split equally over all tasks.
+
+    Parameters
+    ----------
+    tasks : sequence of (fold, C, pairs)
+    solve_s : dict
+        ``{(fold, C): CPU seconds of the task's solves}``.
+    score_s : dict
+        ``{fold: CPU seconds of scoring the fold}``.
+    chain_s : float
+        CPU seconds of the whole chain.
+
+    Returns
+    -------
+    dict
+        ``{(fold, C): seconds}``, summing to ``chain_s``.
+    """
+    tasks_of_fold = collections.Counter(fold for fold, _, _ in tasks)
+    shared_s = chain_s - sum(solve_s.values()) - sum(score_s.values())
+    return {(fold, C): solve_s[(fold, C)] + score_s[fold] / tasks_of_fold[fold] + shared_s / len(tasks)
+            for fold, C, _ in tasks}
 
 
 def _score(view, keys, solutions, gamma):

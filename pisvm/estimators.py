@@ -1,8 +1,8 @@
 """scikit-learn estimators over the suite's engine: :class:`SVC` and :class:`GridSearchSVC`.
 
 :class:`SVC` is an RBF C-SVC with ``sklearn.svm.SVC``'s parameters and
-fitted attributes; it trains with the grid's own solver
-(:class:`pisvm.chains.PisvmSolver`, or LIBSVM with ``solver="libsvm"``) and
+fitted attributes; it trains with the grid's own SMO
+(:func:`pisvm.solver.solve_rbf`, or LIBSVM with ``solver="libsvm"``) and
 predicts with the fast predictor (:func:`pisvm.predict.predict`).
 :class:`GridSearchSVC` is ``GridSearchCV`` over (gamma, C) for it, run by the
 grid engine: chains of kernel blocks shared by every fold and every C, on
@@ -27,19 +27,18 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from .backends import LibsvmBackend, class_pairs
-from .chains import PairBlocks, PisvmSolver, choose_groups, class_groups, make_chains
+from .chains import PisvmSolver, choose_groups, make_chains
 from .engine import Problem, TaskResults, compute, run_units
 from .folds import stratified_folds
 from .grid import TEST_FOLD, check_grid, make_units, parts_per_task
 from .model import SVMModel, read_model
 from .predict import predict as fast_predict
+from .solver import solve_rbf
 from .train import svc as libsvm_svc
 
 SOLVERS = ("pisvm", "libsvm")
 """Values of ``SVC(solver=...)``: the grid's own solver, or scikit-learn's LIBSVM."""
 
-TILES_PER_THREAD = 3
-"""Pair tiles per thread in a threaded :meth:`SVC.fit` (load balance; each tile recomputes its classes' own blocks)."""
 
 
 def _max_iter(n_train):
@@ -53,9 +52,9 @@ class SVC(ClassifierMixin, BaseEstimator):
     A drop-in for ``sklearn.svm.SVC(kernel="rbf")``: the same parameters
     (those that concern an RBF C-SVC), the same fitted attributes with the same
     meaning and layout, the same labels.  ``fit`` solves every one-vs-one
-    binary problem with :class:`pisvm.chains.PisvmSolver` (LIBSVM's SMO in
-    Cython without the GIL, on one RBF kernel block per class pair) or, with
-    ``solver="libsvm"``, with scikit-learn's LIBSVM; ``predict`` and
+    binary problem with the grid's SMO, :func:`pisvm.solver.solve_rbf`
+    (LIBSVM's SMO in Cython without the GIL, computing the kernel rows it
+    reads on demand) or, with ``solver="libsvm"``, with scikit-learn's LIBSVM; ``predict`` and
     ``decision_function`` use :func:`pisvm.predict.predict` (kernel rows by
     BLAS, LIBSVM's vote), whose labels are LIBSVM's.
 
@@ -72,8 +71,11 @@ class SVC(ClassifierMixin, BaseEstimator):
     shrinking : bool, default True
         LIBSVM's shrinking heuristic (``-h``).
     cache_size : float, default 200
-        Kernel cache of LIBSVM, in MB (``solver="libsvm"`` only: the pisvm
-        solver holds each class pair's whole kernel block, in float64).
+        Memory of one binary solve, in MB: LIBSVM's kernel cache
+        (``solver="libsvm"``), or the pisvm SMO's compact copy of the active
+        sub-block once shrinking has made it small enough (``cache_mb`` of
+        :func:`pisvm.solver.solve_rbf`; the kernel rows themselves are held
+        in full, float64).
     class_weight : dict or "balanced", default None
         ``{label: weight}``: class ``label`` gets ``C * weight``; "balanced"
         weighs classes by ``n_samples / (n_classes * count)``.
@@ -85,9 +87,8 @@ class SVC(ClassifierMixin, BaseEstimator):
         (``sklearn.svm.SVC.fit``), whose fitted attributes it copies.
     n_jobs : int, default None
         Threads of ``fit`` with the pisvm solver (None: 1, -1: every core):
-        the one-vs-one problems are solved side by side, one BLAS thread
-        each; the model does not depend on it.  ``predict`` runs BLAS with
-        its own thread settings.
+        the one-vs-one problems are solved side by side; the model does not
+        depend on it.  ``predict`` runs BLAS with its own thread settings.
 
     Attributes
     ----------
@@ -190,8 +191,8 @@ class SVC(ClassifierMixin, BaseEstimator):
             coef, rho = fitted._dual_coef_, -fitted._intercept_
             n_iter, self.fit_status_ = fitted.n_iter_, int(fitted.fit_status_)
         else:
-            solver = PisvmSolver(tol=self.tol, shrinking=self.shrinking, class_weight=weights)
-            solutions = _solve_pairs(solver, X, y_index, len(classes), self._gamma, self.C,
+            solutions = _solve_pairs(X, y_index, len(classes), self._gamma, self.C, self.class_weight_,
+                                     dict(tol=self.tol, shrinking=self.shrinking, cache_mb=self.cache_size),
                                      effective_n_jobs(self.n_jobs))
             support, n_support, coef, rho, n_iter = _assemble(X, y_index, len(classes), solutions)
             sizes = np.bincount(y_index)
@@ -403,43 +404,11 @@ def _resolve_gamma(gamma, X):
     return float(gamma)
 
 
-def _solve_pairs(solver, X, y_index, n_classes, gamma, C, n_jobs):
-    """Solve every one-vs-one problem of ``(X, y_index)`` on ``n_jobs`` threads.
+def _solve_pairs(X, y_index, n_classes, gamma, C, class_weight, options, n_jobs):
+    """Solve every one-vs-one problem by :func:`pisvm.solver.solve_rbf` on ``n_jobs`` threads, largest first.
 
-    What :meth:`pisvm.chains.PisvmSolver.fit` does, with the pairs in tiles
-    of class blocks (:func:`pisvm.chains.class_groups`; one tile on one
-    thread), each tile with its own :class:`pisvm.chains.PairBlocks`, largest
-    first.  A pair's block and solution depend on its two classes only.
-
-    Returns
-    -------
-    dict
-        ``{(a, b): pisvm.chains.Solution}`` for every pair of :func:`pisvm.backends.class_pairs`.
-    """
-    members = {c: np.flatnonzero(y_index == c) for c in range(n_classes)}
-    n_blocks = 1
-    while n_blocks < n_classes and n_blocks * (n_blocks + 1) // 2 < TILES_PER_THREAD * n_jobs and n_jobs > 1:
-        n_blocks += 1
-    groups = class_groups(n_classes, n_blocks)
-    groups.sort(key=lambda group: -sum((len(members[a]) + len(members[b])) ** 2 for a, b in group))
-
-    def solve(pairs):
-        blocks = PairBlocks(X, members, pairs, gamma)
-        solutions = {}
-        for a, b in pairs:
-            K = blocks.next_block()
-            index = np.arange(len(K), dtype=np.int64)
-            signs = np.where(index < len(members[a]), 1, -1)
-            weights = (solver.weight(a), solver.weight(b))
-            solutions[(a, b)] = solver.solve_costs(K, index, signs, [C], weights)[0][0]
-        return solutions
-
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_jobs) as pool:
-        return {pair: solution for found in pool.map(solve, groups) for pair, solution in found.items()}
-
-
-def _assemble(X, y_index, n_classes, models):
-    """The multi-class model of the pisvm solver's binary solutions, in scikit-learn's layout.
+    Each pair's SMO computes the kernel rows it reads, on demand, without the
+    GIL; a pair's solution depends on its two classes only.
 
     Parameters
     ----------
@@ -447,8 +416,43 @@ def _assemble(X, y_index, n_classes, models):
     y_index : ndarray of shape (n_samples,)
         Class index of each sample.
     n_classes : int
-    models : dict
-        ``{(a, b): pisvm.chains.Solution}``, coefficients over class a's samples then class b's.
+    gamma, C : float
+    class_weight : ndarray of shape (n_classes,)
+        Factor of ``C`` of each class.
+    options : dict
+        ``tol``, ``shrinking`` and ``cache_mb`` of :func:`pisvm.solver.solve_rbf`.
+    n_jobs : int
+
+    Returns
+    -------
+    dict
+        ``{(a, b): (samples, solution)}``: the pair's training-sample indices
+        (class a's, then class b's) and its :class:`pisvm.solver.BinarySolution`.
+    """
+    members = [np.flatnonzero(y_index == c) for c in range(n_classes)]
+    pairs = sorted(class_pairs(n_classes), key=lambda pair: -(len(members[pair[0]]) + len(members[pair[1]])))
+
+    def solve(pair):
+        a, b = pair
+        samples = np.concatenate([members[a], members[b]])
+        signs = np.where(np.arange(len(samples)) < len(members[a]), 1, -1)
+        return samples, solve_rbf(X[samples], signs, C * class_weight[a], C * class_weight[b], gamma, **options)
+
+    with ThreadPoolExecutor(n_jobs) as pool:
+        return dict(zip(pairs, pool.map(solve, pairs)))
+
+
+def _assemble(X, y_index, n_classes, solutions):
+    """The multi-class model of binary solutions, in scikit-learn's layout.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y_index : ndarray of shape (n_samples,)
+        Class index of each sample.
+    n_classes : int
+    solutions : dict
+        ``{(a, b): (samples, pisvm.solver.BinarySolution)}`` from :func:`_solve_pairs`.
 
     Returns
     -------
@@ -457,19 +461,18 @@ def _assemble(X, y_index, n_classes, models):
     coef : ndarray of shape (n_classes - 1, n_SV)
         LIBSVM's signs.
     rho : ndarray of shape (n_pairs,)
-    n_iter : ndarray of shape (n_pairs,)
+    n_iter : list of int, one per pair of :func:`pisvm.backends.class_pairs`
     """
-    members = [np.flatnonzero(y_index == c) for c in range(n_classes)]
     fits = {}
     used = np.zeros(len(y_index), dtype=bool)
-    for (a, b), solution in models.items():
-        index = np.concatenate([members[a], members[b]])
-        nonzero = solution.coef != 0.0
-        fits[(a, b)] = (index[nonzero], solution.coef[nonzero], solution.rho)
-        used[index[nonzero]] = True
+    for (a, b), (samples, solution) in solutions.items():
+        support = np.flatnonzero(solution.alpha)
+        coef = solution.alpha[support] * np.where(y_index[samples[support]] == a, 1.0, -1.0)
+        fits[(a, b)] = (samples[support], coef, solution.rho)
+        used[samples[support]] = True
     model = SVMModel.from_pairs(X, y_index, np.arange(n_classes), fits)
     support = np.concatenate([np.flatnonzero(used & (y_index == c)) for c in range(n_classes)])  # from_pairs' order
-    n_iter = [models[pair].n_iter for pair in class_pairs(n_classes)]
+    n_iter = [solutions[pair][1].n_iter for pair in class_pairs(n_classes)]
     return support, model.n_support, model.dual_coef, model.rho, n_iter
 
 
@@ -745,7 +748,8 @@ def _engine_solver(estimator, classes):
     if estimator.solver == "libsvm":
         return LibsvmBackend(cache_mb=estimator.cache_size, tol=estimator.tol, shrinking=estimator.shrinking,
                              class_weight=weights)
-    return PisvmSolver(tol=estimator.tol, shrinking=estimator.shrinking, class_weight=weights)
+    return PisvmSolver(tol=estimator.tol, shrinking=estimator.shrinking, class_weight=weights,
+                       cache_mb=estimator.cache_size)
 
 
 def _split_jobs(cv, random_state, X, y, y_index, transform=None):

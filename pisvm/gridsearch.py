@@ -24,9 +24,11 @@ def summarize_cells(results, gammas, costs, n_folds):
     -------
     list of dict
         ``gamma``, ``C``, ``accuracy`` (mean of fold accuracies, a fraction),
-        ``fold_accuracies``, ``correct`` (summed), ``seconds_sum`` (summed unit
-        seconds: the cell's serial cost), ``seconds_span`` (wall clock from its
-        first unit's start to its last unit's end).
+        ``fold_accuracies``, ``correct`` (summed), ``seconds_sum`` (CPU seconds
+        spent on the cell: its units' or its chain tasks' seconds summed, the
+        cell's serial cost), ``seconds_span`` (wall clock from its first unit's
+        start to its last unit's end; with chains, the span of the chains that
+        computed it).
     """
     cells = []
     for gamma in gammas:
@@ -142,7 +144,8 @@ def fit_best_model(problem, summary, params, comm=None):
         :func:`grid_search`'s result on rank 0 (None elsewhere); on rank 0
         its ``test`` and ``test_predicted`` are filled in from the model.
     params : dict
-        Solver options of :func:`pisvm.train.svc` besides ``gamma`` and ``C``.
+        Solver options of :func:`pisvm.train.train_model` besides ``gamma`` and ``C``
+        (``solver`` the grid's: the model is fitted the way the cells were).
     comm : mpi4py.MPI.Comm, optional
 
     Returns

@@ -22,7 +22,9 @@ from .chains import PisvmSolver
 from .engine import Problem
 from .gridsearch import fit_best_model, grid_search
 from .journal import Journal
-from .report import write_results
+from .report import TABLE_TIME, write_results
+from .solver import CACHE_MB
+from .train import SOLVERS
 from .transport import CollectiveError, abort_job, bcast_when_ready
 
 
@@ -72,9 +74,6 @@ class GridJob:
     model_path: str = None
 
 
-SOLVERS = ("pisvm", "libsvm")
-
-
 def make_solver(svm_solver, backend, options):
     """The grid's solver object; ValueError on a combination that cannot run.
 
@@ -86,8 +85,7 @@ def make_solver(svm_solver, backend, options):
         Library of ``svm_solver="libsvm"`` (:data:`pisvm.backends.BACKENDS`).
     options : dict
         Keyword options of the backend (``cache_mb``, ``tol``, ``shrinking``,
-        ``class_weight``); the pisvm solver takes ``tol``, ``shrinking`` and
-        ``class_weight`` from them.
+        ``class_weight``); the pisvm solver takes all but the backend's from them.
     """
     library = make_backend(backend, **options)
     if svm_solver == "libsvm":
@@ -97,7 +95,7 @@ def make_solver(svm_solver, backend, options):
     if backend != "libsvm":
         raise ValueError(f"backend {backend} runs with solver libsvm only (solver pisvm is its own)")
     return PisvmSolver(tol=options.get("tol", 1e-3), shrinking=options.get("shrinking", True),
-                       class_weight=options.get("class_weight"))
+                       class_weight=options.get("class_weight"), cache_mb=options.get("cache_mb", CACHE_MB))
 
 
 def prepare_out(out_dir):
@@ -212,7 +210,7 @@ def _work(payload, comm, progress, prog, out_dir):
                               on_record=journal.append if journal else None,
                               n_parts=job.n_parts, progress=progress)
         if job.model_path is not None:
-            model = fit_best_model(job.problem, summary, job.solver, comm=comm)
+            model = fit_best_model(job.problem, summary, dict(job.solver, solver=job.svm_solver), comm=comm)
             if rank == 0:
                 model.write(job.model_path)
         if rank != 0:
@@ -243,7 +241,7 @@ def _metadata(job, started, resumed, size, hosts, records):
                 "n_classes": int(len(np.unique(problem.y))), "folds": job.header.get("folds"),
                 "seed": job.header.get("seed"), "ranks": size, "hosts": sorted(set(hosts)),
                 "backend": job.backend, "svm_solver": job.svm_solver, "solver": job.header.get("solver"),
-                "peak_rss_mb": peak_rss_mb(records), "model": job.model_path, "table_time": "seconds_span"}
+                "peak_rss_mb": peak_rss_mb(records), "model": job.model_path, "table_time": TABLE_TIME}
     metadata.update(job.metadata)
     metadata.update(wall_s=time.time() - started, resumed_units=resumed, versions=versions())
     return metadata

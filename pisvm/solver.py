@@ -16,14 +16,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from pisvm import _smo
 
-LOG_KERNEL_FLOOR = -460.0
-"""Exponent below which :func:`rbf_block` writes an exact 0 (``exp(-460)`` is about 1e-200).
+LOG_KERNEL_FLOOR = _smo.LOG_KERNEL_FLOOR
+"""Exponent below which :func:`rbf_block` writes an exact 0 (``exp(-460)`` is about 1e-200); see
+:data:`pisvm._smo.LOG_KERNEL_FLOOR`."""
 
-``exp`` is 5 to 25 times slower where its result is subnormal or underflows
-(exponents below about -708), and products of such values slow the SMO down
-the same way; LIBSVM itself stores kernel values as float32, which rounds
-every value below about 1e-45 to 0.
-"""
+CACHE_MB = 200.0
+"""Default memory for the SMO's compact copy of the active sub-block, MB (LIBSVM's ``-m``)."""
 
 _SLICE = 1 << 15  # elements per slice of rbf_block's passes
 
@@ -106,6 +104,58 @@ def rbf_block(squared, gamma, out=None):
     return out
 
 
+def _pair_block(samples, gamma):
+    """Kernel block of a pair's samples (class a's, then b's), shape (n, n)."""
+    K = squared_distances(samples, samples)
+    return rbf_block(K, gamma, out=K)
+
+
+class PairBlocks:
+    """Kernel blocks of a sequence of class pairs, each class's own block computed once.
+
+    The block of pair (a, b) is ``[[K_aa, K_ab], [K_ab', K_bb]]`` over class
+    a's samples then class b's.  ``K_aa`` is computed the first time class a
+    appears and freed after its last pair; only ``K_ab`` is computed per pair
+    (a quarter of the block's entries for classes of equal size).  Every value
+    depends only on the two classes, never on the other pairs.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    members : dict
+        ``{class: sample indices}``.
+    pairs : sequence of (int, int)
+    gamma : float
+    """
+
+    def __init__(self, X, members, pairs, gamma):
+        self.X, self.members, self.pairs, self.gamma = X, members, list(pairs), gamma
+        self.last_use = {c: i for i, pair in enumerate(self.pairs) for c in pair}
+        self.own = {}
+        self.position = 0
+
+    def _own(self, c):
+        if c not in self.own:
+            self.own[c] = _pair_block(self.X[self.members[c]], self.gamma)
+        return self.own[c]
+
+    def next_block(self):
+        """Block of the next pair, ndarray of shape (n_a + n_b, n_a + n_b), float64."""
+        a, b = self.pairs[self.position]
+        n_a, n_b = len(self.members[a]), len(self.members[b])
+        K = np.empty((n_a + n_b, n_a + n_b))
+        K[:n_a, :n_a] = self._own(a)
+        K[n_a:, n_a:] = self._own(b)
+        cross = squared_distances(self.X[self.members[a]], self.X[self.members[b]])
+        K[:n_a, n_a:] = rbf_block(cross, self.gamma, out=cross)
+        K[n_a:, :n_a] = cross.T
+        for c in (a, b):
+            if self.last_use[c] == self.position:
+                del self.own[c]
+        self.position += 1
+        return K
+
+
 @dataclass(frozen=True)
 class BinarySolution:
     """Solution of a binary C-SVC dual problem (LIBSVM's conventions).
@@ -123,6 +173,9 @@ class BinarySolution:
         Dual objective ``0.5 a'Qa - e'a`` (LIBSVM's ``obj``).
     n_sv : int
         Number of support vectors (``alpha > 0``).
+    n_copies : int
+        Compact copies of the active sub-block the SMO made (0 when the budget
+        ``cache_mb`` never held one).
     """
 
     alpha: np.ndarray
@@ -130,9 +183,10 @@ class BinarySolution:
     n_iter: int
     objective: float
     n_sv: int
+    n_copies: int = 0
 
 
-def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=None):
+def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=None, cache_mb=CACHE_MB):
     """Solve LIBSVM's binary C-SVC dual on the samples ``index`` of a kernel block.
 
     Minimises ``0.5 a'Qa - e'a`` subject to ``y'a = 0`` and ``0 <= a_k <= C_k``,
@@ -140,8 +194,13 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     and ``C_neg`` for ``y_k = -1``, by LIBSVM's SMO (Fan, Chen and Lin 2005:
     second-order working-set selection, shrinking, stopping when the maximal
     violation ``m(a) - M(a)`` is below ``tol``).  The two kernel columns of an
-    iteration are read from ``K`` directly: nothing is copied or cached, and the
-    loop runs without the GIL.  Cost: O(len(index)) per iteration.
+    iteration are read from ``K`` until shrinking has made the active set
+    smaller; then from a compact copy of the active sub-block (``cache_mb``
+    permitting), made again each time the active set falls under 3/4 of the
+    copy's, so an iteration reads two short contiguous rows instead of
+    scattered columns of two long block rows.  The copy holds the block's
+    values exactly: the iterates are the same with any ``cache_mb``.  The loop
+    runs without the GIL.  Cost: O(number of active variables) per iteration.
 
     Parameters
     ----------
@@ -161,6 +220,8 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     max_iter : int, optional
         Iteration limit; by default LIBSVM's ``max(10_000_000, 100 * n_train)``.
         Reaching it warns (:class:`sklearn.exceptions.ConvergenceWarning`).
+    cache_mb : float, default CACHE_MB
+        Most memory for the compact copy, MB (LIBSVM's ``-m``); 0 reads the block always.
 
     Returns
     -------
@@ -177,6 +238,48 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
         raise ValueError("index is empty: need at least one training sample")
     if index.min() < 0 or index.max() >= n_block:
         raise ValueError(f"index values in [{index.min()}, {index.max()}], must be in [0, {n_block})")
+    return _solve(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb)
+
+
+def solve_rbf(X, y, C_pos, C_neg, gamma, tol=1e-3, shrinking=True, max_iter=None, cache_mb=CACHE_MB):
+    """Solve the binary C-SVC dual of samples ``X`` with the RBF kernel, computing kernel rows on demand.
+
+    The problem and the SMO are :func:`solve_binary`'s on the block
+    ``exp(-gamma |x_k - x_t|^2)`` of ``X``, but a row of the block is computed
+    (in Cython, without the GIL) only when the SMO first reads it, the way
+    LIBSVM computes kernel columns: one fit pays for the rows it uses, not for
+    the whole block.  The block's memory is reserved and only the computed
+    rows are touched.  Kernel values can differ from :func:`rbf_block`'s in
+    the last bits (another summation order).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_train, n_features)
+        Training samples in LIBSVM's sample order.
+    y : array-like of shape (n_train,)
+        +1 or -1.
+    C_pos, C_neg : float
+    gamma : float
+        RBF width, > 0.
+    tol, shrinking, max_iter, cache_mb
+        As in :func:`solve_binary`.
+
+    Returns
+    -------
+    BinarySolution
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    if X.ndim != 2 or len(X) == 0:
+        raise ValueError(f"X of shape {X.shape}: need a 2-D array with at least one sample")
+    if not gamma > 0 or not np.isfinite(gamma):
+        raise ValueError(f"gamma == {gamma}, must be > 0 and finite")
+    n = len(X)
+    rows = (np.zeros(n, np.uint8), X.reshape(-1), np.einsum("ij,ij->i", X, X), X.shape[1], float(gamma))
+    return _solve(np.empty((n, n)), np.arange(n), y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb, rows)
+
+
+def _solve(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb, rows=None):
+    """Check the rest of the arguments and run the SMO (``rows``: the on-demand RBF rows, or None)."""
     y = np.asarray(y)
     if y.shape != index.shape:
         raise ValueError(f"y of shape {y.shape}, must have the shape of index {index.shape}")
@@ -185,6 +288,8 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     for name, value in (("C_pos", C_pos), ("C_neg", C_neg), ("tol", tol)):
         if not value > 0 or not np.isfinite(value):
             raise ValueError(f"{name} == {value}, must be > 0 and finite")
+    if not 0 <= cache_mb < np.inf:
+        raise ValueError(f"cache_mb == {cache_mb}, must be >= 0 and finite")
     n_train = len(index)
     if max_iter is None:
         max_iter = max(10_000_000, 100 * n_train)
@@ -193,12 +298,14 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     y = y.astype(np.int8)
     C = np.where(y > 0, float(C_pos), float(C_neg))
     alpha = np.zeros(n_train)
-    n_iter, rho, objective = _smo.solve(
-        K.reshape(-1), n_block, index.astype(np.int32), y, C, float(tol), bool(shrinking), int(max_iter),
+    n_iter, rho, objective, n_copies = _smo.solve(
+        K.reshape(-1), K.shape[0], index.astype(np.int32), y, C, float(tol), bool(shrinking), int(max_iter),
         alpha, np.empty(5 * n_train), np.empty(n_train + _smo.PREFETCH_PAD, np.int32),
-        np.empty(n_train, np.int64), np.empty(n_train, np.int8), np.empty(n_train, np.uint8))
+        np.empty(n_train, np.int64), np.empty(n_train, np.int8), np.empty(n_train, np.uint8),
+        np.empty(n_train + _smo.PREFETCH_PAD, np.int32), int(cache_mb * 2**20),
+        *(rows or (np.empty(0, np.uint8), np.empty(0), np.empty(0), 0, 0.0)))
     if n_iter >= max_iter:
         warnings.warn(f"the SMO stopped at max_iter == {max_iter} iterations before reaching tol == {tol}",
                       ConvergenceWarning, stacklevel=2)
     return BinarySolution(alpha=alpha, rho=rho, n_iter=n_iter, objective=objective,
-                          n_sv=int(np.count_nonzero(alpha)))
+                          n_sv=int(np.count_nonzero(alpha)), n_copies=n_copies)

@@ -115,7 +115,15 @@ def predict(run, n_ranks):
     """The table and grid time the engine's scheduler would reach on ``n_ranks``, from measured unit times.
 
     The run's cross-validation units are replayed through
-    :func:`pisvm.grid.replay_schedule` with their measured seconds.
+    :func:`pisvm.grid.replay_schedule` with their measured seconds.  Only
+    runs of independent units (``--solver libsvm``) can be replayed: a chain
+    of the pisvm solver shares its kernel blocks over many cells, and its
+    grouping depends on the number of ranks.
+
+    Raises
+    ------
+    ValueError
+        For a run of the pisvm solver, naming the run needed.
 
     Returns
     -------
@@ -124,6 +132,10 @@ def predict(run, n_ranks):
     makespan_s : float
     efficiency : float
     """
+    if run["metadata"].get("svm_solver", "libsvm") != "libsvm":
+        raise ValueError(f"{run['path']}: --predict replays independent units, and this run computed chains "
+                         f"(--solver {run['metadata']['svm_solver']}) whose grouping depends on the number of ranks; "
+                         "replay a --solver libsvm run, or measure the run on N ranks")
     records = sorted(_cv_units(run), key=lambda unit: unit["start"])
     seconds = {_unit(record): record["seconds"] for record in records}
     timeline = replay_schedule(list(seconds), seconds.get, n_ranks)

@@ -2,11 +2,14 @@
 
 LIBSVM trains a k-class ``c_svc`` as k(k-1)/2 binary problems (the samples
 of classes i and j, class i first, each in file order) and merges them
-into one model.  :func:`fit_pair` solves one of them with scikit-learn's
-LIBSVM; :func:`train_model` hands the pairs out over ranks (longest first,
-each to the least loaded rank), gathers the fits on rank 0 and assembles
-the model that one ``SVC`` fit gives: the same support vectors, coefficients
-and rho.
+into one model.  :func:`fit_pair` solves one of them, with scikit-learn's
+LIBSVM (``solver="libsvm"``, any kernel) or with the grid's own SMO on the
+pair's RBF kernel block (``solver="pisvm"``, the grid's default);
+:func:`train_model` hands the pairs out over ranks (longest first, each to
+the least loaded rank), gathers the fits on rank 0 and assembles the model.
+With LIBSVM it is the model that one ``SVC`` fit gives: the same support
+vectors, coefficients and rho; with the pisvm solver it is the model the
+grid's cross-validation scored, on every number of ranks.
 """
 
 import time
@@ -15,9 +18,13 @@ import numpy as np
 from sklearn.svm import SVC
 
 from .model import SVMModel, class_pairs
+from .solver import CACHE_MB, solve_rbf
+
+SOLVERS = ("pisvm", "libsvm")
+"""Solvers of one binary problem: the grid's own SMO (RBF kernel only) and scikit-learn's LIBSVM."""
 
 
-def svc(gamma, C, kernel="rbf", degree=3, coef0=0.0, cache_mb=200.0, tol=1e-3, shrinking=True, class_weight=None):
+def svc(gamma, C, kernel="rbf", degree=3, coef0=0.0, cache_mb=CACHE_MB, tol=1e-3, shrinking=True, class_weight=None):
     """The scikit-learn ``SVC`` with LIBSVM's parameters (``kernel`` in :data:`pisvm.model.KERNELS` names)."""
     return SVC(C=C, kernel="poly" if kernel == "polynomial" else kernel, gamma=gamma, degree=degree, coef0=coef0,
                tol=tol, shrinking=shrinking, cache_size=cache_mb, class_weight=class_weight,
@@ -36,7 +43,8 @@ def fit_pair(X, y, labels, pair, params):
     pair : tuple of int
         ``(i, j)``, ``i < j``.
     params : dict
-        Keyword arguments of :func:`svc` (``gamma``, ``C``, ...).
+        Keyword arguments of :func:`svc` (``gamma``, ``C``, ...), and
+        ``solver`` (one of :data:`SOLVERS`, default "libsvm").
 
     Returns
     -------
@@ -46,6 +54,11 @@ def fit_pair(X, y, labels, pair, params):
         Their coefficients, positive for class i (LIBSVM's sign).
     rho : float
     """
+    return fit_pairs(X, y, labels, [pair], params)[pair]
+
+
+def _fit_pair_libsvm(X, y, labels, pair, params):
+    """:func:`fit_pair` by scikit-learn's LIBSVM on the pair's rows (``params`` is not modified)."""
     i, j = pair
     members = np.flatnonzero((y == labels[i]) | (y == labels[j]))
     params = dict(params)
@@ -57,10 +70,37 @@ def fit_pair(X, y, labels, pair, params):
 
 
 def fit_pairs(X, y, labels, pairs, params, on_pair=None):
-    """:func:`fit_pair` for every pair of ``pairs``; returns ``{pair: (index, coef, rho)}``."""
+    """:func:`fit_pair` for every pair of ``pairs``; returns ``{pair: (index, coef, rho)}``.
+
+    The pisvm solver computes the kernel rows each pair's SMO reads, on
+    demand (:func:`pisvm.solver.solve_rbf`): one fit pays for the rows it
+    uses, as LIBSVM does, not for whole blocks.
+    """
+    params = dict(params)
+    solver = params.pop("solver", "libsvm")
+    if solver == "libsvm":
+        fits = {}
+        for pair in pairs:
+            fits[pair] = _fit_pair_libsvm(X, y, labels, pair, params)
+            if on_pair is not None:
+                on_pair()
+        return fits
+    if solver != "pisvm":
+        raise ValueError(f"solver {solver!r} not in {SOLVERS}")
+    if params.get("kernel", "rbf") != "rbf":
+        raise ValueError(f"the pisvm solver trains the RBF kernel only, not {params['kernel']}: use the libsvm solver")
+    weights = params.get("class_weight") or {}
     fits = {}
-    for pair in pairs:
-        fits[pair] = fit_pair(X, y, labels, pair, params)
+    for i, j in pairs:
+        first = np.flatnonzero(y == labels[i])
+        samples = np.concatenate([first, np.flatnonzero(y == labels[j])])
+        signs = np.where(np.arange(len(samples)) < len(first), 1, -1)
+        solution = solve_rbf(X[samples], signs, params["C"] * weights.get(labels[i], 1.0),
+                             params["C"] * weights.get(labels[j], 1.0), params["gamma"],
+                             tol=params.get("tol", 1e-3), shrinking=params.get("shrinking", True),
+                             cache_mb=params.get("cache_mb", CACHE_MB))
+        support = np.flatnonzero(solution.alpha)
+        fits[(i, j)] = samples[support], solution.alpha[support] * signs[support], float(solution.rho)
         if on_pair is not None:
             on_pair()
     return fits
@@ -100,7 +140,8 @@ def train_model(X, y, params, comm=None, progress=None):
         The same on every rank.
     y : ndarray of shape (n_samples,)
     params : dict
-        Keyword arguments of :func:`svc` (``gamma``, ``C``, ``kernel``, ...).
+        Keyword arguments of :func:`svc` (``gamma``, ``C``, ``kernel``, ...)
+        and ``solver`` (see :func:`fit_pair`).
     comm : mpi4py.MPI.Comm, optional
         Every rank calls this function; None trains serially.
     progress : callable, optional
@@ -110,11 +151,13 @@ def train_model(X, y, params, comm=None, progress=None):
     Returns
     -------
     SVMModel or None
-        The model on rank 0 (equal to ``SVMModel.from_svc(svc(**params).fit(X, y))``), None elsewhere.
+        The model on rank 0, None elsewhere (with LIBSVM equal to
+        ``SVMModel.from_svc(svc(**params).fit(X, y))``; with the pisvm solver the
+        same on every number of ranks).
     """
     rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
-    if size == 1:  # one LIBSVM call: no per-pair overhead
-        return SVMModel.from_svc(svc(**params).fit(X, y))
+    if size == 1 and params.get("solver", "libsvm") == "libsvm":  # one LIBSVM call: no per-pair overhead
+        return SVMModel.from_svc(svc(**{k: v for k, v in params.items() if k != "solver"}).fit(X, y))
     labels, counts = np.unique(y, return_counts=True)
     mine = share_pairs(counts, size)[rank]
     started = time.perf_counter()

@@ -12,6 +12,7 @@ from pisvm.chains import (
     ChainScheduler,
     PisvmSolver,
     _exact_decision,
+    _task_seconds,
     choose_groups,
     class_groups,
     decisions,
@@ -112,6 +113,29 @@ def test_tables_do_not_depend_on_the_grouping(small_problem):
     for run in runs[1:]:
         assert [c["fold_accuracies"] for c in run["cells"]] == [c["fold_accuracies"] for c in runs[0]["cells"]]
         np.testing.assert_array_equal(run["test_predicted"], runs[0]["test_predicted"])
+
+
+def test_task_seconds_are_cpu_time_that_adds_up_to_the_chain(small_problem, monkeypatch):
+    from pisvm import chains
+
+    X, y = small_problem
+    problem = Problem(X[:120], y[:120], stratified_folds(y[:120], 5, 0))
+    costs = [0.1, 10.0, 1000.0]
+    chain = make_chains(problem, [2.0], costs, list(range(5)), choose_groups(problem, 1, 3, 1))[0]
+    ticks = iter(np.arange(0.0, 1e6, 0.5))  # a CPU clock that advances 0.5 s at each reading
+    monkeypatch.setattr(chains.time, "thread_time", lambda: float(next(ticks)))
+    records = chains.compute_chain(chain, problem, PisvmSolver())
+    last_reading = next(ticks) - 0.5  # the chain's first reading was 0
+    assert sum(r["seconds"] for r in records) == pytest.approx(last_reading, rel=1e-12)
+
+
+def test_task_seconds_split_the_shared_work():
+    tasks = [(0, 1.0, ()), (0, 10.0, ()), (1, 1.0, ())]
+    solve_s = {(0, 1.0): 1.0, (0, 10.0): 3.0, (1, 1.0): 2.0}
+    seconds = _task_seconds(tasks, solve_s, {0: 2.0, 1: 1.0}, chain_s=12.0)
+    # Shared: 12 - 6 solving - 3 scoring = 3, a third per task; fold 0's scoring is halved.
+    assert seconds == {(0, 1.0): 1.0 + 1.0 + 1.0, (0, 10.0): 3.0 + 1.0 + 1.0, (1, 1.0): 2.0 + 1.0 + 1.0}
+    assert sum(seconds.values()) == 12.0
 
 
 def test_fit_predicts_what_the_grid_predicts_on_the_test_set(small_problem):

@@ -55,7 +55,7 @@ def test_serial_run_writes_table_and_files(serial_run, files):
     assert sum(line.count("*") for line in lines[1:3]) == 1
     grid = _grid(out)
     assert len(grid["cells"]) == 4 and grid["metadata"]["ranks"] == 1 and grid["metadata"]["folds"] == 4
-    assert grid["metadata"]["table_time"] == "seconds_span"
+    assert grid["metadata"]["table_time"] == "seconds_sum"
     assert len(grid["metadata"]["data_sha256"]) == 64
     assert set(grid["test"]) >= {"overall_accuracy", "average_accuracy", "kappa", "per_class_accuracy", "confusion"}
     csv_lines = (out / "grid.csv").read_text().splitlines()

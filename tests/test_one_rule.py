@@ -57,7 +57,7 @@ def test_cnn_choices_are_the_config_tuples():
 
 def test_the_table_marks_the_best_cell_rule():
     # Equal accuracies: the rule prefers smaller C, then smaller gamma.
-    cells = [{"gamma": g, "C": c, "accuracy": 0.9 if (g, c) != (1.0, 1.0) else 0.8, "seconds_span": 60.0}
+    cells = [{"gamma": g, "C": c, "accuracy": 0.9 if (g, c) != (1.0, 1.0) else 0.8, "seconds_sum": 60.0}
              for g in (1.0, 2.0) for c in (1.0, 10.0)]
     best = best_cell(cells)
     assert (best["gamma"], best["C"]) == (2.0, 1.0)

@@ -8,13 +8,13 @@ import pytest
 from scipy import sparse
 from sklearn.preprocessing import MinMaxScaler
 
-from conftest import assert_one_line_error, mpirun, python_module
+from conftest import assert_one_line_error, mpirun, one_line_error, python_module
 from pisvm.libsvm import read_libsvm, write_libsvm
 from pisvm.model import SVMModel, read_model
 from pisvm.predict import predict
 from pisvm.ranges import read_ranges, scale_features, write_ranges
 from pisvm.synth import seed_problem, synthetic_scene
-from pisvm.train import svc
+from pisvm.train import svc, train_model
 
 
 def _assert_same_as_svc(fitted, X):
@@ -84,13 +84,36 @@ def files(tmp_path_factory):
 def test_train_on_one_and_two_ranks_writes_the_model_of_one_svc_fit(files):
     folder, _, _ = files
     for n_ranks, name in ((1, "n1.model"), (2, "n2.model")):
-        args = (str(folder / "train.el"), str(folder / name), "-g", "8", "-c", "100")
+        args = (str(folder / "train.el"), str(folder / name), "-g", "8", "-c", "100", "--solver", "libsvm")
         result = mpirun(n_ranks, "pisvm.cli.train", *args) if n_ranks > 1 else python_module("pisvm.cli.train", *args)
         assert result.returncode == 0, result.stderr
         assert "model written to" in result.stderr
     reference = (folder / "reference.model").read_bytes()
     assert (folder / "n1.model").read_bytes() == reference
     assert (folder / "n2.model").read_bytes() == reference
+
+
+def test_train_with_the_grids_solver_on_one_and_two_ranks(files):
+    folder, X, y = files
+    for n_ranks, name in ((1, "p1.model"), (2, "p2.model")):
+        args = (str(folder / "train.el"), str(folder / name), "-g", "8", "-c", "100")  # RBF: --solver pisvm
+        result = mpirun(n_ranks, "pisvm.cli.train", *args) if n_ranks > 1 else python_module("pisvm.cli.train", *args)
+        assert result.returncode == 0, result.stderr
+        assert "solver pisvm" in result.stderr
+    assert (folder / "p1.model").read_bytes() == (folder / "p2.model").read_bytes()
+    mine, reference = read_model(folder / "p1.model"), read_model(folder / "reference.model")
+    # The same optimum as LIBSVM's within its tolerance: support vectors, offsets and labels.
+    assert np.abs(mine.n_support - reference.n_support).sum() <= 2
+    np.testing.assert_allclose(mine.rho, reference.rho, atol=1e-2)
+    assert np.mean(mine.predict(X[500:]) == reference.predict(X[500:])) >= 0.995
+
+
+def test_train_refuses_the_grids_solver_for_other_kernels(files, capsys):
+    from pisvm.cli.train import main
+
+    folder, _, _ = files
+    one_line_error(capsys, main, [str(folder / "train.el"), "-t", "0", "--solver", "pisvm"],
+                   "--solver pisvm trains the RBF kernel (-t 2) only, not -t 0")
 
 
 def test_predict_on_one_and_three_ranks_matches_libsvm(files, tmp_path):
@@ -140,19 +163,24 @@ def test_scene_map_on_one_and_two_ranks(tmp_path):
         assert (tmp_path / f"map{n_ranks}.png").stat().st_size > 0
 
 
-def test_grid_save_model_is_the_best_cell_fitted_on_all_data(small_problem, tmp_path):
+@pytest.mark.parametrize("solver", ["pisvm", "libsvm"])
+def test_grid_save_model_is_the_best_cell_fitted_on_all_data(small_problem, tmp_path, solver):
     X, y = small_problem
     write_libsvm(tmp_path / "train.el", X, y)
+    X, y = read_libsvm(tmp_path / "train.el")  # the file's digits, as pisvm-grid reads them
     result = python_module("pisvm.cli.grid", str(tmp_path / "train.el"), "-g", "1", "8", "-c", "10", "-v", "3",
-                           "--save-model", "--out", str(tmp_path / "out"), "-q")
+                           "--save-model", "--out", str(tmp_path / "out"), "-q", "--solver", solver)
     assert result.returncode == 0, result.stderr
     grid = json.loads((tmp_path / "out" / "grid.json").read_text())
     assert grid["metadata"]["model"] == str(tmp_path / "out" / "model")
     best = grid["best"]
-    reference = SVMModel.from_svc(svc(gamma=best["gamma"], C=best["C"], cache_mb=200.0).fit(X, y))
+    # The model is fitted by the solver that scored the cells.
+    expected = train_model(X, y, {"gamma": best["gamma"], "C": best["C"], "solver": solver})
     model = read_model(tmp_path / "out" / "model")
-    np.testing.assert_array_equal(model.dual_coef, reference.dual_coef)
-    np.testing.assert_array_equal(model.rho, reference.rho)
+    np.testing.assert_array_equal(model.dual_coef, expected.dual_coef)
+    np.testing.assert_array_equal(model.rho, expected.rho)
+    libsvm = SVMModel.from_svc(svc(gamma=best["gamma"], C=best["C"]).fit(X, y))
+    np.testing.assert_allclose(model.rho, libsvm.rho, atol=0 if solver == "libsvm" else 1e-2)
 
 
 def _bad_file(tmp_path, name, text):

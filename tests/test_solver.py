@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.svm import SVC
 
-from pisvm.solver import rbf_block, solve_binary, squared_distances
+from pisvm.solver import rbf_block, solve_binary, solve_rbf, squared_distances
 
 
 def test_squared_distances_and_rbf_block():
@@ -154,6 +154,42 @@ def test_max_iter_stops_and_warns():
     assert full.n_iter > 3 and full.objective < solution.objective
 
 
+def test_compact_copy_keeps_the_iterates_under_any_memory_budget():
+    # Label noise keeps many multipliers at their bound: shrinking drops them, the active set
+    # gets small, and the SMO copies the active sub-block (again as it shrinks further).
+    X, y, train, _ = _blobs(n_pos=400, n_neg=400, n_held_out=100, seed=4)
+    y = np.where(np.random.RandomState(5).uniform(size=len(y)) < 0.15, -y, y)
+    K = rbf_block(squared_distances(X, X), 0.5)
+    index = np.sort(train)
+    block = solve_binary(K, index, y[index], 10.0, 10.0, cache_mb=0)
+    assert block.n_copies == 0
+    full_copy_mb = len(index) ** 2 * 8 / 2**20
+    budgets = [full_copy_mb, full_copy_mb / 4, full_copy_mb / 100]
+    solutions = [solve_binary(K, index, y[index], 10.0, 10.0, cache_mb=mb) for mb in budgets]
+    assert solutions[0].n_copies >= 3  # copied again as the active set shrank
+    assert 0 < solutions[1].n_copies < solutions[0].n_copies  # a tight budget copies only late
+    assert solutions[2].n_copies == 0
+    for solution in solutions:
+        np.testing.assert_array_equal(solution.alpha, block.alpha)
+        assert (solution.rho, solution.n_iter, solution.objective) == (block.rho, block.n_iter, block.objective)
+
+
+@pytest.mark.parametrize("gamma, C, shrinking", [(0.5, 10.0, True), (2.0, 1e4, True), (8.0, 100.0, False)])
+def test_rows_on_demand_solve_the_same_problem(gamma, C, shrinking):
+    X, y, train, _ = _blobs(n_pos=300, n_neg=300, n_held_out=0, seed=6)
+    y = np.where(np.random.RandomState(7).uniform(size=len(y)) < 0.1, -y, y)  # many multipliers at the bound
+    order = np.sort(train)
+    block = solve_binary(rbf_block(squared_distances(X, X), gamma), order, y[order], C, 0.5 * C, shrinking=shrinking)
+    on_demand = solve_rbf(X[order], y[order], C, 0.5 * C, gamma, shrinking=shrinking)
+    # The kernel values agree to rounding, so the paths agree to the solver's tolerance.
+    assert on_demand.objective == pytest.approx(block.objective, rel=1e-6)
+    assert on_demand.rho == pytest.approx(block.rho, abs=1e-3 * max(1.0, abs(block.rho)))
+    assert abs(on_demand.n_iter - block.n_iter) <= 0.05 * block.n_iter + 5
+    np.testing.assert_allclose(on_demand.alpha, block.alpha, atol=1e-2 * C)
+    with pytest.raises(ValueError, match="gamma == 0"):
+        solve_rbf(X, y, 1.0, 1.0, 0.0)
+
+
 @pytest.mark.parametrize("change, message", [
     ({"K": np.ones((3, 4))}, "square"),
     ({"index": [0, 5]}, r"must be in \[0, 3\)"),
@@ -164,6 +200,7 @@ def test_max_iter_stops_and_warns():
     ({"C_neg": np.inf}, "C_neg == inf"),
     ({"tol": -1e-3}, "tol == -0.001"),
     ({"max_iter": -1}, "max_iter == -1"),
+    ({"cache_mb": -1.0}, "cache_mb == -1.0"),
 ])
 def test_bad_arguments(change, message):
     arguments = {"K": np.eye(3), "index": [0, 2], "y": [1, -1], "C_pos": 1.0, "C_neg": 1.0}

@@ -50,6 +50,14 @@ def test_scaling_speedups_and_efficiency():
     assert [c["seconds_span"] for c in cells] == [30.0, 10.0]
 
 
+def test_chain_runs_are_not_replayed_as_independent_units():
+    run = _run(1, [30.0, 10.0])
+    run["path"] = "chains"
+    run["metadata"]["svm_solver"] = "pisvm"
+    with pytest.raises(ValueError, match="chains: --predict replays independent units.*--solver pisvm"):
+        predict(run, 2)
+
+
 def test_disagreement_is_an_error():
     serial, other = _run(1, [3.0, 1.0]), _run(2, [3.0, 1.0], accuracies=(0.5, 0.7))
     serial["path"], other["path"] = "serial", "other"

@@ -176,7 +176,7 @@ def _model_path(args, problem):
 
 
 def _main(argv, comm):
-    from ..report import format_table
+    from ..report import TABLE_TIME, TABLE_TIME_TEXT, format_table
     from ..rungrid import run_grid
 
     rank = 0 if comm is None else comm.rank
@@ -187,8 +187,8 @@ def _main(argv, comm):
         return 0
     summary, metadata = outcome
     best = summary["best"]
-    print(f"{PROG}: mean {args.folds}-fold cross-validation accuracy % (minutes) of each (gamma, C) cell, * the best:",
-          file=sys.stderr, flush=True)
+    print(f"{PROG}: mean {args.folds}-fold cross-validation accuracy % ({TABLE_TIME_TEXT[TABLE_TIME]}) of each "
+          "(gamma, C) cell, * the best:", file=sys.stderr, flush=True)
     print(format_table(summary["cells"]))
     print(f"best: gamma {best['gamma']:g}, C {best['C']:g}: {100 * best['accuracy']:.2f} % "
           f"({args.folds}-fold cross-validation)")

@@ -44,10 +44,10 @@ def _main(argv):
     document = {"runs": []}
     for left, right in zip(runs[::2], runs[1::2] + [None]):
         def title(r):
-            return f"{r['metadata']['ranks']} rank(s): {r['path']}\naccuracy % (minutes)\n"
-        block = title(left) + format_table(left["cells"])
+            return f"{r['metadata']['ranks']} rank(s): {r['path']}\naccuracy % (wall minutes of the cell's units)\n"
+        block = title(left) + format_table(left["cells"], "seconds_span")
         if right is not None:
-            block = side_by_side(block, title(right) + format_table(right["cells"]))
+            block = side_by_side(block, title(right) + format_table(right["cells"], "seconds_span"))
         print(block + "\n")
     for r in runs:
         best = r["best"]
@@ -69,7 +69,8 @@ def _main(argv):
     for n_ranks in args.predict or []:
         cells, makespan, efficiency = predict(runs[0], n_ranks)
         print(f"\npredicted on {n_ranks} ranks from {runs[0]['path']} (replaying measured unit times): "
-              f"whole grid {makespan / 60:.2f} min, efficiency {100 * efficiency:.1f} %\n" + format_table(cells))
+              f"whole grid {makespan / 60:.2f} min, efficiency {100 * efficiency:.1f} %\n"
+              + format_table(cells, "seconds_span"))
         document.setdefault("predictions", []).append({"ranks": n_ranks, "makespan_s": makespan,
                                                         "efficiency": efficiency, "cells": cells})
     if args.out:

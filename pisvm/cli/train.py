@@ -4,8 +4,10 @@
     mpirun -n 16 pisvm-train train.el model -g 8 -c 100 -m 500
 
 Under mpirun the one-vs-one binary problems are split over the ranks and
-rank 0 writes one model: the same support vectors, coefficients and rho as
-one LIBSVM fit of the whole problem.
+rank 0 writes one model, the same on every number of ranks.  The RBF kernel
+is trained by the grid's own solver (``--solver pisvm``, the model that
+pisvm-grid's cells are scored with); ``--solver libsvm`` and the other
+kernels by LIBSVM, whose model is the one ``svm-train`` writes.
 """
 
 import argparse
@@ -15,6 +17,8 @@ import time
 
 import numpy as np
 
+from ..solver import CACHE_MB
+from ..train import SOLVERS
 from ..transport import bcast_when_ready
 from ._common import CollectiveError, OneLineParser, number, run
 
@@ -46,11 +50,14 @@ def build_parser():
                         help="gamma of the kernel (default 1 / number of features)")
     parser.add_argument("-r", "--coef0", type=float, default=0.0, help="coef0 of the polynomial/sigmoid kernel")
     parser.add_argument("-c", "--cost", type=number(float, 0), default=1.0, help="C")
-    parser.add_argument("-m", "--cache-mb", type=number(float, 0), default=100.0, help="kernel cache per solver, MB")
+    parser.add_argument("-m", "--cache-mb", type=number(float, 0), default=CACHE_MB, help="kernel cache per solver, MB")
     parser.add_argument("-e", "--tolerance", type=number(float, 0), default=1e-3, help="stopping tolerance")
     parser.add_argument("-h", "--shrinking", type=int, choices=[0, 1], default=1, help="shrinking heuristic")
     parser.add_argument("-w", "--weight", type=weight, action="append", default=[], metavar="LABEL=W",
                         help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
+    parser.add_argument("--solver", choices=SOLVERS, default=None,
+                        help="pisvm: the grid's own SMO (RBF kernel only); libsvm: scikit-learn's LIBSVM, "
+                             "svm-train's model exactly (default: pisvm for -t 2, libsvm otherwise)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--help", action="help", help="show this help message and exit")
     return parser
@@ -74,7 +81,8 @@ def load_inputs(args):
     params = {"gamma": args.gamma if args.gamma is not None else 1.0 / X.shape[1], "C": args.cost,
               "kernel": KERNEL_CODES[args.kernel], "degree": args.degree, "coef0": args.coef0,
               "cache_mb": args.cache_mb, "tol": args.tolerance, "shrinking": bool(args.shrinking),
-              "class_weight": class_weight or None}
+              "class_weight": class_weight or None,
+              "solver": args.solver or ("pisvm" if args.kernel == 2 else "libsvm")}
     return {"X": X, "y": y, "params": params}
 
 
@@ -108,7 +116,10 @@ def _main(argv, comm):
     from ..train import train_model
 
     rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.solver == "pisvm" and args.kernel != 2:
+        parser.error(f"--solver pisvm trains the RBF kernel (-t 2) only, not -t {args.kernel}: use --solver libsvm")
     model_path = args.model or os.path.basename(args.train) + ".model"
     payload = None
     if rank == 0:
@@ -124,7 +135,8 @@ def _main(argv, comm):
     X, y, params = payload["X"], payload["y"], payload["params"]
     if rank == 0 and not args.quiet:
         print(f"{PROG}: {args.train}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes; "
-              f"{params['kernel']} kernel, gamma {params['gamma']:g}, C {params['C']:g}; {size} rank(s)",
+              f"{params['kernel']} kernel, gamma {params['gamma']:g}, C {params['C']:g}; solver {params['solver']}; "
+              f"{size} rank(s)",
               file=sys.stderr, flush=True)
     started = time.perf_counter()
     model = train_model(X, y, params, comm=comm, progress=_Progress(not args.quiet))
