@@ -564,8 +564,9 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``mean_test_score``, ``std_test_score``, ``rank_test_score``,
         ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
         ``std_score_time`` (seconds).  The engine times a (gamma, C, split)
-        task as a whole, its solves and its share of the kernel blocks and of
-        the scoring: that is the fit time, and the score time is 0.
+        task as a whole, in CPU seconds of the thread that computed it (its
+        solves and its share of the kernel blocks and of the scoring): that is
+        the fit time, and the score time is 0.
     best_index_ : int
         Index of the best candidate: highest ``mean_test_score``, the first
         in candidate order on ties (``GridSearchCV``'s rule).
