@@ -14,7 +14,8 @@ difference, the wall time, and the three checks of the table's shape:
 - gamma 2 / C 1 is at least 15 points below the best cell;
 - every cell of the C = 10,000 column is within 4 points of the best cell.
 
-The exit status is 0 when all three pass, 1 otherwise.
+The exit status is 0 when all three pass, 1 otherwise.  The full size took 6.0 minutes
+(2 ranks on 2 shared cores, 2026-12-03); scale 0.3 about 2.
 """
 
 import argparse

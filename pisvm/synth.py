@@ -42,8 +42,9 @@ Why it is hard
   coefficients of about ``1 / (gamma * distance**2)``; bounded by C = 1, the SVM
   tells families apart but within a fine family favours the largest sibling.
   Each tenfold of C (or of the sample count), or larger gamma, resolves finer
-  families; as the family scales span a factor of 16, the table rises
-  gradually along both axes, not in one step.
+  families (a family with more samples is resolved sooner); as the family
+  scales span a factor of 16 and their sample counts a factor of 48, the table
+  rises gradually along both axes, not in one step.
 - *High C stays nearly as good*: the boundaries between siblings are smooth
   (Gaussians of equal spread, so nearly linear), which even the widest kernel
   follows once C is large; the mixed pixels, shared by similar-sized siblings,
@@ -52,9 +53,9 @@ Why it is hard
   a family, so it does not memorise single samples.
 
 The table depends on the sample count: a problem scaled down to a fraction s
-underfits at low C about as the full-size problem does at C * s (gamma 2 / C 1:
-31 % at scale 0.3 and 10 folds).  ``benchmarks/seed_table.py`` prints the table
-next to the seeds'.
+underfits at low C about as the full-size problem does at C * s (gamma 2 / C 1,
+10 folds: 31 % at scale 0.3, 49 % at full size).  ``benchmarks/seed_table.py``
+prints the table next to the seeds'.
 """
 
 import os
