@@ -39,10 +39,9 @@ sys.path.insert(0, str(REPO))
 
 from pisvm.folds import stratified_folds
 from pisvm.solver import rbf_block, solve_binary, squared_distances
-from pisvm.synth import N_SEED_CLASSES, seed_problem
+from pisvm.synth import FAMILY_SIZE, N_SEED_CLASSES, seed_problem
 
 SETTINGS = [(2.0, 1.0), (8.0, 100.0), (2.0, 10000.0)]
-FAMILIES = 13  # seed_problem's families: class c belongs to family (c - 1) % 13
 
 
 def cpu_seconds(repeat, function, *args, **kwargs):
@@ -62,7 +61,7 @@ def all_pairs():
 
 def same_family(pairs):
     """The pairs whose classes belong to one family (they overlap)."""
-    return [p for p in pairs if (p[0] - 1) % FAMILIES == (p[1] - 1) % FAMILIES]
+    return [p for p in pairs if (p[0] - 1) // FAMILY_SIZE == (p[1] - 1) // FAMILY_SIZE]
 
 
 def choose_pairs(y, train, n_pairs, n_hard, seed):
