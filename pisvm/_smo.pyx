@@ -79,6 +79,7 @@ the same way; LIBSVM itself stores kernel values as float32, which rounds
 every value below about 1e-45 to 0.
 """
 cdef double RECOMPACT = 0.75  # compact again once the active set is this share of the compact one
+cdef Py_ssize_t COPY_AFTER = 2  # copy only after this many iterations per active variable
 
 
 cdef struct Smo:
@@ -115,6 +116,7 @@ cdef struct Smo:
     Py_ssize_t allocated  # doubles in ``compact``
     Py_ssize_t capacity   # most doubles ``compact`` may hold (the cache budget)
     Py_ssize_t n_copies   # compact copies made
+    Py_ssize_t n_iter     # iterations so far
 
 
 cdef void _compute_row(Smo *s, Py_ssize_t r) noexcept nogil:
@@ -316,7 +318,10 @@ cdef void _shrink(Smo *s) noexcept nogil:
                     break
                 s.active -= 1
         k += 1
-    if s.active < s.l and (s.n_compact == 0 or s.active <= RECOMPACT * s.n_compact):
+    # A copy costs about as much as active / 2 iterations that read the block: make it
+    # only in a solve that has already run COPY_AFTER * active iterations (a long one).
+    if (s.active < s.l and s.n_iter >= COPY_AFTER * s.active
+            and (s.n_compact == 0 or s.active <= RECOMPACT * s.n_compact)):
         _compact(s)
 
 
@@ -507,6 +512,7 @@ cdef Py_ssize_t _solve(Smo *s, bint shrinking, Py_ssize_t max_iter) noexcept nog
                 break
             counter = 1  # shrink at the next iteration
         n_iter += 1
+        s.n_iter = n_iter
         i = _take_step(s, i, j, &gmax)
         have_i = True
     if s.active < s.l:
@@ -603,6 +609,7 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     s.allocated = 0
     s.capacity = cache_bytes // sizeof(double)
     s.n_copies = 0
+    s.n_iter = 0
     _read_block(&s)
     with nogil:
         for k in range(l + PREFETCH_DISTANCE):

@@ -161,17 +161,21 @@ def test_compact_copy_keeps_the_iterates_under_any_memory_budget():
     y = np.where(np.random.RandomState(5).uniform(size=len(y)) < 0.15, -y, y)
     K = rbf_block(squared_distances(X, X), 0.5)
     index = np.sort(train)
-    block = solve_binary(K, index, y[index], 10.0, 10.0, cache_mb=0)
+    block = solve_binary(K, index, y[index], 1000.0, 1000.0, cache_mb=0)
     assert block.n_copies == 0
     full_copy_mb = len(index) ** 2 * 8 / 2**20
     budgets = [full_copy_mb, full_copy_mb / 4, full_copy_mb / 100]
-    solutions = [solve_binary(K, index, y[index], 10.0, 10.0, cache_mb=mb) for mb in budgets]
+    solutions = [solve_binary(K, index, y[index], 1000.0, 1000.0, cache_mb=mb) for mb in budgets]
     assert solutions[0].n_copies >= 3  # copied again as the active set shrank
     assert 0 < solutions[1].n_copies < solutions[0].n_copies  # a tight budget copies only late
     assert solutions[2].n_copies == 0
     for solution in solutions:
         np.testing.assert_array_equal(solution.alpha, block.alpha)
         assert (solution.rho, solution.n_iter, solution.objective) == (block.rho, block.n_iter, block.objective)
+    # A short solve (fewer iterations than twice the active set) never pays for a copy.
+    short = solve_binary(rbf_block(squared_distances(X, X), 8.0), index, y[index], 1000.0, 1000.0,
+                         cache_mb=full_copy_mb)
+    assert short.n_copies == 0 and short.n_iter < 2 * len(index)
 
 
 @pytest.mark.parametrize("gamma, C, shrinking", [(0.5, 10.0, True), (2.0, 1e4, True), (8.0, 100.0, False)])
