@@ -88,6 +88,9 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per problem (default 3)")
     parser.add_argument("--tol", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--flip", type=float, default=0.0,
+                        help="swap the labels of this share of each pair's training samples (label noise: "
+                             "many multipliers at their bound and long solves, the solver's hard case)")
     args = parser.parse_args(argv)
     n_all, n_same = len(all_pairs()), len(same_family(all_pairs()))
     if not 0 <= args.hard <= min(args.pairs, n_same) or args.pairs > n_all or args.repeat < 1:
@@ -99,7 +102,8 @@ def main(argv=None):
     train = fold != 0
     pairs = choose_pairs(y, train, args.pairs, args.hard, args.seed)
     print(f"# binary SMO benchmark: {len(pairs)} class pairs of fold 0 ({args.hard} same-family), "
-          f"built-in problem {X.shape[0]} x {X.shape[1]}, tol {args.tol:g}; CPU times, min of {args.repeat}")
+          f"built-in problem {X.shape[0]} x {X.shape[1]}, labels of {100 * args.flip:g} % of each pair's "
+          f"training samples swapped, tol {args.tol:g}; CPU times, min of {args.repeat}")
     print(f"{'pair':>7} {'n':>5} {'gamma':>5} {'C':>6} | {'iter_lib':>8} {'us/it_lib':>9} {'obj_lib':>13} | "
           f"{'iter_pi':>8} {'us/it_pi':>8} {'obj_pi':>13} | {'rel_obj':>8} {'block_ms':>8} {'copies':>6} "
           f"{'no_copy_s':>9} {'pi_s':>7} {'ratio':>6}")
@@ -112,8 +116,9 @@ def main(argv=None):
             # LIBSVM's order: the first class's samples, then the second's, each in data order.
             index = np.concatenate([np.flatnonzero(in_train & (y_pair == a)),
                                     np.flatnonzero(in_train & (y_pair == b))])
-            signs = np.where(y_pair[index] == a, 1, -1).astype(np.int8)
-            X_fit, y_fit = X_pair[index], y_pair[index]
+            flipped = np.random.RandomState(args.seed).uniform(size=len(index)) < args.flip
+            signs = np.where((y_pair[index] == a) != flipped, 1, -1).astype(np.int8)
+            X_fit, y_fit = X_pair[index], np.where(signs > 0, a, b)
             t_squared, squared = cpu_seconds(args.repeat, squared_distances, X_pair, X_pair)
             for gamma, C in SETTINGS:
                 t_rbf, K = cpu_seconds(args.repeat, rbf_block, squared, gamma)
