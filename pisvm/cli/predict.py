@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from ..atomic import atomic_path, write_atomic
+from ..atomic import atomic_paths, check_outputs, write_atomic
 from ..transport import bcast_when_ready
 from ._common import CollectiveError, OneLineParser, number, run
 
@@ -52,16 +52,13 @@ def _is_hdf5(path):
     return h5py.is_hdf5(path)
 
 
-def _check_writable(path):
-    from .train import check_writable
-
-    check_writable(path)
-
-
 def _setup(args):
     """Rank 0: read the model and check every input and output before any work."""
     from ..model import read_model
 
+    scene = os.path.isfile(args.test) and _is_hdf5(args.test)
+    outputs = [args.output, _png_path(args.output) if scene else None, args.report]
+    check_outputs(outputs, [args.test, args.model, args.range])
     model = read_model(args.model)
     if not os.path.isfile(args.test):
         raise ValueError(f"{args.test}: no such file")
@@ -84,10 +81,6 @@ def _setup(args):
             setup["has_labels"] = "labels" in h5 and h5["labels"].shape == h5["data"].shape[:2]
     elif scaling is not None:
         raise ValueError("--range scales scenes only (scale LibSVM text files with svm-scale -r)")
-    outputs = [args.output] + ([_png_path(args.output)] if setup["scene"] else []) + (
-        [args.report] if args.report else [])
-    for path in outputs:
-        _check_writable(path)
     return setup
 
 
@@ -160,24 +153,24 @@ def _unknown_label(y, model, where, unlabelled=None):
 
 
 def _write_labels(path, labels):
-    """One label per line (``%.17g``, as svm-predict prints them), atomically."""
-    write_atomic(path, "".join(f"{label:.17g}\n" for label in labels))
+    """One label per line (``%.17g``, as svm-predict prints them)."""
+    with open(path, "w", encoding="ascii") as stream:
+        stream.write("".join(f"{label:.17g}\n" for label in labels))
 
 
-def _write_map(path, label_map, truth, model, source):
-    """The classification map as HDF5 (``map``, ``labels`` when known) and PNG (OUTPUT's name + ``.png``)."""
+def _write_map(path, png_path, label_map, truth, model, source):
+    """The classification map as HDF5 (``map``, ``labels`` when known) and PNG."""
     import h5py
 
     from ..maps import plot_classification_map
 
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+    with h5py.File(path, "w") as h5:
         h5.create_dataset("map", data=label_map.astype(np.int32), compression="gzip")
         if truth is not None:
             h5.create_dataset("labels", data=truth.astype(np.int32), compression="gzip")
         h5.attrs["source"] = os.fspath(source)
         h5.attrs["classes"] = model.labels.astype(np.int64)
-    with atomic_path(_png_path(path)) as tmp:
-        plot_classification_map(tmp, label_map, truth, title=f"{os.path.basename(os.fspath(source))}: SVM")
+    plot_classification_map(png_path, label_map, truth, title=f"{os.path.basename(os.fspath(source))}: SVM")
 
 
 def _main(argv, comm):
@@ -246,29 +239,30 @@ def _main(argv, comm):
         return 0
     predicted = np.concatenate([p[0] for p in parts])
     truth = np.concatenate([p[1] for p in parts])
-    if setup["scene"]:
-        shape = setup["shape"]
-        label_map = predicted.reshape(shape[:2])
-        _write_map(args.output, label_map, truth.reshape(shape[:2]) if setup["has_labels"] else None, model,
-                   args.test)
-        scored = truth > 0
-    else:
-        _write_labels(args.output, predicted)
-        scored = np.ones(len(truth), dtype=bool)
+    scored = truth > 0 if setup["scene"] else np.ones(len(truth), dtype=bool)
     report = None
     if check_labels and scored.any():
         correct = int(np.sum(predicted[scored] == truth[scored]))
         total = int(scored.sum())
-        print(f"Accuracy = {100 * correct / total:g}% ({correct}/{total}) (classification)", flush=True)
         report = classification_report(truth[scored], predicted[scored], labels=np.union1d(model.labels,
                                                                                              truth[scored]))
-    if args.report:
-        document = {"test": args.test, "model": args.model, "output": args.output, "n_samples": int(n_total),
-                    "ranks": size, "predict_s_per_rank": [p[3] for p in parts],
-                    "peak_rss_mb_per_rank": [p[2] for p in parts], "cpu_s_per_rank": [p[4] for p in parts],
-                    "wall_s": time.perf_counter() - started,
-                    "report": report}
-        write_atomic(args.report, json.dumps(document, indent=1) + "\n")
+    png_path = _png_path(args.output) if setup["scene"] else None
+    with atomic_paths(args.output, png_path, args.report) as (output, png, report_path):  # all or none
+        if setup["scene"]:
+            shape = setup["shape"]
+            _write_map(output, png, predicted.reshape(shape[:2]),
+                       truth.reshape(shape[:2]) if setup["has_labels"] else None, model, args.test)
+        else:
+            _write_labels(output, predicted)
+        if report_path:
+            document = {"test": args.test, "model": args.model, "output": args.output, "n_samples": int(n_total),
+                        "ranks": size, "predict_s_per_rank": [p[3] for p in parts],
+                        "peak_rss_mb_per_rank": [p[2] for p in parts], "cpu_s_per_rank": [p[4] for p in parts],
+                        "wall_s": time.perf_counter() - started,
+                        "report": report}
+            write_atomic(report_path, json.dumps(document, indent=1) + "\n")
+    if report is not None:
+        print(f"Accuracy = {100 * correct / total:g}% ({correct}/{total}) (classification)", flush=True)
     if not args.quiet:
         print(f"{PROG}: {n_total} samples predicted on {size} rank(s) in {time.perf_counter() - started:.2f} s "
               f"(prediction {max(p[3] for p in parts):.2f} s); peak memory per rank "
