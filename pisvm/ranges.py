@@ -106,12 +106,12 @@ def scale_features(X, lower, upper, ranges, name="data"):
     n_features = max([X.shape[1]] + [j + 1 for j in ranges])
     X = np.pad(np.asarray(X, dtype=np.float64), ((0, 0), (0, n_features - X.shape[1])))
     kept = np.array(sorted(j for j, (low, high) in ranges.items() if low != high), dtype=np.int64)
-    unknown = [j for j in range(n_features) if j not in ranges and np.ptp(X[:, j]) > 0]
+    unknown = [j for j in range(n_features) if j not in ranges and len(X) and np.ptp(X[:, j]) > 0]
     if unknown:
         warnings.warn(f"features {', '.join(str(j + 1) for j in unknown)} vary in {name} but are not in the range "
                       "file: scaled to 0 (as svm-scale does)", stacklevel=2)
     out = np.zeros_like(X)
-    if kept.size:
+    if kept.size and len(X):  # a rank may hold no rows of a small scene
         scaler = MinMaxScaler(feature_range=(lower, upper))
         scaler.fit(np.array([[ranges[j][0] for j in kept], [ranges[j][1] for j in kept]]))
         out[:, kept] = scaler.transform(X[:, kept])

@@ -79,6 +79,13 @@ def _setup(args):
                                  "features) and labels)")
             setup["shape"] = h5["data"].shape
             setup["has_labels"] = "labels" in h5 and h5["labels"].shape == h5["data"].shape[:2]
+        n_bands = setup["shape"][2]
+        if n_bands != model.n_features:
+            raise ValueError(f"{args.test}: {n_bands} features (bands), the model {args.model} has "
+                             f"{model.n_features} features: predict the scene the model was trained on")
+        if scaling is not None and scaling[2] and max(scaling[2]) >= n_bands:
+            raise ValueError(f"{args.range}: ranges up to feature {max(scaling[2]) + 1}, the scene and the model "
+                             f"have {n_bands} features: the range file of another feature set")
     elif scaling is not None:
         raise ValueError("--range scales scenes only (scale LibSVM text files with svm-scale -r)")
     return setup
@@ -88,8 +95,11 @@ def _png_path(path):
     return os.path.splitext(path)[0] + ".png"
 
 
-def _read_text_share(path, rank, size, comm):
-    """This rank's lines of the text file: samples, labels and the line number of its first line."""
+def _read_text_share(path, rank, size, comm, n_features):
+    """This rank's lines of the text file: bytes, line number of the first line, samples, labels, widest index, error.
+
+    Features beyond the model's ``n_features`` are folded (:func:`_fold_extra_features`).
+    """
     from ..libsvm import byte_share, count_lines, parse_libsvm
 
     start, stop = byte_share(path, rank, size)
@@ -101,10 +111,38 @@ def _read_text_share(path, rank, size, comm):
     try:
         X, y = parse_libsvm(data, path, first_line)
         error = None
+        width = X.shape[1]
+        X = _fold_extra_features(X, n_features)
     except ValueError as failure:
-        X = y = None
+        X = y = width = None
         error = str(failure)
-    return data, first_line, X, y, error
+    return data, first_line, X, y, width, error
+
+
+def _fold_extra_features(X, n_features):
+    """Features beyond the model's folded into one column, their root sum of squares.
+
+    The support vectors are 0 there, so these features add nothing to
+    ``x . sv`` and exactly their squares to ``|x|^2`` (svm-predict walks
+    them too): an index of 10**9 costs one column, not 10**9.
+
+    Parameters
+    ----------
+    X : scipy.sparse.csr_matrix of shape (n_rows, n_test_features)
+    n_features : int
+        The model's features.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n_rows, min(n_test_features, n_features + 1))
+    """
+    from scipy import sparse
+
+    if X.shape[1] <= n_features + 1:
+        return X
+    extra = X[:, n_features:]
+    norms = np.sqrt(np.asarray(extra.multiply(extra).sum(axis=1)).reshape(-1, 1))
+    return sparse.hstack([X[:, :n_features], sparse.csr_matrix(norms)], format="csr")
 
 
 def _read_scene_share(path, rank, size, shape, has_labels):
@@ -210,7 +248,7 @@ def _main(argv, comm):
             error = _unknown_label(y, model, lambda k: f"{args.test}: pixel (row {(first_pixel + k) // shape[1]}, "
                                                        f"col {(first_pixel + k) % shape[1]})", unlabelled=0)
     else:
-        data, first_line, X, y, error = _read_text_share(args.test, rank, size, comm)
+        data, first_line, X, y, width, error = _read_text_share(args.test, rank, size, comm, model.n_features)
         check_labels = not args.ignore_labels
         if error is None and check_labels:
             error = _unknown_label(y, model, lambda k: f"{args.test}:{sample_lines(data, first_line)[k]}")
@@ -218,7 +256,7 @@ def _main(argv, comm):
     error = _first_error(_gather(comm, error))
     if error is not None:
         raise CollectiveError(error)
-    counts = _gather(comm, (len(y), X.shape[1]))
+    counts = _gather(comm, (len(y), X.shape[1] if setup["scene"] else width))
     n_total = sum(n for n, _ in counts)
     if n_total == 0:
         raise CollectiveError(f"{args.test}: no samples (empty file)")
