@@ -6,6 +6,8 @@
 """
 
 import argparse
+import os
+import shlex
 import sys
 
 from pisvm.cli._common import OneLineParser, fraction, number, run
@@ -55,6 +57,24 @@ def build_parser():
     return parser
 
 
+def check_grid_options(text):
+    """Parse ``--grid`` as pisvm-grid parses its command line; ValueError naming the text and the problem."""
+    from pisvm.cli.grid import build_parser as grid_parser
+    from pisvm.cli.grid import grid_values
+
+    try:
+        grid_values(grid_parser().parse_args(["TRAIN"] + shlex.split(text)))
+    except ValueError as error:
+        raise ValueError(f"--grid {text!r}: {error}") from None
+
+
+def _check_files(*paths):
+    """ValueError naming the first path that is not an existing file (the jobs would fail on the cluster)."""
+    for path in paths:
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"{path}: no such file" + (" (a folder)" if os.path.isdir(path) else ""))
+
+
 def _main(argv):
     from .scripts import check_time, sampling_study, scaling_study
 
@@ -62,6 +82,11 @@ def _main(argv):
     options = dict(scheduler=args.scheduler, account=args.account, partition=args.partition, modules=args.modules,
                    time=check_time(args.time, args.scheduler), cores_per_node=args.cores_per_node,
                    results=args.results)
+    if args.study == "scaling":
+        check_grid_options(args.grid)
+        _check_files(args.train, args.test)
+    else:
+        _check_files(args.scene)
     if args.study == "scaling":
         written = scaling_study(args.out, args.train, args.ranks, args.grid, args.test, **options)
     else:

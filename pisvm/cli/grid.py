@@ -78,15 +78,12 @@ class _RankParser(OneLineParser):
             super()._print_message(message, file)
 
 
-def load_inputs(args):
-    """Rank 0: validate the arguments and read the data; ValueError on bad input.
+def grid_values(args):
+    """The checked ``(gammas, costs)`` of parsed arguments; ValueError naming the first bad grid option.
 
-    Returns the arrays, the fold assignment, the journal header and metadata.
+    The one check of the grid options (pisvm-grid, and pisvm-jobs for its ``--grid``).
     """
-    from ..folds import stratified_folds
     from ..grid import check_grid, log2_range
-    from ..libsvm import read_libsvm, warn_test_mismatch
-    from ..report import sha256_file
 
     gammas = list(args.gamma or []) + (log2_range(args.log2g, "--log2g") if args.log2g else [])
     costs = list(args.cost or []) + (log2_range(args.log2c, "--log2c") if args.log2c else [])
@@ -95,6 +92,19 @@ def load_inputs(args):
         raise ValueError(f"folds == {args.folds}, must be >= 2")
     if args.parts is not None and args.parts < 1:
         raise ValueError(f"parts == {args.parts}, must be >= 1")
+    return gammas, costs
+
+
+def load_inputs(args):
+    """Rank 0: validate the arguments and read the data; ValueError on bad input.
+
+    Returns the arrays, the fold assignment, the journal header and metadata.
+    """
+    from ..folds import stratified_folds
+    from ..libsvm import read_libsvm, warn_test_mismatch
+    from ..report import sha256_file
+
+    gammas, costs = grid_values(args)
     make_solver(args.solver, args.backend, _solver_options(args, None))
     if args.save_model and args.backend != "libsvm":
         raise ValueError(f"--save-model needs --backend libsvm (backend {args.backend} gives no LIBSVM model)")
