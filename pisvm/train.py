@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.svm import SVC
 
 from .model import SVMModel, class_pairs
+from .transport import gather_when_ready
 
 
 def svc(gamma, C, kernel="rbf", degree=3, coef0=0.0, cache_mb=200.0, tol=1e-3, shrinking=True, class_weight=None):
@@ -127,7 +128,7 @@ def train_model(X, y, params, comm=None, progress=None):
 
     fits = fit_pairs(X, y, labels, mine, params, on_pair=step)
     if comm is not None:
-        gathered = comm.gather(fits, root=0)
+        gathered = gather_when_ready(fits, comm)  # ranks that finish first wait without spinning a core
         if rank != 0:
             return None
         fits = {pair: fit for part in gathered for pair, fit in part.items()}

@@ -7,6 +7,7 @@ seed-shaped problem, small scale, with a held-out test part).
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -216,15 +217,16 @@ def _main(argv, comm):
 
 
 def main(argv=None):
-    comm = None
     from mpi4py import MPI
 
-    if MPI.COMM_WORLD.size > 1:
+    comm = MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
+    limits = contextlib.nullcontext()
+    if comm is not None:
         from threadpoolctl import threadpool_limits
 
-        comm = MPI.COMM_WORLD
-        threadpool_limits(limits=1)  # one BLAS thread per rank for the predictor: the ranks fill the cores
-    run(lambda a: _main(a, comm), PROG, argv, comm=comm)
+        limits = threadpool_limits(limits=1)  # one BLAS thread per rank for the predictor: the ranks fill the cores
+    with limits:  # a Python caller gets its BLAS threads back
+        run(lambda a: _main(a, comm), PROG, argv, comm=comm)
 
 
 if __name__ == "__main__":

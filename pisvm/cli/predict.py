@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from ..atomic import atomic_paths, check_outputs, write_atomic
-from ..transport import bcast_when_ready
+from ..transport import bcast_when_ready, gather_when_ready, settle
 from ._common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-predict"
@@ -107,7 +107,10 @@ def _read_text_share(path, rank, size, comm, n_features):
         stream.seek(start)
         data = stream.read(stop - start)
     n_lines = count_lines(data)
-    first_line = 1 + (0 if comm is None else (comm.exscan(n_lines) or 0))
+    first_line = 1
+    if comm is not None:
+        settle(comm)
+        first_line += comm.exscan(n_lines) or 0
     try:
         X, y = parse_libsvm(data, path, first_line)
         error = None
@@ -165,17 +168,12 @@ def _first_error(errors):
     return next((error for error in errors if error is not None), None)
 
 
-def _settle(comm):
-    """Wait for every rank in a sleep-polled barrier (a blocking collective spins a core meanwhile)."""
-    if comm is not None:
-        request = comm.Ibarrier()
-        while not request.Test():
-            time.sleep(0.005)
-
-
 def _gather(comm, value):
-    _settle(comm)
-    return [value] if comm is None else comm.allgather(value)
+    """Every rank's ``value`` on every rank; the ranks wait for each other without spinning a core."""
+    if comm is None:
+        return [value]
+    settle(comm)
+    return comm.allgather(value)
 
 
 def _unknown_label(y, model, where, unlabelled=None):
@@ -271,8 +269,7 @@ def _main(argv, comm):
     predict_s = time.perf_counter() - clock
     usage = resource.getrusage(resource.RUSAGE_SELF)
     mine = (predicted, y, usage.ru_maxrss / 1024, predict_s, usage.ru_utime + usage.ru_stime)
-    _settle(comm)
-    parts = [mine] if comm is None else comm.gather(mine, root=0)
+    parts = [mine] if comm is None else gather_when_ready(mine, comm)
     if rank != 0:
         return 0
     predicted = np.concatenate([p[0] for p in parts])
