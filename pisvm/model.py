@@ -99,9 +99,19 @@ class SVMModel:
         kernel = _SKLEARN_KERNELS.get(svc.kernel) if isinstance(svc.kernel, str) else None
         if kernel is None:
             raise ValueError(f"kernel {svc.kernel!r} cannot be written as a LIBSVM model")
-        # _dual_coef_ and _intercept_ keep LIBSVM's signs; the public attributes flip them for 2 classes.
-        return cls(svc.classes_, svc.support_vectors_, svc._dual_coef_, -np.asarray(svc._intercept_),
-                   svc.n_support_, kernel=kernel, gamma=svc._gamma, degree=svc.degree, coef0=svc.coef0)
+        gamma = svc.gamma
+        if gamma == "auto":
+            gamma = 1.0 / svc.n_features_in_
+        elif isinstance(gamma, str):
+            if kernel != "linear":
+                raise ValueError(f"gamma {gamma!r} depends on the training data's variance: fit the SVC with a "
+                                 "number (or 'auto') to write its model")
+            gamma = 1.0
+        # Public attributes only: for 2 classes scikit-learn flips LIBSVM's signs of dual_coef_ and intercept_.
+        sign = -1.0 if len(svc.classes_) == 2 else 1.0
+        return cls(svc.classes_, svc.support_vectors_, sign * np.asarray(svc.dual_coef_),
+                   -sign * np.asarray(svc.intercept_), svc.n_support_, kernel=kernel, gamma=gamma,
+                   degree=svc.degree, coef0=svc.coef0)
 
     @classmethod
     def from_pairs(cls, X, y, labels, fits, kernel="rbf", gamma=1.0, degree=3, coef0=0.0):

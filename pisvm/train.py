@@ -54,7 +54,8 @@ def fit_pair(X, y, labels, pair, params):
         params["class_weight"] = {label: weight for label, weight in params["class_weight"].items()
                                   if label in (labels[i], labels[j])} or None
     model = svc(**params).fit(X[members], y[members])
-    return members[model.support_], model._dual_coef_[0].copy(), float(-model._intercept_[0])
+    # Public attributes: scikit-learn flips LIBSVM's signs of a binary problem (class i positive, rho = -b).
+    return members[model.support_], -np.asarray(model.dual_coef_[0], dtype=np.float64), float(model.intercept_[0])
 
 
 def fit_pairs(X, y, labels, pairs, params, on_pair=None):
