@@ -33,7 +33,7 @@ from sklearn.preprocessing import MinMaxScaler
 from features import profiles as _profiles
 from features import trees as _trees
 from pisvm.atomic import atomic_paths, check_outputs
-from pisvm.cli._common import OneLineParser, number, run
+from pisvm.cli._common import OneLineParser, number, run_serial
 
 PROG = "pisvm-features"
 
@@ -192,7 +192,7 @@ def _main(argv):
 
 def main(argv=None):
     """Console entry point: one-line errors, exit status 2 on bad input."""
-    return run(_main, PROG, argv)
+    return run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":

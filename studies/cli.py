@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 
-from pisvm.cli._common import OneLineParser, fraction, number, run
+from pisvm.cli._common import OneLineParser, fraction, number, run_serial
 from pisvm.sampling import MODES
 
 from .scripts import SCHEDULERS
@@ -97,7 +97,7 @@ def _main(argv):
 
 
 def main(argv=None):
-    run(_main, PROG, argv)
+    run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import os
 import signal
 import socket
 import sys
@@ -73,6 +74,23 @@ def fraction(text):
 
 def _format_warning(message, category, filename, lineno, line=None):
     return f"warning: {message}\n"
+
+
+LAUNCHER_RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID")
+"""Where mpirun (Open MPI, PMIx, MPICH/Intel MPI) and srun tell a process its rank."""
+
+
+def run_serial(main, prog, argv=None):
+    """:func:`run` for a command without MPI work: under mpirun or srun only rank 0 runs it.
+
+    Every rank would otherwise do the same work, print every message and
+    write every file once per rank.  The rank is read from the launcher's
+    environment, so MPI is never initialised.
+    """
+    rank = next((os.environ[name] for name in LAUNCHER_RANK_VARIABLES if name in os.environ), "0")
+    if rank.isdigit() and int(rank) > 0:
+        sys.exit(0)
+    run(main, prog, argv)
 
 
 class Terminated(KeyboardInterrupt):

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from ._common import OneLineParser, number, run
+from ._common import OneLineParser, number, run_serial
 
 PROG = "pisvm-data"
 
@@ -161,7 +161,7 @@ def _main(argv):
 
 
 def main(argv=None):
-    run(_main, PROG, argv)
+    run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":

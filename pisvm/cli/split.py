@@ -17,7 +17,7 @@ import numpy as np
 
 from ..atomic import atomic_path, atomic_paths, check_outputs
 from ..sampling import MODES
-from ._common import OneLineParser, number, run
+from ._common import OneLineParser, number, run_serial
 from ._common import fraction as fraction_type
 
 PROG = "pisvm-split"
@@ -137,7 +137,7 @@ def _main(argv):
 
 
 def main(argv=None):
-    run(_main, PROG, argv)
+    run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":

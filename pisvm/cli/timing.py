@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from ._common import OneLineParser, number, run
+from ._common import OneLineParser, number, run_serial
 
 PROG = "pisvm-timing"
 
@@ -100,7 +100,7 @@ def _main(argv):
 
 
 def main(argv=None):
-    run(_main, PROG, argv)
+    run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":
