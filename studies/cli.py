@@ -50,7 +50,7 @@ def build_parser():
                           help="sampling modes")
     sampling.add_argument("--fractions", type=fraction, nargs="+", default=[0.1, 0.3, 0.6, 0.9],
                           help="training fractions")
-    sampling.add_argument("--seeds", type=int, nargs="+", default=[0],
+    sampling.add_argument("--seeds", type=number(int, 0, False), nargs="+", default=[0],
                           help="seeds of random sampling; cluster modes use the first")
     sampling.add_argument("--epochs", type=number(int, 0), default=600, help="CNN epochs")
     sampling.add_argument("--gpus", type=number(int, 0, False), default=1, help="GPUs per job")

@@ -78,7 +78,8 @@ def build_parser():
     synth.add_argument("--cols", type=number(int, 0), default=64, help="scene: columns (pixels)")
     synth.add_argument("--bands", type=number(int, 0), default=60, help="scene: spectral bands")
     synth.add_argument("--classes", type=number(int, 0), default=6, help="scene: classes")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same file)")
+    synth.add_argument("--seed", type=number(int, 0, False), default=0,
+                       help="random seed (the same seed gives the same file)")
     synth.add_argument("--out", required=True, help="file to write (.el for a problem, .h5 for a scene)")
     return parser
 
@@ -156,7 +157,10 @@ def _main(argv):
     else:
         data, labels = synthetic_scene(args.rows, args.cols, args.bands, args.classes, random_state=args.seed)
         write_scene(args.out, data, labels, source="pisvm.synth.synthetic_scene", seed=args.seed)
-        say(f"{args.out}: {args.rows}x{args.cols} pixels, {args.bands} bands, {args.classes} classes")
+        present = len(np.unique(labels[labels > 0]))
+        classes = f"{args.classes} classes" if present == args.classes else \
+            f"{present} of the {args.classes} classes asked (too few pixels for more)"
+        say(f"{args.out}: {args.rows}x{args.cols} pixels, {args.bands} bands, {classes}")
     return 0
 
 

@@ -39,7 +39,7 @@ def build_parser(rank=0):
     parser.add_argument("--log2g", metavar="B,E,S", help="gamma = 2**e for e in begin,end,step (LIBSVM grid.py)")
     parser.add_argument("--log2c", metavar="B,E,S", help="C = 2**e for e in begin,end,step (LIBSVM grid.py)")
     parser.add_argument("-v", "--folds", type=int, default=10, help="cross-validation folds")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the stratified fold assignment")
+    parser.add_argument("--seed", type=number(int, 0, False), default=0, help="seed of the stratified fold assignment")
     parser.add_argument("-m", "--cache-mb", type=number(float, 0), default=200.0, help="kernel cache per solver, MB")
     parser.add_argument("-e", "--tolerance", type=number(float, 0), default=1e-3, help="solver stopping tolerance")
     parser.add_argument("--no-shrinking", action="store_true", help="turn off LIBSVM's shrinking heuristic")

@@ -60,6 +60,8 @@ def _setup(args):
     outputs = [args.output, _png_path(args.output) if scene else None, args.report]
     check_outputs(outputs, [args.test, args.model, args.range])
     model = read_model(args.model)
+    if os.path.isdir(args.test):
+        raise ValueError(f"{args.test}: is a folder, not a file")
     if not os.path.isfile(args.test):
         raise ValueError(f"{args.test}: no such file")
     with open(args.test, "rb"):

@@ -31,7 +31,7 @@ def build_parser():
                              "largest / most varied clusters first")
     parser.add_argument("--fraction", nargs="+", type=fraction_type, default=[0.1],
                         help="training share of each class's pixels")
-    parser.add_argument("--seed", nargs="+", type=int, default=[0], help="seeds of the random mode")
+    parser.add_argument("--seed", nargs="+", type=number(int, 0, False), default=[0], help="seeds of the random mode")
     parser.add_argument("--remove-labels", nargs="*", type=int, default=[], metavar="LABEL",
                         help="classes left out of both sets")
     parser.add_argument("--epsilon", type=number(float, 0), default=1.5, help="DBSCAN radius, pixels")
