@@ -294,3 +294,16 @@ def test_report_shows_the_cnn_training_warnings():
     assert "- cnn: epoch 50: class 1 has had no correct training prediction for 25 epochs" in text
     del result["training_warnings"]
     assert "Training warnings" not in markdown(document)
+
+
+def test_folds_are_checked_against_the_split_before_anything_is_written(scene, tmp_path, capsys):
+    from compare.cli import main
+
+    from conftest import one_line_error
+
+    out = tmp_path / "out"
+    one_line_error(capsys, main, [str(scene[0]), "--sampling", "random", "--fraction", "0.1", "--methods",
+                                  "svm-spectra", "-g", "1", "-c", "1", "-v", "50", "--out", str(out)],
+                   "split random-0.1-0: -v 50 folds, but its largest class has only", "training pixels",
+                   prog="pisvm-compare")
+    assert not out.exists()
