@@ -307,3 +307,25 @@ def test_folds_are_checked_against_the_split_before_anything_is_written(scene, t
                    "split random-0.1-0: -v 50 folds, but its largest class has only", "training pixels",
                    prog="pisvm-compare")
     assert not out.exists()
+
+
+def test_report_tables_show_the_svm_model_selection_beside_the_final_fit():
+    from compare.pipeline import CompareOptions
+    from compare.report import markdown, summarize
+
+    test = {"overall_accuracy": 0.9, "average_accuracy": 0.8, "kappa": 0.85, "labels": [1, 2],
+            "per_class_accuracy": [0.5, 1.0]}
+    svm = {"test": test, "best_params": {"gamma": 1.0, "C": 10.0}, "model_selection_s": 1.95, "train_s": 0.03,
+           "predict_s": 0.5, "n_train": 10, "n_test": 90}
+    cnn = {"test": test, "best_params": {"epochs": 20}, "train_s": 188.0, "predict_s": 2.0, "n_train": 10,
+           "n_test": 90}
+    split = {"split": "random-0.1-0", "params": {"mode": "random", "training_fraction": 0.1},
+             "methods": {"svm-spectra": svm, "cnn": cnn}}
+    rows = summarize([split], ["svm-spectra", "cnn"])
+    assert rows[0]["model_selection_s"] == 1.95 and rows[1]["model_selection_s"] is None
+    document = {"scene": "s.h5", "methods": ["svm-spectra", "cnn"], "options": dataclasses.asdict(CompareOptions()),
+                "summary": rows, "splits": [split]}
+    text = markdown(document)
+    assert "| model selection s | train s | predict s |" in text
+    assert "| 1.95 | 0.03 | 0.50 |" in text and "| - | 188.00 | 2.00 |" in text
+    assert text.count("model selection s") == 2
