@@ -369,7 +369,8 @@ def run_cnn(data, labels, selection, info, options, folder):
     predict_s = time.perf_counter() - started
     result = {"best_params": {"epochs": options.epochs, "batch": options.batch, "window": options.window,
                               "checkpoint": "best validation accuracy (validation pixels cut from training)"},
-              "train_s": train_s, "predict_s": predict_s, "training_warnings": list(trained.warnings)}
+              "train_s": train_s, "predict_s": predict_s, "training_warnings": list(trained.warnings),
+              "history": trained.history}
     return result, label_map
 
 
@@ -399,6 +400,12 @@ def run_method(method, spec, selection, info, data, labels, options, out_dir, co
                   n_train=int(train.sum()), n_test=int(test.sum()),
                   test=classification_report(y_true=labels[test], y_pred=label_map[test],
                                              labels=np.unique(labels[labels > 0])))
+    if method == "cnn":
+        from cnn.collapse import final_warnings
+
+        for message in final_warnings(result.pop("history", {}), result["test"]):
+            print(f"pisvm-compare: warning: cnn: {message}", file=sys.stderr, flush=True)
+            result["training_warnings"].append(message)
     with atomic_path(map_path) as tmp:
         np.save(tmp, label_map)
     write_atomic(result_path, json.dumps(result, indent=1) + "\n")

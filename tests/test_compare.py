@@ -298,7 +298,6 @@ def test_report_shows_the_cnn_training_warnings():
 
 def test_folds_are_checked_against_the_split_before_anything_is_written(scene, tmp_path, capsys):
     from compare.cli import main
-
     from conftest import one_line_error
 
     out = tmp_path / "out"
@@ -329,3 +328,27 @@ def test_report_tables_show_the_svm_model_selection_beside_the_final_fit():
     assert "| model selection s | train s | predict s |" in text
     assert "| 1.95 | 0.03 | 0.50 |" in text and "| - | 188.00 | 2.00 |" in text
     assert text.count("model selection s") == 2
+
+
+def test_compare_names_a_cnn_collapse_and_a_class_never_predicted(scene, tmp_path, capsys, monkeypatch):
+    import compare.pipeline as pipeline
+    from pisvm.sampling import random_selection
+
+    _, data, labels = scene
+    history = {"loss": [0.5] + [0.2384] * 6, "accuracy": [0.4] + [0.2848] * 6}
+
+    def collapsed_cnn(data, labels, selection, info, options, folder):  # predicts class 1 everywhere
+        return ({"best_params": {"epochs": 7}, "train_s": 1.0, "predict_s": 1.0, "training_warnings": [],
+                 "history": history}, np.ones(labels.shape, dtype=labels.dtype))
+
+    monkeypatch.setattr(pipeline, "run_cnn", collapsed_cnn)
+    selection = random_selection(labels, 0.3, random_state=0)
+    result, _ = pipeline.run_method("cnn", pipeline.SplitSpec(mode="random", fraction=0.3, seed=0), selection,
+                                    {"sha256": "0" * 64}, data, labels, pipeline.CompareOptions(), str(tmp_path))
+    err = capsys.readouterr().err
+    assert "pisvm-compare: warning: cnn: from epoch 2 to 7 (6 epochs) the training loss stayed at 0.2384" in err
+    assert "pisvm-compare: warning: cnn: class 2: none of its" in err
+    assert "history" not in result
+    assert [m.split(":")[0] for m in result["training_warnings"]] == ["from epoch 2 to 7 (6 epochs) the training "
+                                                                      "loss stayed at 0.2384 and the training "
+                                                                      "accuracy at 0.2848", "class 2", "class 3"]
