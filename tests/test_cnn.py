@@ -377,3 +377,16 @@ def test_cli_names_a_collapse_shorter_than_the_detectors_patience(files, capsys,
     assert "pisvm-cnn: warning: from epoch 1 to 6 (6 epochs) the training loss stayed at" in err
     results = json.loads((tmp_path / "flat6" / "results.json").read_text())
     assert any(message.startswith("from epoch 1 to 6") for message in results["training_warnings"])
+
+
+def test_a_failed_start_leaves_no_config_or_classes_file(tiny, tmp_path, monkeypatch):
+    import cnn.train
+
+    def broken(*args, **kwargs):
+        raise ValueError("no model today")
+
+    monkeypatch.setattr(cnn.train, "build_standard_model", broken)
+    data, labels, selection = tiny
+    with pytest.raises(ValueError, match="no model today"):
+        cnn.train_model(data, labels, selection, CNNConfig(window_px=7, epochs=1), out_dir=tmp_path / "run")
+    assert not (tmp_path / "run" / "config.json").exists() and not (tmp_path / "run" / "classes.json").exists()
