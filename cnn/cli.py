@@ -10,8 +10,8 @@ the validation part of the training pixels), model.keras, and the results of
 the test pixels: results.txt, results.json, classification_map.png/.npy.
 The test pixels are used once, after training.
 
-TensorFlow's start-up log stays off the terminal; set TF_CPP_MIN_LOG_LEVEL
-(e.g. to 0) to see it.
+TensorFlow's start-up log stays off the terminal; a TF_CPP_MIN_LOG_LEVEL you
+set (e.g. to 0) applies to its log after the import.
 """
 
 import argparse

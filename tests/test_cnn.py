@@ -390,3 +390,16 @@ def test_a_failed_start_leaves_no_config_or_classes_file(tiny, tmp_path, monkeyp
     with pytest.raises(ValueError, match="no model today"):
         cnn.train_model(data, labels, selection, CNNConfig(window_px=7, epochs=1), out_dir=tmp_path / "run")
     assert not (tmp_path / "run" / "config.json").exists() and not (tmp_path / "run" / "classes.json").exists()
+
+
+def test_tensorflow_start_up_log_is_quiet_whatever_the_users_log_level(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0", PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-c", "from cnn.quiet import import_tensorflow_quietly as q; "
+                             "assert q() is False"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
