@@ -7,7 +7,8 @@ The rules, for every path a command writes:
 - a symbolic link is followed: its target is replaced, atomically, in the
   target's folder, and the link stays a link;
 - ``-`` (standard output), a FIFO, a character or block device and any path
-  under ``/dev/`` or ``/proc/`` (``/dev/stdout``, ``/dev/null``) is a stream:
+  under ``/dev/`` (but ``/dev/shm/``) or ``/proc/`` (``/dev/stdout``,
+  ``/dev/null``) is a stream:
   the finished file is copied into it, and nothing is renamed over it;
 - an output that is the same file as an input, or as another output of the
   same command, is refused (:func:`check_outputs`) before anything is
@@ -29,7 +30,8 @@ STDOUT = "-"
 def is_stream(path):
     """True when ``path`` is written to directly, not replaced: ``-``, a FIFO, a device, or under /dev/ or /proc/."""
     path = os.fspath(path)
-    if path == STDOUT or os.path.abspath(path).startswith(("/dev/", "/proc/")):
+    absolute = os.path.abspath(path)
+    if path == STDOUT or (absolute.startswith(("/dev/", "/proc/")) and not absolute.startswith("/dev/shm/")):
         return True
     try:
         mode = os.stat(path).st_mode

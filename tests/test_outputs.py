@@ -110,7 +110,7 @@ def test_dev_paths_and_dash_are_streams(tmp_path):
     from pisvm.atomic import is_stream
 
     assert is_stream("-") and is_stream("/dev/null") and is_stream("/dev/stdout")
-    assert not is_stream(tmp_path / "x.el")
+    assert not is_stream(tmp_path / "x.el") and not is_stream("/dev/shm/x.el")
 
 
 def test_dash_is_standard_output_and_the_summary_goes_to_stderr(files, capsys, monkeypatch):
