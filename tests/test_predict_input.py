@@ -87,3 +87,10 @@ def test_range_with_more_ranks_than_image_rows(tmp_path, model_3):
                     "--range", str(tmp_path / "r"), "-q")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "map.h5").exists()
+
+
+@pytest.mark.parametrize("output", ["-", "/dev/null"])
+def test_a_scene_map_is_not_written_to_a_stream(tmp_path, model_3, capsys, output):
+    scene = _scene(tmp_path, 3)
+    one_line_error(capsys, predict_main, [scene, str(tmp_path / "model"), output],
+                   f"{output}: a scene's map is an HDF5 file and a PNG beside it", prog="pisvm-predict")

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from ..atomic import atomic_paths, check_outputs, write_atomic
+from ..atomic import atomic_paths, check_outputs, is_stream, write_atomic
 from ..transport import bcast_when_ready, gather_when_ready, settle
 from ._common import CollectiveError, OneLineParser, number, run
 
@@ -57,6 +57,9 @@ def _setup(args):
     from ..model import read_model
 
     scene = os.path.isfile(args.test) and _is_hdf5(args.test)
+    if scene and is_stream(args.output):
+        raise ValueError(f"{args.output}: a scene's map is an HDF5 file and a PNG beside it: give a file name, "
+                         "not a stream")
     outputs = [args.output, _png_path(args.output) if scene else None, args.report]
     check_outputs(outputs, [args.test, args.model, args.range])
     model = read_model(args.model)
