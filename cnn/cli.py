@@ -10,8 +10,8 @@ the validation part of the training pixels), model.keras, and the results of
 the test pixels: results.txt, results.json, classification_map.png/.npy.
 The test pixels are used once, after training.
 
-TensorFlow's start-up log stays off the terminal; set TF_CPP_MIN_LOG_LEVEL
-(e.g. to 0) to see it.
+TensorFlow's start-up log stays off the terminal; a TF_CPP_MIN_LOG_LEVEL you
+set (e.g. to 0) applies to its log after the import.
 """
 
 import argparse
@@ -106,10 +106,12 @@ def _load(args, window_px):
     return data, labels, selection, info, classes
 
 
-def _evaluate(args, model, data, labels, selection, info, classes, mean, stddev, window_px, extra):
+def _evaluate(args, model, data, labels, selection, info, classes, mean, stddev, window_px, extra, history=None):
+    """Predict, score the test pixels, name a class never predicted or a collapse (stderr and results.json)."""
     from pisvm.metrics import format_report
     from pisvm.selection import TEST
 
+    from .collapse import final_warnings
     from .predict import evaluate_test, predict_scene, write_results
 
     mask = None if args.map == "scene" else (selection == TEST)
@@ -118,8 +120,12 @@ def _evaluate(args, model, data, labels, selection, info, classes, mean, stddev,
                               mask=mask, pipeline=args.pipeline)
     predict_s = time.perf_counter() - start
     report = evaluate_test(labels, selection, label_map, classes=classes)
-    extra = dict(extra, predict_s=predict_s, predicted_pixels=int(data.shape[0] * data.shape[1] if mask is None
-                                                                   else mask.sum()))
+    warnings = final_warnings(history or {}, report)
+    for message in warnings:
+        print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+    n_predicted = data.shape[0] * data.shape[1] if mask is None else mask.sum()
+    extra = dict(extra, training_warnings=list(extra.get("training_warnings", [])) + warnings,
+                 predict_s=predict_s, predicted_pixels=int(n_predicted))
     write_results(args.out, report, label_map, labels=labels, split_info=info, extra=extra)
     print("\n".join(format_report(report, title="Test")))
     print(f"{args.out}: results.txt, results.json, classification_map.png ({predict_s:.1f} s prediction)")
@@ -156,7 +162,7 @@ def _main(argv):
         _evaluate(args, result.model, data, labels, selection, info, result.classes, result.mean, result.stddev,
                   config.window_px, {"config": json.loads(config.to_json()), "train_s": train_s,
                                      "scene": args.scene, "split_file": args.split,
-                                     "training_warnings": list(result.warnings)})
+                                     "training_warnings": list(result.warnings)}, history=result.history)
     else:
         classes_path = Path(args.model_dir) / "classes.json"
         if not classes_path.exists():

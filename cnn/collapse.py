@@ -113,3 +113,47 @@ class CollapseDetector:
         """Labels of the classes without a correct training prediction for at least ``patience`` epochs now."""
         return self.classes[self.missed >= self.patience].tolist()
 
+
+
+def final_warnings(history, report=None, loss_rtol=1e-2, min_epochs=5):
+    """Warnings about a finished training, whatever its number of epochs (the detector needs ``patience``).
+
+    Parameters
+    ----------
+    history : dict
+        Per-epoch ``loss`` and ``accuracy`` (training), as ``TrainingResult.history``.
+    report : dict, optional
+        :func:`pisvm.metrics.classification_report` of the test pixels.
+    loss_rtol : float, default 1e-2
+        The loss is flat when ``max - min <= loss_rtol * max`` over the epochs.
+    min_epochs : int, default 5
+        Fewest final epochs of a flat loss and an unchanged training
+        accuracy below 1 (one predicted class: a collapse) that are named.
+
+    Returns
+    -------
+    list of str
+        A collapse that lasted to the last epoch, then each class with test
+        pixels none of which the final model predicts correctly.
+    """
+    messages = []
+    loss = np.asarray(history.get("loss", []), dtype=np.float64)
+    accuracy = np.asarray(history.get("accuracy", []), dtype=np.float64)
+    n = 0
+    while n < min(len(loss), len(accuracy)):
+        tail_loss, tail_accuracy = loss[-(n + 1):], accuracy[-(n + 1):]
+        if not (np.ptp(tail_loss) <= loss_rtol * np.abs(tail_loss).max() and np.ptp(tail_accuracy) <= 1e-4):
+            break
+        n += 1
+    if n >= min_epochs and accuracy[-1] < 1.0:
+        first = len(loss) - n + 1
+        messages.append(f"from epoch {first} to {len(loss)} ({n} epochs) the training loss stayed at {loss[-1]:.4g} "
+                        f"and the training accuracy at {accuracy[-1]:.4f}: training collapsed and never recovered; "
+                        + ADVICE)
+    if report is not None:
+        support = np.asarray(report["confusion"]).sum(axis=1)
+        for label, score, count in zip(report["labels"], report["per_class_accuracy"], support):
+            if count and score == 0:
+                messages.append(f"class {label}: none of its {count} test pixels predicted correctly by the final "
+                                f"model (0.00 %); {ADVICE}")
+    return messages

@@ -288,10 +288,6 @@ def train_model(data, labels, selection, config=None, out_dir=None, mean=None, s
                    "checkpoint_every_epochs": config.checkpoint_every_epochs}
         if saved.replace(**ignored) != config:
             raise ValueError(f"{out} holds a checkpoint of another configuration; use a new --out or delete it")
-    config_path.write_text(config.to_json())
-    (out / "classes.json").write_text(json.dumps({"classes": classes.tolist(), "mean": mean.tolist(),
-                                                  "stddev": stddev.tolist(), "window_px": config.window_px}))
-
     start_epoch, best = 0, None
     with strategy.scope():
         if (out / "checkpoint.json").exists() and (out / "checkpoint.keras").exists():
@@ -301,6 +297,10 @@ def train_model(data, labels, selection, config=None, out_dir=None, mean=None, s
         else:
             model = build_standard_model((config.window_px, config.window_px, data.shape[2], 1), len(classes), config)
             compile_model(model, config)
+    # Written once the model exists: a start that fails leaves neither file behind.
+    write_atomic(config_path, config.to_json())
+    write_atomic(out / "classes.json", json.dumps({"classes": classes.tolist(), "mean": mean.tolist(),
+                                                   "stddev": stddev.tolist(), "window_px": config.window_px}))
 
     history_path = out / "history.csv"
     _truncate_history(history_path, start_epoch)

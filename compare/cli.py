@@ -24,7 +24,7 @@ def build_parser():
     splits.add_argument("--sampling", nargs="+", choices=MODES,
                         help="sample splits now (default: random)")
     parser.add_argument("--fraction", nargs="+", type=fraction, default=[0.1], help="training fractions to sample")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of random sampling")
+    parser.add_argument("--seeds", nargs="+", type=number(int, 0, False), default=[0], help="seeds of random sampling")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), metavar="METHOD",
                         help=f"methods among {', '.join(METHODS)}")
     parser.add_argument("-g", "--gamma", nargs="+", type=number(float, 0), default=[2.0, 4.0, 8.0, 16.0, 32.0],

@@ -170,8 +170,12 @@ def _pixels_sha256(mask):
     return hashlib.sha256(np.flatnonzero(mask).astype("<i8").tobytes()).hexdigest()
 
 
-def check_split(selection, labels, name):
-    """Raise ValueError unless the selection fits the scene's labels (same scene, classes trainable)."""
+def check_split(selection, labels, name, folds=None):
+    """Raise ValueError unless the selection fits the scene's labels (same scene, classes trainable).
+
+    With ``folds`` (SVM methods), its largest class must have at least that
+    many training pixels, as :func:`pisvm.folds.stratified_folds` needs.
+    """
     chosen = selection != 0
     if np.any(chosen & (labels == 0)):
         raise ValueError(f"split {name}: {int(np.sum(chosen & (labels == 0)))} selected pixels are unlabelled "
@@ -181,6 +185,11 @@ def check_split(selection, labels, name):
     missing = np.setdiff1d(labels[selection == TEST], labels[selection == TRAIN])
     if len(missing):
         raise ValueError(f"split {name}: class {missing[0]} has test pixels but no training pixel")
+    if folds is not None:
+        largest = int(np.unique(labels[selection == TRAIN], return_counts=True)[1].max())
+        if largest < folds:
+            raise ValueError(f"split {name}: -v {folds} folds, but its largest class has only {largest} training "
+                             "pixels: lower -v or raise --fraction")
 
 
 def load_inputs(scene_path, specs, methods, options, out_dir):
@@ -207,7 +216,7 @@ def load_inputs(scene_path, specs, methods, options, out_dir):
     for spec in specs:
         if spec.path is not None:
             selection, info = read_selection(spec.path, shape=labels.shape)
-            check_split(selection, labels, spec.path)
+            check_split(selection, labels, spec.path, _folds(methods, options))
             given[spec.tag] = (selection, info)
     scene_sha = sha256_file(scene_path)
     marker = os.path.join(out_dir, "scene.json")
@@ -220,21 +229,45 @@ def load_inputs(scene_path, specs, methods, options, out_dir):
     return data, labels, given, scene_sha
 
 
-def prepare_split(spec, data, labels, given, out_dir):
-    """Return ``(selection, info)`` of a split, from the given file or the cache, or by sampling now."""
+def _folds(methods, options):
+    """The cross-validation folds a split must allow: ``options.folds`` when an SVM runs, else None."""
+    return options.folds if any(method.startswith("svm-") for method in methods) else None
+
+
+def sample_split(spec, data, labels, given, out_dir, folds=None):
+    """A split's selection, checked, before anything is written: ``(selection, pending)``.
+
+    ``pending`` is None for a given or cached split, else what
+    :func:`prepare_split` writes to the cache: ``(mean, stddev, attrs)``.
+    """
+    if spec.path is not None:
+        return given[spec.tag][0], None
+    path = os.path.join(out_dir, "splits", f"{spec.tag}.h5")
+    pending = None
+    if os.path.exists(path):
+        selection, _ = read_selection(path, shape=labels.shape)
+    else:
+        selection, attrs = make_selection(labels, spec.mode, spec.fraction, data=data, random_state=spec.seed)
+        pending = (*training_statistics(data, selection), attrs)
+    check_split(selection, labels, spec.tag, folds)
+    return selection, pending
+
+
+def prepare_split(spec, data, labels, given, out_dir, sampled):
+    """Return ``(selection, info)`` of a split: from the given file, or the cache (written now if ``sampled``).
+
+    ``sampled`` is :func:`sample_split`'s result for ``spec``.
+    """
     if spec.path is not None:
         selection, info = given[spec.tag]
     else:
         path = os.path.join(out_dir, "splits", f"{spec.tag}.h5")
-        if os.path.exists(path):
-            selection, info = read_selection(path, shape=labels.shape)
-        else:
-            selection, attrs = make_selection(labels, spec.mode, spec.fraction, data=data, random_state=spec.seed)
-            mean, stddev = training_statistics(data, selection)
+        selection, pending = sampled
+        if pending is not None:
+            mean, stddev, attrs = pending
             os.makedirs(os.path.dirname(path), exist_ok=True)
             write_selection(path, selection, mean, stddev, **attrs)
-            selection, info = read_selection(path, shape=labels.shape)
-        check_split(selection, labels, spec.tag)
+        selection, info = read_selection(path, shape=labels.shape)
     params = {key: (value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value)
               for key, value in info.items() if key not in ("mean", "stddev")}
     return selection, dict(info, params=params, sha256=selection_sha256(selection, info))
@@ -336,7 +369,8 @@ def run_cnn(data, labels, selection, info, options, folder):
     predict_s = time.perf_counter() - started
     result = {"best_params": {"epochs": options.epochs, "batch": options.batch, "window": options.window,
                               "checkpoint": "best validation accuracy (validation pixels cut from training)"},
-              "train_s": train_s, "predict_s": predict_s, "training_warnings": list(trained.warnings)}
+              "train_s": train_s, "predict_s": predict_s, "training_warnings": list(trained.warnings),
+              "history": trained.history}
     return result, label_map
 
 
@@ -366,6 +400,12 @@ def run_method(method, spec, selection, info, data, labels, options, out_dir, co
                   n_train=int(train.sum()), n_test=int(test.sum()),
                   test=classification_report(y_true=labels[test], y_pred=label_map[test],
                                              labels=np.unique(labels[labels > 0])))
+    if method == "cnn":
+        from cnn.collapse import final_warnings
+
+        for message in final_warnings(result.pop("history", {}), result["test"]):
+            print(f"pisvm-compare: warning: cnn: {message}", file=sys.stderr, flush=True)
+            result["training_warnings"].append(message)
     with atomic_path(map_path) as tmp:
         np.save(tmp, label_map)
     write_atomic(result_path, json.dumps(result, indent=1) + "\n")
@@ -399,13 +439,15 @@ def run_comparison(scene_path, specs, methods, options, out_dir, comm=None):
         return None
     try:
         data, labels, given, scene_sha = load_inputs(scene_path, specs, methods, options, out_dir)
+        # Every split is sampled and checked (folds against its classes) before anything is written.
+        sampled = [sample_split(spec, data, labels, given, out_dir, _folds(methods, options)) for spec in specs]
         os.makedirs(out_dir, exist_ok=True)
         write_atomic(os.path.join(out_dir, "scene.json"),
                      json.dumps({"path": os.path.abspath(scene_path), "sha256": scene_sha,
                                  "shape": list(data.shape)}) + "\n")
         splits = []
-        for spec in specs:
-            selection, info = prepare_split(spec, data, labels, given, out_dir)
+        for spec, split in zip(specs, sampled):
+            selection, info = prepare_split(spec, data, labels, given, out_dir, split)
             results, maps = {}, {}
             for method in methods:
                 print(f"pisvm-compare: {spec.tag}: {method} ...", flush=True)

@@ -18,7 +18,8 @@ def summarize(splits, methods):
     -------
     list of dict
         ``mode``, ``fraction``, ``method``, ``n_splits``, ``<metric>_mean``, ``<metric>_std``
-        and the mean ``train_s``/``predict_s``.
+        and the mean ``model_selection_s`` (None for a method without a grid
+        search, the CNN), ``train_s`` and ``predict_s``.
     """
     groups = {}
     for split in splits:
@@ -35,12 +36,18 @@ def summarize(splits, methods):
                 row[f"{metric}_mean"], row[f"{metric}_std"] = float(values.mean()), float(values.std())
             for key in ("train_s", "predict_s"):
                 row[key] = float(np.mean([r[key] for r in results]))
+            selection_s = [r["model_selection_s"] for r in results if "model_selection_s" in r]
+            row["model_selection_s"] = float(np.mean(selection_s)) if selection_s else None
             rows.append(row)
     return rows
 
 
 def _fraction(value):
     return "-" if value is None else f"{value:g}"
+
+
+def _seconds(value):
+    return "-" if value is None else f"{value:.2f}"
 
 
 def markdown(document):
@@ -52,14 +59,14 @@ def markdown(document):
              f"{document['options']['folds']}-fold cross-validation on the training pixels; the CNN picks its "
              "checkpoint on validation pixels cut from the training pixels, never on the test set.", "",
              "## Mean and spread over seeds", "",
-             "| mode | fraction | method | splits | OA % | AA % | kappa | train s | predict s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| mode | fraction | method | splits | OA % | AA % | kappa | model selection s | train s | predict s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in document["summary"]:
         lines.append(f"| {row['mode']} | {_fraction(row['fraction'])} | {row['method']} | {row['n_splits']} | "
                      f"{100 * row['overall_accuracy_mean']:.2f} ± {100 * row['overall_accuracy_std']:.2f} | "
                      f"{100 * row['average_accuracy_mean']:.2f} ± {100 * row['average_accuracy_std']:.2f} | "
-                     f"{row['kappa_mean']:.4f} ± {row['kappa_std']:.4f} | {row['train_s']:.2f} | "
-                     f"{row['predict_s']:.2f} |")
+                     f"{row['kappa_mean']:.4f} ± {row['kappa_std']:.4f} | "
+                     f"{_seconds(row.get('model_selection_s'))} | {row['train_s']:.2f} | {row['predict_s']:.2f} |")
     modes = sorted({(row["mode"], row["fraction"]) for row in document["summary"]}, key=str)
     lines += ["", "## Overall accuracy (%) by sampling mode", "",
               "| method | " + " | ".join(f"{mode} {_fraction(fraction)}" for mode, fraction in modes) + " |",
@@ -72,15 +79,17 @@ def markdown(document):
     for split in document["splits"]:
         lines += ["", f"## Split {split['split']}", "",
                   "Parameters: " + ", ".join(f"{k} {v}" for k, v in sorted(split["params"].items())), "",
-                  "| method | OA % | AA % | kappa | best parameters | train s | predict s | train px | test px |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| method | OA % | AA % | kappa | best parameters | model selection s | train s | predict s | "
+                  "train px | test px |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for method in methods:
             result = split["methods"][method]
             test = result["test"]
             params = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
                                for k, v in result["best_params"].items() if k != "checkpoint")
             lines.append(f"| {method} | {100 * test['overall_accuracy']:.2f} | {100 * test['average_accuracy']:.2f} | "
-                         f"{test['kappa']:.4f} | {params} | {result['train_s']:.2f} | {result['predict_s']:.2f} | "
+                         f"{test['kappa']:.4f} | {params} | {_seconds(result.get('model_selection_s'))} | "
+                         f"{result['train_s']:.2f} | {result['predict_s']:.2f} | "
                          f"{result['n_train']} | {result['n_test']} |")
         labels = split["methods"][methods[0]]["test"]["labels"]
         lines += ["", "Per-class accuracy (%):", "",

@@ -32,7 +32,8 @@ from sklearn.preprocessing import MinMaxScaler
 
 from features import profiles as _profiles
 from features import trees as _trees
-from pisvm.cli._common import OneLineParser, number, run
+from pisvm.atomic import atomic_paths, check_outputs
+from pisvm.cli._common import OneLineParser, number, run_serial
 
 PROG = "pisvm-features"
 
@@ -87,8 +88,15 @@ def build_parser():
     return parser
 
 
-def _write_libsvm(prefix, samples, labels, selection, comment):
-    """Write the LibSVM file(s); return their paths."""
+def _libsvm_paths(prefix, split):
+    """The files ``--libsvm PREFIX`` writes: train, test and range files with a split, else one file."""
+    if prefix is None:
+        return []
+    return [f"{prefix}_train.libsvm", f"{prefix}_test.libsvm", f"{prefix}.range"] if split else [f"{prefix}.libsvm"]
+
+
+def _write_libsvm(paths, samples, labels, selection, comment):
+    """Write the LibSVM file(s) to ``paths`` (see :func:`_libsvm_paths`)."""
     from pisvm.libsvm import write_libsvm
     from pisvm.ranges import write_ranges
     from pisvm.selection import TEST, TRAIN
@@ -97,23 +105,20 @@ def _write_libsvm(prefix, samples, labels, selection, comment):
     if selection is None:
         index = np.flatnonzero(labelled)
         scaled = MinMaxScaler().fit_transform(np.asarray(samples[index], dtype=np.float64))
-        path = f"{prefix}.libsvm"
-        write_libsvm(path, scaled, labels.reshape(-1)[index], comment=comment)
-        return [path]
+        write_libsvm(paths[0], scaled, labels.reshape(-1)[index], comment=comment)
+        return
     train = np.flatnonzero(labelled & (selection == TRAIN))
     test = np.flatnonzero(labelled & (selection == TEST))
     # [0, 1] from the training pixels only; test values are not clipped (svm-scale -r).
     samples = np.asarray(samples, dtype=np.float64)
     scaler = MinMaxScaler().fit(samples[train])
     scaled_train, scaled_test = scaler.transform(samples[train]), scaler.transform(samples[test])
-    paths = [f"{prefix}_train.libsvm", f"{prefix}_test.libsvm", f"{prefix}.range"]
     write_libsvm(paths[0], scaled_train, labels.reshape(-1)[train], comment=comment)
     write_libsvm(paths[1], scaled_test, labels.reshape(-1)[test], comment=comment)
     # The same scaling as an svm-scale range file, for pisvm-predict on the whole scene (--range);
     # a feature constant on the training pixels has span 1, as in MinMaxScaler.
     low, high = scaler.data_min_, scaler.data_max_
     write_ranges(paths[2], 0.0, 1.0, low, np.where(high > low, high, low + 1.0))
-    return paths
 
 
 def _self_dual_features(data, args, attributes):
@@ -144,6 +149,8 @@ def _main(argv):
         raise ValueError("no output given: pass --out FILE and/or --libsvm PREFIX")
     if args.split is not None and args.libsvm is None:
         raise ValueError("--split is only used with --libsvm PREFIX")
+    libsvm_paths = _libsvm_paths(args.libsvm, args.split is not None)
+    check_outputs([args.out, *libsvm_paths], [args.scene, args.split])
     data, labels = read_scene(args.scene)
     if args.libsvm is not None and not labels.any():
         raise ValueError(f"{args.scene}: no labelled pixel (every label is 0): nothing to write to --libsvm")
@@ -170,14 +177,14 @@ def _main(argv):
         feature_planes, description = _self_dual_features(data, args, attributes)
     wall_s = time.perf_counter() - start
     samples = feature_planes.reshape(feature_planes.shape[0], -1).T
-    written = []
-    if args.out is not None:
-        write_scene(args.out, np.moveaxis(feature_planes, 0, 2), labels, source=os.fspath(args.scene),
-                    profile=json.dumps(description))
-        written.append(args.out)
-    if args.libsvm is not None:
-        comment = f"pisvm-features {args.command} {os.path.basename(args.scene)} {json.dumps(description)}"
-        written += _write_libsvm(args.libsvm, samples, labels, selection, comment)
+    with atomic_paths(args.out, *libsvm_paths) as (out, *libsvm_tmps):  # every file or none
+        if out is not None:
+            write_scene(out, np.moveaxis(feature_planes, 0, 2), labels, source=os.fspath(args.scene),
+                        profile=json.dumps(description))
+        if libsvm_tmps:
+            comment = f"pisvm-features {args.command} {os.path.basename(args.scene)} {json.dumps(description)}"
+            _write_libsvm(libsvm_tmps, samples, labels, selection, comment)
+    written = ([args.out] if args.out is not None else []) + libsvm_paths
     print(f"{PROG}: {feature_planes.shape[0]} features x {samples.shape[0]} pixels in {wall_s:.2f} s "
           f"-> {', '.join(written)}")
     return 0
@@ -185,7 +192,7 @@ def _main(argv):
 
 def main(argv=None):
     """Console entry point: one-line errors, exit status 2 on bad input."""
-    return run(_main, PROG, argv)
+    return run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":

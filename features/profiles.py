@@ -160,6 +160,9 @@ def principal_components(cube, n_components):
     if not np.isfinite(samples).all():
         pixel, band = np.argwhere(~np.isfinite(samples))[0]
         raise ValueError(f"cube[{pixel // n_cols}, {pixel % n_cols}, {band}] is not finite")
+    if not np.ptp(samples, axis=0).any():
+        raise ValueError("the cube is constant (every pixel has the same spectrum): its principal components are "
+                         "undefined")
     # One BLAS thread: the covariance is a small product, and idle BLAS
     # threads spinning beside the tree threads (or other jobs) cost far more.
     with threadpool_limits(limits=1, user_api="blas"):

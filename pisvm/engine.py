@@ -25,6 +25,9 @@ from .grid import TEST_FOLD, Scheduler
 from .journal import pack_bools, unpack_bools
 from .transport import Backoff, Channel, abort, bcast_when_ready
 
+MAX_CLASSES = 1 << 16
+"""Most classes a grid problem may have: predictions are journalled as ``<u2`` class indices."""
+
 
 class Problem:
     """Training data, folds and the optional test set, identical on every rank.
@@ -37,9 +40,18 @@ class Problem:
         Fold of each sample (from :func:`pisvm.folds.stratified_folds`).
     X_test : ndarray of shape (n_test, n_features), optional
     y_test : ndarray of shape (n_test,), optional
+
+    Raises
+    ------
+    ValueError
+        More than :data:`MAX_CLASSES` classes.
     """
 
     def __init__(self, X, y, fold, X_test=None, y_test=None):
+        n_classes = len(np.unique(y))
+        if n_classes > MAX_CLASSES:
+            raise ValueError(f"{n_classes} classes, at most {MAX_CLASSES} (predicted classes are journalled as "
+                             "16-bit indices)")
         self.X, self.y, self.fold = X, y, fold
         self.X_test, self.y_test = X_test, y_test
         self.n_folds = int(fold.max()) + 1

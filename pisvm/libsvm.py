@@ -64,6 +64,19 @@ def _line_of_sample(path, row):
     raise ValueError(f"{path}: fewer than {row + 1} samples")
 
 
+MAX_LABEL = 2.0 ** 53
+"""Labels must be below this in magnitude: every integer up to it is exact in float64, 2**53 + 1 is not."""
+
+
+def _first_token(path, line_number):
+    """The first token (the label) of line ``line_number`` (1-based) of ``path``."""
+    with open(path, "rb") as stream:
+        for number, raw in enumerate(stream, start=1):
+            if number == line_number:
+                return raw.split()[0].decode(errors="replace")
+    return "?"
+
+
 def _check_dense_size(path, X):
     """Refuse a sparse ``X`` whose dense float64 copy would be large and almost all zeros.
 
@@ -133,6 +146,8 @@ def read_libsvm(path, n_features=None):
         anything dense is allocated).
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{path}: is a folder, not a file")
     try:
         X, y = load_svmlight_file(path, n_features=n_features, zero_based=False, dtype=np.float64)
     except ValueError as error:
@@ -142,6 +157,11 @@ def read_libsvm(path, n_features=None):
         raise ValueError(f"{path}: {error}") from None
     if X.shape[0] == 0:
         raise ValueError(f"{path}: no samples (empty file)")
+    huge = np.flatnonzero(np.abs(y) >= MAX_LABEL)
+    if huge.size:
+        line = _line_of_sample(path, huge[0])
+        raise ValueError(f"{path}:{line}: label {_first_token(path, line)} is too large: class labels must be "
+                         "integers of magnitude below 2**53 (above it, float64 merges neighbouring labels)")
     _check_dense_size(path, X)
     fractional = np.flatnonzero(y != np.round(y))
     if fractional.size:

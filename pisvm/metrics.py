@@ -1,7 +1,7 @@
 """Classification metrics in the layout the field publishes (OA, AA, kappa, per class)."""
 
 import numpy as np
-from sklearn.metrics import cohen_kappa_score, confusion_matrix, f1_score
+from sklearn.metrics import confusion_matrix, f1_score
 
 
 def classification_report(y_true, y_pred, labels=None):
@@ -38,7 +38,7 @@ def classification_report(y_true, y_pred, labels=None):
     return {
         "overall_accuracy": float(np.trace(confusion) / confusion.sum()),
         "average_accuracy": float(per_class[present].mean()),
-        "kappa": float(cohen_kappa_score(y_true, y_pred, labels=labels)),
+        "kappa": _kappa(confusion),
         "f1_macro": float(per_class_f1[present].mean()),
         "labels": labels.tolist(),
         "per_class_accuracy": [None if np.isnan(a) else float(a) for a in per_class],
@@ -46,6 +46,18 @@ def classification_report(y_true, y_pred, labels=None):
         "confusion": confusion.tolist(),
         "n_samples": int(len(y_true)),
     }
+
+
+def _kappa(confusion):
+    """Cohen's kappa of a confusion matrix (as ``cohen_kappa_score``); NaN, without a warning, when undefined.
+
+    It is undefined when chance agreement is certain: every true and every
+    predicted label is one class (a one-sample test set, for one).
+    """
+    n = confusion.sum()
+    observed = np.trace(confusion) / n
+    expected = float(confusion.sum(axis=0) @ confusion.sum(axis=1)) / n ** 2
+    return float("nan") if expected == 1.0 else float((observed - expected) / (1.0 - expected))
 
 
 def _label_text(label):

@@ -99,9 +99,19 @@ class SVMModel:
         kernel = _SKLEARN_KERNELS.get(svc.kernel) if isinstance(svc.kernel, str) else None
         if kernel is None:
             raise ValueError(f"kernel {svc.kernel!r} cannot be written as a LIBSVM model")
-        # _dual_coef_ and _intercept_ keep LIBSVM's signs; the public attributes flip them for 2 classes.
-        return cls(svc.classes_, svc.support_vectors_, svc._dual_coef_, -np.asarray(svc._intercept_),
-                   svc.n_support_, kernel=kernel, gamma=svc._gamma, degree=svc.degree, coef0=svc.coef0)
+        gamma = svc.gamma
+        if gamma == "auto":
+            gamma = 1.0 / svc.n_features_in_
+        elif isinstance(gamma, str):
+            if kernel != "linear":
+                raise ValueError(f"gamma {gamma!r} depends on the training data's variance: fit the SVC with a "
+                                 "number (or 'auto') to write its model")
+            gamma = 1.0
+        # Public attributes only: for 2 classes scikit-learn flips LIBSVM's signs of dual_coef_ and intercept_.
+        sign = -1.0 if len(svc.classes_) == 2 else 1.0
+        return cls(svc.classes_, svc.support_vectors_, sign * np.asarray(svc.dual_coef_),
+                   -sign * np.asarray(svc.intercept_), svc.n_support_, kernel=kernel, gamma=gamma,
+                   degree=svc.degree, coef0=svc.coef0)
 
     @classmethod
     def from_pairs(cls, X, y, labels, fits, kernel="rbf", gamma=1.0, degree=3, coef0=0.0):
@@ -205,7 +215,8 @@ def read_model(path):
     """
     path = os.fspath(path)
     with open(path, "rb") as stream:
-        lines = stream.read().decode("ascii", errors="replace").splitlines()
+        data = stream.read()
+    lines = data.decode("ascii", errors="replace").splitlines()
     header = {}
     line_number = 0
     for line_number, line in enumerate(lines, start=1):
@@ -260,13 +271,29 @@ def read_model(path):
     if n_class < 1 or total_sv < 0:
         raise ValueError(f"{path}: nr_class {n_class}, total_sv {total_sv}: not a classifier")
     gamma = one("gamma", float, 0.0 if kernel == "linear" else None)
+    if kernel != "linear" and not gamma > 0:
+        raise ValueError(f"{path}:{header['gamma'][0]}: gamma == {gamma:g}, must be > 0")
+    if kernel == "polynomial" and "degree" not in header:
+        raise ValueError(f"{path}:{header['kernel_type'][0]}: a polynomial model with no 'degree' entry")
     degree = one("degree", int, 3)
     coef0 = one("coef0", float, 0.0)
     rho = many("rho", float, n_class * (n_class - 1) // 2)
     labels = many("label", int, n_class)
+    unique, counts = np.unique(labels, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(f"{path}:{header['label'][0]}: label {unique[np.argmax(counts > 1)]} appears twice")
     n_support = many("nr_sv", int, n_class)
-    if n_support.sum() != total_sv or np.any(n_support < 0):
-        raise ValueError(f"{path}:{header['nr_sv'][0]}: nr_sv adds up to {n_support.sum()}, total_sv is {total_sv}")
+    if np.any(n_support < 0):
+        raise ValueError(f"{path}:{header['nr_sv'][0]}: nr_sv {n_support[np.argmax(n_support < 0)]} is negative")
+    if n_support.sum() != total_sv:
+        n_lines = sum(1 for line in sv_lines if line.strip())
+        culprit = {total_sv: "nr_sv", n_support.sum(): "total_sv"}.get(n_lines)
+        raise ValueError(f"{path}:{header[culprit or 'nr_sv'][0]}: nr_sv adds up to {n_support.sum()}, total_sv "
+                         f"{total_sv}, and the file holds {n_lines} support-vector lines: "
+                         + (f"{culprit} is wrong" if culprit else "truncated or edited file"))
+    if total_sv and len(sv_lines) == total_sv and not data.endswith(b"\n"):
+        raise ValueError(f"{path}:{line_number + total_sv}: the last support-vector line has no end of line "
+                         "(file cut short?)")
     if len(sv_lines) < total_sv:
         raise ValueError(f"{path}: {len(sv_lines)} support-vector lines after 'SV', total_sv is {total_sv} "
                          "(truncated file?)")

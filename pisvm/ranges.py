@@ -7,10 +7,10 @@ A range file (``svm-scale -s``) is text::
     index min max
     ...
 
-with one ``index min max`` line (1-based) for every feature that varies; an
-optional ``y`` block of three lines (label scaling) may come first and is
-skipped.  Features that do not vary, or are missing from the file, scale
-to 0, as svm-scale does.
+with one ``index min max`` line (1-based, ``min <= max``) for every feature
+that varies.  A ``y`` section (``svm-scale -y``, label scaling) is refused:
+class labels are never scaled.  Features that do not vary, or are missing
+from the file, scale to 0, as svm-scale does.
 """
 
 import os
@@ -56,7 +56,8 @@ def read_ranges(path):
     with open(path, encoding="utf-8") as stream:
         lines = [(number, line.split()) for number, line in enumerate(stream, start=1) if line.strip()]
     if lines and lines[0][1] == ["y"]:
-        lines = lines[3:]
+        raise ValueError(f"{path}:{lines[0][0]}: a 'y' section (svm-scale -y scales the labels): pisvm classifies "
+                         "and never scales class labels; write the range file without -y")
     if not lines or lines[0][1] != ["x"]:
         raise ValueError(f"{path}: not an svm-scale range file (no 'x' line)")
     if len(lines) < 2:
@@ -72,11 +73,15 @@ def read_ranges(path):
         return values
 
     lower, upper = numbers(*lines[1], 2, "lower upper")
+    if not lower < upper:
+        raise ValueError(f"{path}:{lines[1][0]}: lower {lower:g} must be below upper {upper:g}")
     ranges = {}
     for number, fields in lines[2:]:
         index, low, high = numbers(number, fields, 3, "index min max")
         if index != int(index) or index < 1:
             raise ValueError(f"{path}:{number}: feature index {fields[0]} is not an integer >= 1")
+        if low > high:
+            raise ValueError(f"{path}:{number}: feature {int(index)}: min {low:g} exceeds max {high:g}")
         ranges[int(index) - 1] = (low, high)
     return lower, upper, ranges
 
@@ -101,12 +106,12 @@ def scale_features(X, lower, upper, ranges, name="data"):
     n_features = max([X.shape[1]] + [j + 1 for j in ranges])
     X = np.pad(np.asarray(X, dtype=np.float64), ((0, 0), (0, n_features - X.shape[1])))
     kept = np.array(sorted(j for j, (low, high) in ranges.items() if low != high), dtype=np.int64)
-    unknown = [j for j in range(n_features) if j not in ranges and np.ptp(X[:, j]) > 0]
+    unknown = [j for j in range(n_features) if j not in ranges and len(X) and np.ptp(X[:, j]) > 0]
     if unknown:
         warnings.warn(f"features {', '.join(str(j + 1) for j in unknown)} vary in {name} but are not in the range "
                       "file: scaled to 0 (as svm-scale does)", stacklevel=2)
     out = np.zeros_like(X)
-    if kept.size:
+    if kept.size and len(X):  # a rank may hold no rows of a small scene
         scaler = MinMaxScaler(feature_range=(lower, upper))
         scaler.fit(np.array([[ranges[j][0] for j in kept], [ranges[j][1] for j in kept]]))
         out[:, kept] = scaler.transform(X[:, kept])

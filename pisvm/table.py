@@ -23,8 +23,13 @@ def _rows(path, delimiter):
     lines = [(number, line) for number, line in lines if line.strip()]
     if not lines:
         raise ValueError(f"{path}: no rows")
+    guessed = next((d for d in DELIMITERS if d in lines[0][1]), None)
+    if delimiter is not None and delimiter not in lines[0][1]:
+        holds = f"it is separated by {guessed!r}" if guessed else "it is separated by blanks"
+        raise ValueError(f"{path}:{lines[0][0]}: --delimiter {delimiter!r} does not occur in the first line ({holds}; "
+                         "leave --delimiter out to guess it)")
     if delimiter is None:
-        delimiter = next((d for d in DELIMITERS if d in lines[0][1]), None)
+        delimiter = guessed
     if delimiter is None:  # runs of blanks, as in many UCI .data files
         return [(number, line.split()) for number, line in lines]
     reader = csv.reader([line for _, line in lines], delimiter=delimiter)

@@ -9,7 +9,7 @@ from .atomic import atomic_path
 from .grid import Unit, replay_schedule
 from .report import format_table
 
-AGREEMENT_KEYS = ("data_sha256", "test_sha256", "folds", "seed", "backend", "solver")
+AGREEMENT_KEYS = ("data_sha256", "test_sha256", "folds", "seed", "svm_solver", "backend", "solver")
 
 
 def load_run(path):

@@ -19,6 +19,7 @@ from sklearn.svm import SVC
 
 from .model import SVMModel, class_pairs
 from .solver import CACHE_MB, solve_rbf
+from .transport import gather_when_ready
 
 SOLVERS = ("pisvm", "libsvm")
 """Solvers of one binary problem: the grid's own SMO (RBF kernel only) and scikit-learn's LIBSVM."""
@@ -66,7 +67,8 @@ def _fit_pair_libsvm(X, y, labels, pair, params):
         params["class_weight"] = {label: weight for label, weight in params["class_weight"].items()
                                   if label in (labels[i], labels[j])} or None
     model = svc(**params).fit(X[members], y[members])
-    return members[model.support_], model._dual_coef_[0].copy(), float(-model._intercept_[0])
+    # Public attributes: scikit-learn flips LIBSVM's signs of a binary problem (class i positive, rho = -b).
+    return members[model.support_], -np.asarray(model.dual_coef_[0], dtype=np.float64), float(model.intercept_[0])
 
 
 def fit_pairs(X, y, labels, pairs, params, on_pair=None):
@@ -170,7 +172,7 @@ def train_model(X, y, params, comm=None, progress=None):
 
     fits = fit_pairs(X, y, labels, mine, params, on_pair=step)
     if comm is not None:
-        gathered = comm.gather(fits, root=0)
+        gathered = gather_when_ready(fits, comm)  # ranks that finish first wait without spinning a core
         if rank != 0:
             return None
         fits = {pair: fit for part in gathered for pair, fit in part.items()}

@@ -97,11 +97,33 @@ def bcast_when_ready(obj, comm, root=0):
     -------
     The root's ``obj`` on every rank.
     """
+    settle(comm)
+    with serialized():
+        return comm.bcast(obj, root=root)
+
+
+def settle(comm):
+    """Return once every rank of ``comm`` has called this, waiting in a back-off-polled ``Ibarrier``.
+
+    Called before a blocking collective that some ranks reach long before
+    others, it keeps the early ranks from spinning a core in that collective.
+    """
     with serialized():
         request = comm.Ibarrier()
     wait(request)
+
+
+def gather_when_ready(obj, comm, root=0):
+    """Gather ``obj`` to ``root`` once every rank calls this, no rank spinning a core meanwhile.
+
+    Returns
+    -------
+    list or None
+        Every rank's ``obj`` in rank order on ``root``, None elsewhere.
+    """
+    settle(comm)
     with serialized():
-        return comm.bcast(obj, root=root)
+        return comm.gather(obj, root=root)
 
 
 class Channel:

@@ -6,9 +6,11 @@
 """
 
 import argparse
+import os
+import shlex
 import sys
 
-from pisvm.cli._common import OneLineParser, fraction, number, run
+from pisvm.cli._common import OneLineParser, fraction, number, run_serial
 from pisvm.sampling import MODES
 
 from .scripts import SCHEDULERS
@@ -48,11 +50,29 @@ def build_parser():
                           help="sampling modes")
     sampling.add_argument("--fractions", type=fraction, nargs="+", default=[0.1, 0.3, 0.6, 0.9],
                           help="training fractions")
-    sampling.add_argument("--seeds", type=int, nargs="+", default=[0],
+    sampling.add_argument("--seeds", type=number(int, 0, False), nargs="+", default=[0],
                           help="seeds of random sampling; cluster modes use the first")
     sampling.add_argument("--epochs", type=number(int, 0), default=600, help="CNN epochs")
     sampling.add_argument("--gpus", type=number(int, 0, False), default=1, help="GPUs per job")
     return parser
+
+
+def check_grid_options(text):
+    """Parse ``--grid`` as pisvm-grid parses its command line; ValueError naming the text and the problem."""
+    from pisvm.cli.grid import build_parser as grid_parser
+    from pisvm.cli.grid import grid_values
+
+    try:
+        grid_values(grid_parser().parse_args(["TRAIN"] + shlex.split(text)))
+    except ValueError as error:
+        raise ValueError(f"--grid {text!r}: {error}") from None
+
+
+def _check_files(*paths):
+    """ValueError naming the first path that is not an existing file (the jobs would fail on the cluster)."""
+    for path in paths:
+        if path is not None and not os.path.isfile(path):
+            raise ValueError(f"{path}: no such file" + (" (a folder)" if os.path.isdir(path) else ""))
 
 
 def _main(argv):
@@ -63,6 +83,11 @@ def _main(argv):
                    time=check_time(args.time, args.scheduler), cores_per_node=args.cores_per_node,
                    results=args.results)
     if args.study == "scaling":
+        check_grid_options(args.grid)
+        _check_files(args.train, args.test)
+    else:
+        _check_files(args.scene)
+    if args.study == "scaling":
         written = scaling_study(args.out, args.train, args.ranks, args.grid, args.test, **options)
     else:
         written = sampling_study(args.out, args.scene, args.modes, args.fractions, args.seeds, args.epochs,
@@ -72,7 +97,7 @@ def _main(argv):
 
 
 def main(argv=None):
-    run(_main, PROG, argv)
+    run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":

@@ -250,3 +250,10 @@ def test_class_weight_with_pair_groups_equals_one_weighted_svc(files, tmp_path, 
     kept, one_fit = read_model(grid["metadata"]["model"]), SVMModel.from_svc(model)
     assert kept.header_text() == one_fit.header_text()
     np.testing.assert_array_equal(kept.dual_coef, one_fit.dual_coef)
+
+
+def test_log2_ranges_may_start_below_zero_as_in_libsvms_grid_py():
+    from pisvm.cli.grid import build_parser, grid_values
+
+    args = build_parser().parse_args(["train.el", "--log2g", "-1,1,1", "--log2c=-2,0,2"])
+    assert grid_values(args) == ([0.5, 1.0, 2.0], [0.25, 1.0])

@@ -364,3 +364,42 @@ def test_tensorflow_log_level_set_by_the_user_is_kept(monkeypatch):
     monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL")
     assert import_tensorflow_quietly() is True
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
+
+
+def test_cli_names_a_collapse_shorter_than_the_detectors_patience(files, capsys, in_process_cli):
+    tmp_path = files[0]
+    with pytest.raises(SystemExit) as exit_info:
+        in_process_cli.main(["train", str(tmp_path / "scene.h5"), str(tmp_path / "split.h5"), "--out",
+                             str(tmp_path / "flat6"), "--epochs", "6", "--batch", "32", "--window", "7", "--verbose",
+                             "0", "--learning-rate", "1e-12", "--map", "test"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 0, err
+    assert "pisvm-cnn: warning: from epoch 1 to 6 (6 epochs) the training loss stayed at" in err
+    results = json.loads((tmp_path / "flat6" / "results.json").read_text())
+    assert any(message.startswith("from epoch 1 to 6") for message in results["training_warnings"])
+
+
+def test_a_failed_start_leaves_no_config_or_classes_file(tiny, tmp_path, monkeypatch):
+    import cnn.train
+
+    def broken(*args, **kwargs):
+        raise ValueError("no model today")
+
+    monkeypatch.setattr(cnn.train, "build_standard_model", broken)
+    data, labels, selection = tiny
+    with pytest.raises(ValueError, match="no model today"):
+        cnn.train_model(data, labels, selection, CNNConfig(window_px=7, epochs=1), out_dir=tmp_path / "run")
+    assert not (tmp_path / "run" / "config.json").exists() and not (tmp_path / "run" / "classes.json").exists()
+
+
+def test_tensorflow_start_up_log_is_quiet_whatever_the_users_log_level(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0", PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-c", "from cnn.quiet import import_tensorflow_quietly as q; "
+                             "assert q() is False"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

@@ -63,3 +63,41 @@ def test_detector_rejects_bad_arguments():
         CollapseDetector(CLASSES, patience=0)
     with pytest.raises(ValueError, match="hits has shape"):
         CollapseDetector(CLASSES).update(1, np.ones(3), 0.1)
+
+
+def _salinas_a_20_epochs():
+    """The history of the size split on real Salinas-A at 20 epochs: collapsed to one class from epoch 8."""
+    loss = [0.9, 0.7, 0.55, 0.45, 0.38, 0.31, 0.27] + [0.2384] * 13
+    accuracy = [0.3, 0.45, 0.55, 0.6, 0.62, 0.5, 0.4] + [0.2848] * 13
+    return {"epoch": list(range(20)), "loss": loss, "accuracy": accuracy}
+
+
+def test_a_flat_loss_after_a_collapse_is_named_whatever_the_number_of_epochs():
+    from cnn.collapse import final_warnings
+
+    messages = final_warnings(_salinas_a_20_epochs())
+    assert len(messages) == 1
+    assert messages[0].startswith("from epoch 8 to 20 (13 epochs) the training loss stayed at 0.2384 and the "
+                                  "training accuracy at 0.2848"), messages
+
+
+def test_a_converging_or_short_history_is_not_a_collapse():
+    from cnn.collapse import final_warnings
+
+    converging = {"loss": [0.5, 0.3, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2], "accuracy": [0.6, 0.8, 0.9, 0.91, 0.9, 0.92, 0.91,
+                                                                                0.9]}
+    assert final_warnings(converging) == []
+    perfect = {"loss": [0.5] + [0.01] * 8, "accuracy": [0.6] + [1.0] * 8}
+    assert final_warnings(perfect) == []
+    short = {"loss": [0.5, 0.3, 0.3, 0.3], "accuracy": [0.5, 0.4, 0.4, 0.4]}
+    assert final_warnings(short) == []
+
+
+def test_a_class_the_final_model_never_predicts_correctly_on_the_test_set_is_named():
+    from cnn.collapse import final_warnings
+
+    report = {"labels": [1, 2, 3], "per_class_accuracy": [0.0, 0.9, None], "confusion": [[0, 5, 0], [1, 9, 0],
+                                                                                         [0, 0, 0]]}
+    messages = final_warnings({"loss": [1.0], "accuracy": [0.5]}, report)
+    assert messages == ["class 1: none of its 5 test pixels predicted correctly by the final model (0.00 %); "
+                        + __import__("cnn.collapse").collapse.ADVICE]

@@ -294,3 +294,61 @@ def test_report_shows_the_cnn_training_warnings():
     assert "- cnn: epoch 50: class 1 has had no correct training prediction for 25 epochs" in text
     del result["training_warnings"]
     assert "Training warnings" not in markdown(document)
+
+
+def test_folds_are_checked_against_the_split_before_anything_is_written(scene, tmp_path, capsys):
+    from compare.cli import main
+    from conftest import one_line_error
+
+    out = tmp_path / "out"
+    one_line_error(capsys, main, [str(scene[0]), "--sampling", "random", "--fraction", "0.1", "--methods",
+                                  "svm-spectra", "-g", "1", "-c", "1", "-v", "50", "--out", str(out)],
+                   "split random-0.1-0: -v 50 folds, but its largest class has only", "training pixels",
+                   prog="pisvm-compare")
+    assert not out.exists()
+
+
+def test_report_tables_show_the_svm_model_selection_beside_the_final_fit():
+    from compare.pipeline import CompareOptions
+    from compare.report import markdown, summarize
+
+    test = {"overall_accuracy": 0.9, "average_accuracy": 0.8, "kappa": 0.85, "labels": [1, 2],
+            "per_class_accuracy": [0.5, 1.0]}
+    svm = {"test": test, "best_params": {"gamma": 1.0, "C": 10.0}, "model_selection_s": 1.95, "train_s": 0.03,
+           "predict_s": 0.5, "n_train": 10, "n_test": 90}
+    cnn = {"test": test, "best_params": {"epochs": 20}, "train_s": 188.0, "predict_s": 2.0, "n_train": 10,
+           "n_test": 90}
+    split = {"split": "random-0.1-0", "params": {"mode": "random", "training_fraction": 0.1},
+             "methods": {"svm-spectra": svm, "cnn": cnn}}
+    rows = summarize([split], ["svm-spectra", "cnn"])
+    assert rows[0]["model_selection_s"] == 1.95 and rows[1]["model_selection_s"] is None
+    document = {"scene": "s.h5", "methods": ["svm-spectra", "cnn"], "options": dataclasses.asdict(CompareOptions()),
+                "summary": rows, "splits": [split]}
+    text = markdown(document)
+    assert "| model selection s | train s | predict s |" in text
+    assert "| 1.95 | 0.03 | 0.50 |" in text and "| - | 188.00 | 2.00 |" in text
+    assert text.count("model selection s") == 2
+
+
+def test_compare_names_a_cnn_collapse_and_a_class_never_predicted(scene, tmp_path, capsys, monkeypatch):
+    import compare.pipeline as pipeline
+    from pisvm.sampling import random_selection
+
+    _, data, labels = scene
+    history = {"loss": [0.5] + [0.2384] * 6, "accuracy": [0.4] + [0.2848] * 6}
+
+    def collapsed_cnn(data, labels, selection, info, options, folder):  # predicts class 1 everywhere
+        return ({"best_params": {"epochs": 7}, "train_s": 1.0, "predict_s": 1.0, "training_warnings": [],
+                 "history": history}, np.ones(labels.shape, dtype=labels.dtype))
+
+    monkeypatch.setattr(pipeline, "run_cnn", collapsed_cnn)
+    selection = random_selection(labels, 0.3, random_state=0)
+    result, _ = pipeline.run_method("cnn", pipeline.SplitSpec(mode="random", fraction=0.3, seed=0), selection,
+                                    {"sha256": "0" * 64}, data, labels, pipeline.CompareOptions(), str(tmp_path))
+    err = capsys.readouterr().err
+    assert "pisvm-compare: warning: cnn: from epoch 2 to 7 (6 epochs) the training loss stayed at 0.2384" in err
+    assert "pisvm-compare: warning: cnn: class 2: none of its" in err
+    assert "history" not in result
+    assert [m.split(":")[0] for m in result["training_warnings"]] == ["from epoch 2 to 7 (6 epochs) the training "
+                                                                      "loss stayed at 0.2384 and the training "
+                                                                      "accuracy at 0.2848", "class 2", "class 3"]

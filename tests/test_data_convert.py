@@ -87,8 +87,7 @@ def test_scale_default_range_is_minus_one_to_one_and_reads_svm_scale_files(tmp_p
     (tmp_path / "train.el").write_text("1 1:0 2:1\n2 1:10 2:3\n")
     data(["scale", str(tmp_path / "train.el"), "--out", str(tmp_path / "a.el")])
     np.testing.assert_allclose(read_libsvm(tmp_path / "a.el")[0], [[-1, -1], [1, 1]])
-    # A range file written by svm-scale -y: the y block comes first.
-    (tmp_path / "range").write_text("y\n0 1\n1 2\nx\n-1 1\n1 0 10\n")
+    (tmp_path / "range").write_text("x\n-1 1\n1 0 10\n")
     with pytest.warns(UserWarning, match="features 2 vary"):
         data(["scale", str(tmp_path / "train.el"), "-r", str(tmp_path / "range"), "--out", str(tmp_path / "b.el")])
     np.testing.assert_allclose(read_libsvm(tmp_path / "b.el", n_features=2)[0], [[-1, 0], [1, 0]])
@@ -98,9 +97,16 @@ def test_scale_default_range_is_minus_one_to_one_and_reads_svm_scale_files(tmp_p
     (["-l", "1", "-u", "0"], ["-l 1 must be below -u 0"]),
     (["-r", "missing.range"], ["missing.range"]),
     (["-r", "RANGE"], ["RANGE:2: 'nonsense' is not 'lower upper'"]),
+    (["-r", "INVERTED"], ["INVERTED:4: feature 2: min 5 exceeds max 3"]),
+    (["-r", "SWAPPED"], ["SWAPPED:2: lower 1 must be below upper -1"]),
+    # A range file written by svm-scale -y: the y block comes first; pisvm never scales class labels.
+    (["-r", "Y"], ["Y:1: a 'y' section", "svm-scale -y", "labels"]),
 ])
 def test_scale_bad_input(tmp_path, capsys, argv, fragments):
     (tmp_path / "train.el").write_text("1 1:0 2:1\n2 1:10 2:3\n")
     (tmp_path / "RANGE").write_text("x\nnonsense\n")
-    argv = [str(tmp_path / a) if a in ("RANGE", "missing.range") else a for a in argv]
+    (tmp_path / "INVERTED").write_text("x\n-1 1\n1 0 10\n2 5 3\n")
+    (tmp_path / "SWAPPED").write_text("x\n1 -1\n1 0 10\n")
+    (tmp_path / "Y").write_text("y\n0 1\n1 2\nx\n-1 1\n1 0 10\n")
+    argv = [str(tmp_path / a) if a in ("RANGE", "missing.range", "INVERTED", "SWAPPED", "Y") else a for a in argv]
     error(capsys, ["scale", str(tmp_path / "train.el"), *argv, "--out", str(tmp_path / "a.el")], *fragments)

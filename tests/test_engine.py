@@ -217,3 +217,13 @@ def test_grid_under_a_serialized_thread_level_equals_serial(tmp_path):
     serial = grid_search(Problem(X, y, stratified_folds(y, 3, 0)), [0.5, 2.0], [1.0, 10.0], LibsvmBackend(),
                          progress=False)
     assert found["folds"] == [c["fold_accuracies"] for c in serial["cells"]]
+
+
+def test_more_classes_than_the_journal_can_count_is_an_error():
+    from pisvm.engine import MAX_CLASSES, Problem
+
+    assert MAX_CLASSES == 65536
+    y = np.arange(MAX_CLASSES + 1, dtype=np.float64)
+    with pytest.raises(ValueError, match="65537 classes, at most 65536"):
+        Problem(np.zeros((len(y), 1)), y, np.arange(len(y)) % 2)
+    Problem(np.zeros((MAX_CLASSES, 1)), y[:MAX_CLASSES], np.arange(MAX_CLASSES) % 2)

@@ -276,3 +276,37 @@ def test_study_writer_checks_before_writing(tmp_path, options, fragment):
     with pytest.raises(ValueError, match=fragment):
         sampling_study(str(tmp_path / "study"), "scene.h5", ["random"], [0.1], [0], **options)
     assert not (tmp_path / "study").exists()
+
+
+@pytest.mark.parametrize("grid, fragment", [
+    ("-g -1", "--grid '-g -1': gamma == -1.0, must be > 0"),
+    ("-g abc", "--grid '-g abc': argument -g/--gamma: invalid float value: 'abc'"),
+    ("-g 1 -c 'unbalanced", "--grid \"-g 1 -c 'unbalanced\": No closing quotation"),
+    ("-v 1", "--grid '-v 1': folds == 1, must be >= 2"),
+    ("-v 3 extra.el", "unrecognized arguments: extra.el"),
+])
+def test_jobs_grid_is_parsed_by_pisvm_grids_parser(tmp_path, capsys, grid, fragment):
+    from studies.cli import main
+
+    (tmp_path / "train.el").write_text("1 1:1\n2 1:2\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scaling", str(tmp_path / "train.el"), "--grid", grid, "--out", str(tmp_path / "j")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pisvm-jobs: error: ") and fragment in err and "\n" not in err, err
+    assert not (tmp_path / "j").exists()
+
+
+@pytest.mark.parametrize("argv", [["scaling", "MISSING"], ["scaling", "TRAIN", "--test", "MISSING"],
+                                  ["sampling", "MISSING"]])
+def test_jobs_data_files_must_exist(tmp_path, capsys, argv):
+    from studies.cli import main
+
+    (tmp_path / "train.el").write_text("1 1:1\n2 1:2\n")
+    argv = [{"MISSING": str(tmp_path / "missing"), "TRAIN": str(tmp_path / "train.el")}.get(a, a) for a in argv]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv + ["--out", str(tmp_path / "j")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pisvm-jobs: error: ") and f"{tmp_path / 'missing'}: no such file" in err, err
+    assert not (tmp_path / "j").exists()

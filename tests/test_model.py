@@ -114,8 +114,20 @@ GOOD_HEADER = "svm_type c_svc\nkernel_type rbf\ngamma 0.5\nnr_class 2\ntotal_sv 
     (GOOD_HEADER.replace("svm_type c_svc", "svm_type one_class") + "1 1:1\n-1 1:2\n", ["model:1:", "one_class"]),
     (GOOD_HEADER.replace("rho 0.1", "rho 0.1 0.2"), ["model:6:", "rho has 2 values, expected 1"]),
     (GOOD_HEADER.replace("nr_sv 1 1", "nr_sv 1 2"), ["nr_sv adds up to 3"]),
+    (GOOD_HEADER + "1 1:0.5 2:0.25\n", ["1 support-vector lines after 'SV'", "truncated"]),
     (GOOD_HEADER.replace("gamma 0.5", "gamma nan"), ["model:3:", "gamma 'nan' is not finite"]),
     ("hello world\n", ["model:1:", "unknown model entry 'hello'"]),
+    (GOOD_HEADER + "1 1:0.5 2:0.25\n-1 1:0.1 2:0.12", ["model:11:", "no end of line", "cut short"]),
+    (GOOD_HEADER.replace("gamma 0.5", "gamma -0.5") + "1 1:1\n-1 1:2\n", ["model:3:", "gamma == -0.5, must be > 0"]),
+    (GOOD_HEADER.replace("gamma 0.5", "gamma 0") + "1 1:1\n-1 1:2\n", ["model:3:", "gamma == 0, must be > 0"]),
+    (GOOD_HEADER.replace("kernel_type rbf", "kernel_type polynomial") + "1 1:1\n-1 1:2\n",
+     ["model:2:", "polynomial", "no 'degree'"]),
+    (GOOD_HEADER.replace("label 1 2", "label 1 1") + "1 1:1\n-1 1:2\n", ["model:7:", "label 1 appears twice"]),
+    (GOOD_HEADER.replace("nr_sv 1 1", "nr_sv 3 -1") + "1 1:1\n-1 1:2\n", ["model:8:", "nr_sv -1", "negative"]),
+    (GOOD_HEADER.replace("nr_sv 1 1", "nr_sv 1 2") + "1 1:1\n-1 1:2\n",
+     ["model:8:", "nr_sv adds up to 3", "total_sv 2", "2 support-vector lines", "nr_sv is wrong"]),
+    (GOOD_HEADER.replace("total_sv 2", "total_sv 3") + "1 1:1\n-1 1:2\n",
+     ["model:5:", "total_sv 3", "nr_sv adds up to 2", "2 support-vector lines", "total_sv is wrong"]),
     ("svm_type c_svc\nkernel_type rbf\n", ["no 'SV' line"]),
 ])
 def test_malformed_models_are_named_by_line(tmp_path, text, fragments):
@@ -138,3 +150,54 @@ def test_write_is_atomic_and_leaves_nothing_on_failure(small_problem, tmp_path):
     with pytest.raises(OSError):
         SVMModel.from_svc(svc(gamma=1.0, C=1.0).fit(X, y)).write(tmp_path / "missing" / "model")
     assert list(tmp_path.iterdir()) == []
+
+
+_PUBLIC = ("kernel", "gamma", "degree", "coef0", "classes_", "support_vectors_", "dual_coef_", "intercept_",
+           "n_support_", "n_features_in_", "support_")
+
+
+def _public_only(fitted):
+    """The fitted SVC's public attributes only: reading a private one (``_dual_coef_``) fails."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**{name: getattr(fitted, name) for name in _PUBLIC})
+
+
+@pytest.mark.parametrize("classes, gamma", [(2, 8.0), (4, 8.0), (4, "auto")])
+def test_from_svc_reads_public_attributes_only(small_problem, classes, gamma):
+    X, y = small_problem
+    keep = y <= classes
+    fitted = SVC(gamma=gamma, C=10.0, decision_function_shape="ovo").fit(X[keep], y[keep])
+    model = SVMModel.from_svc(_public_only(fitted))
+    labels, decision = predict(model, X, decision=True)
+    np.testing.assert_array_equal(labels, fitted.predict(X))
+    reference = fitted.decision_function(X) if classes > 2 else -fitted.decision_function(X)[:, None]
+    np.testing.assert_allclose(decision, reference, rtol=1e-9, atol=1e-12)
+
+
+def test_from_svc_refuses_gamma_scale(small_problem):
+    X, y = small_problem
+    with pytest.raises(ValueError, match="gamma 'scale'"):
+        SVMModel.from_svc(SVC(gamma="scale").fit(X, y))
+
+
+def test_fit_pairs_reads_public_attributes_only(small_problem, monkeypatch):
+    import pisvm.train
+
+    X, y = small_problem
+    labels = np.unique(y)
+    params = {"gamma": 4.0, "C": 10.0}
+    expected = fit_pairs(X, y, labels, [(0, 1), (1, 3)], params)
+    monkeypatch.setattr(pisvm.train, "svc", lambda **kwargs: _PublicFit(svc(**kwargs)))
+    got = fit_pairs(X, y, labels, [(0, 1), (1, 3)], params)
+    for pair in expected:
+        for want, have in zip(expected[pair], got[pair]):
+            np.testing.assert_array_equal(want, have)
+
+
+class _PublicFit:
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        return _public_only(self.estimator.fit(X, y))

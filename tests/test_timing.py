@@ -94,3 +94,44 @@ def test_cli_disagreement_and_bad_files_exit_2(tmp_path):
     (tmp_path / "junk.json").write_text("{not json")
     assert_one_line_error(python_module("pisvm.cli.timing", str(tmp_path / "junk.json")), "not JSON")
     assert_one_line_error(python_module("pisvm.cli.timing", str(tmp_path / "missing.json")), "missing.json")
+
+
+def test_runs_of_different_solvers_are_refused():
+    pisvm_run, libsvm_run = _run(1, [3.0, 1.0]), _run(2, [3.0, 1.0])
+    pisvm_run["metadata"]["svm_solver"], libsvm_run["metadata"]["svm_solver"] = "pisvm", "libsvm"
+    pisvm_run["path"], libsvm_run["path"] = "a", "b"
+    with pytest.raises(ValueError, match="b: svm_solver differs from a \\('libsvm' != 'pisvm'\\)"):
+        check_agreement([pisvm_run, libsvm_run])
+
+
+def timing_main(argv):
+    from pisvm.cli.timing import main
+
+    main(argv)
+
+
+def test_out_is_checked_before_anything_is_printed(tmp_path, capsys):
+    a = _write(tmp_path, "n1", _run(1, [6.0, 3.0]))
+    b = _write(tmp_path, "n2", _run(2, [6.0, 3.0]))
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(SystemExit) as exit_info:
+        timing_main([a, b, "--out", str(tmp_path / "file")])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and str(tmp_path / "file") in captured.err
+
+
+def test_out_is_all_files_or_none(tmp_path, capsys, monkeypatch):
+    import pisvm.timing
+
+    def broken_plot(path, rows):
+        raise OSError(28, "No space left on device", path)
+
+    monkeypatch.setattr(pisvm.timing, "plot_scaling", broken_plot)
+    a = _write(tmp_path, "n1", _run(1, [6.0, 3.0]))
+    b = _write(tmp_path, "n2", _run(2, [6.0, 3.0]))
+    with pytest.raises(SystemExit) as exit_info:
+        timing_main([a, b, "--out", str(tmp_path / "t")])
+    assert exit_info.value.code == 2
+    assert "scaling.png" in capsys.readouterr().err
+    assert list((tmp_path / "t").iterdir()) == []

@@ -2,8 +2,11 @@
 
 import argparse
 import math
+import os
+import signal
 import socket
 import sys
+import threading
 import traceback
 import warnings
 
@@ -73,6 +76,31 @@ def _format_warning(message, category, filename, lineno, line=None):
     return f"warning: {message}\n"
 
 
+LAUNCHER_RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID")
+"""Where mpirun (Open MPI, PMIx, MPICH/Intel MPI) and srun tell a process its rank."""
+
+
+def run_serial(main, prog, argv=None):
+    """:func:`run` for a command without MPI work: under mpirun or srun only rank 0 runs it.
+
+    Every rank would otherwise do the same work, print every message and
+    write every file once per rank.  The rank is read from the launcher's
+    environment, so MPI is never initialised.
+    """
+    rank = next((os.environ[name] for name in LAUNCHER_RANK_VARIABLES if name in os.environ), "0")
+    if rank.isdigit() and int(rank) > 0:
+        sys.exit(0)
+    run(main, prog, argv)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that every ``with`` block (temporary files) unwinds as on SIGINT."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def run(main, prog, argv=None, comm=None):
     """Call ``main(argv)`` and turn failures into one line and an exit status.
 
@@ -80,7 +108,10 @@ def run(main, prog, argv=None, comm=None):
     stderr, exit status 2, no traceback.  Any other exception is a bug or a
     system failure: its traceback goes to stderr with a ``rank r of s on
     host`` header, and under MPI (``comm.size > 1``) the whole job is aborted
-    so that no rank hangs in a collective call.
+    so that no rank hangs in a collective call.  SIGTERM ends the command as
+    SIGINT does (``with`` blocks unwind, temporary files are removed), with
+    exit status 143.  The warning format and the SIGTERM handler are the
+    caller's again when ``run`` returns.
 
     Parameters
     ----------
@@ -92,8 +123,10 @@ def run(main, prog, argv=None, comm=None):
     comm : mpi4py.MPI.Comm, optional
         The job's communicator.
     """
-    warnings.formatwarning = _format_warning
+    formatwarning, warnings.formatwarning = warnings.formatwarning, _format_warning
     rank = 0 if comm is None else comm.rank
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         status = main(argv)
     except CollectiveError as error:
@@ -108,11 +141,12 @@ def run(main, prog, argv=None, comm=None):
             # are agreed collectively before work starts): end the job.
             abort(comm, 2)
         sys.exit(2)
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr, flush=True)
+    except KeyboardInterrupt as error:
+        terminated = isinstance(error, Terminated)
+        print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr, flush=True)
         if comm is not None and comm.size > 1:
-            abort(comm, 130)
-        sys.exit(130)
+            abort(comm, 143 if terminated else 130)
+        sys.exit(143 if terminated else 130)
     except Exception:  # noqa: BLE001 - last resort: report where, then end every rank
         rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
         print(f"{prog}: error in rank {rank} of {size} on {socket.gethostname()}:\n"
@@ -120,4 +154,8 @@ def run(main, prog, argv=None, comm=None):
         if comm is not None and comm.size > 1:
             abort(comm, 1)
         sys.exit(1)
+    finally:  # a Python caller gets its warnings and signal handling back
+        warnings.formatwarning = formatwarning
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
     sys.exit(status or 0)

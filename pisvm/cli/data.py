@@ -10,11 +10,12 @@
 """
 
 import argparse
+import functools
 import sys
 
 import numpy as np
 
-from ._common import OneLineParser, number, run
+from ._common import OneLineParser, number, run_serial
 
 PROG = "pisvm-data"
 
@@ -77,23 +78,42 @@ def build_parser():
     synth.add_argument("--cols", type=number(int, 0), default=64, help="scene: columns (pixels)")
     synth.add_argument("--bands", type=number(int, 0), default=60, help="scene: spectral bands")
     synth.add_argument("--classes", type=number(int, 0), default=6, help="scene: classes")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same file)")
+    synth.add_argument("--seed", type=number(int, 0, False), default=0,
+                       help="random seed (the same seed gives the same file)")
     synth.add_argument("--out", required=True, help="file to write (.el for a problem, .h5 for a scene)")
     return parser
 
 
+def _files(args):
+    """(inputs, outputs) of the command line."""
+    if args.command == "import":
+        return [args.cube, args.labels], [args.out]
+    if args.command == "libsvm":
+        return [args.scene], [args.out]
+    if args.command == "convert":
+        return [args.table], [args.out]
+    if args.command == "scale":
+        return [args.data, args.restore], [args.out, args.save]
+    return [], [args.out]
+
+
 def _main(argv):
+    from ..atomic import STDOUT, atomic_paths, check_outputs
     from ..libsvm import read_libsvm, write_libsvm
     from ..scene import import_mat, labelled_pixels, read_scene, write_scene
     from ..synth import seed_problem, synthetic_scene
 
     args = build_parser().parse_args(argv)
+    inputs, outputs = _files(args)
+    check_outputs(outputs, inputs)
+    # With --out - the data go to stdout: the summary line goes to stderr.
+    say = functools.partial(print, file=sys.stderr if args.out == STDOUT else sys.stdout)
     if args.command == "import":
         data, labels, names = import_mat(args.cube, args.labels, args.cube_key, args.labels_key)
         write_scene(args.out, data, labels, source_cube=args.cube, source_labels=args.labels,
                     variables=list(names))
         classes, counts = np.unique(labels[labels > 0], return_counts=True)
-        print(f"{args.out}: {data.shape[0]}x{data.shape[1]} pixels, {data.shape[2]} bands ({data.dtype}), "
+        say(f"{args.out}: {data.shape[0]}x{data.shape[1]} pixels, {data.shape[2]} bands ({data.dtype}), "
               f"{len(classes)} classes, {counts.sum()} labelled pixels")
     elif args.command == "libsvm":
         data, labels = read_scene(args.scene)
@@ -101,14 +121,14 @@ def _main(argv):
             raise ValueError(f"{args.scene}: no labelled pixel (every label is 0): no sample to write")
         X, y, _ = labelled_pixels(data, labels)
         write_libsvm(args.out, X, y, comment=f"labelled pixels of {args.scene}")
-        print(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes")
+        say(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes")
     elif args.command == "convert":
         from ..table import read_table
 
         X, y, classes = read_table(args.table, args.label, args.delimiter, args.header)
         names = " ".join(f"{number}={name}" for number, name in classes.items()) if classes else None
         write_libsvm(args.out, X, y, comment=f"from {args.table}" + (f"\nclasses: {names}" if names else ""))
-        print(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes"
+        say(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes"
               + (f" ({names})" if names else ""))
     elif args.command == "scale":
         from ..ranges import fit_ranges, read_ranges, scale_features, write_ranges
@@ -123,25 +143,29 @@ def _main(argv):
         if not args.restore:
             mins, maxs = fit_ranges(X)
             ranges = {j: (low, high) for j, (low, high) in enumerate(zip(mins, maxs))}
-            if args.save:
-                write_ranges(args.save, lower, upper, mins, maxs)
-        write_libsvm(args.out, scale_features(X, lower, upper, ranges, args.data), y)
-        print(f"{args.out}: {len(y)} samples scaled to [{lower:g}, {upper:g}]"
+        with atomic_paths(args.out, args.save) as (out, save):  # both files or neither
+            write_libsvm(out, scale_features(X, lower, upper, ranges, args.data), y)
+            if save:
+                write_ranges(save, lower, upper, mins, maxs)
+        say(f"{args.out}: {len(y)} samples scaled to [{lower:g}, {upper:g}]"
               + (f", ranges from {args.restore}" if args.restore else "")
               + (f", ranges saved to {args.save}" if args.save else ""))
     elif args.kind == "problem":
         X, y = seed_problem(scale=args.scale, random_state=args.seed)
         write_libsvm(args.out, X, y)
-        print(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes")
+        say(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes")
     else:
         data, labels = synthetic_scene(args.rows, args.cols, args.bands, args.classes, random_state=args.seed)
         write_scene(args.out, data, labels, source="pisvm.synth.synthetic_scene", seed=args.seed)
-        print(f"{args.out}: {args.rows}x{args.cols} pixels, {args.bands} bands, {args.classes} classes")
+        present = len(np.unique(labels[labels > 0]))
+        classes = f"{args.classes} classes" if present == args.classes else \
+            f"{present} of the {args.classes} classes asked (too few pixels for more)"
+        say(f"{args.out}: {args.rows}x{args.cols} pixels, {args.bands} bands, {classes}")
     return 0
 
 
 def main(argv=None):
-    run(_main, PROG, argv)
+    run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ seed-shaped problem, small scale, with a held-out test part).
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from ..backends import BACKENDS
 from ..rungrid import SOLVERS, make_solver
+from ..solver import CACHE_MB
 from ._common import OneLineParser, number, run
 
 PROG = "pisvm-grid"
@@ -38,8 +40,10 @@ def build_parser(rank=0):
     parser.add_argument("--log2g", metavar="B,E,S", help="gamma = 2**e for e in begin,end,step (LIBSVM grid.py)")
     parser.add_argument("--log2c", metavar="B,E,S", help="C = 2**e for e in begin,end,step (LIBSVM grid.py)")
     parser.add_argument("-v", "--folds", type=int, default=10, help="cross-validation folds")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the stratified fold assignment")
-    parser.add_argument("-m", "--cache-mb", type=number(float, 0), default=200.0, help="kernel cache per solver, MB")
+    parser.add_argument("--seed", type=number(int, 0, False), default=0, help="seed of the stratified fold assignment")
+    parser.add_argument("-m", "--cache-mb", type=number(float, 0), default=CACHE_MB,
+                        help="memory per solver, MB: the pisvm solver's copy of the active sub-block, "
+                             "LIBSVM's kernel cache")
     parser.add_argument("-e", "--tolerance", type=number(float, 0), default=1e-3, help="solver stopping tolerance")
     parser.add_argument("--no-shrinking", action="store_true", help="turn off LIBSVM's shrinking heuristic")
     parser.add_argument("--class-weight", choices=["balanced"], help="weigh C by inverse class frequency")
@@ -77,16 +81,21 @@ class _RankParser(OneLineParser):
         if self.rank == 0:
             super()._print_message(message, file)
 
+    def parse_known_args(self, args=None, namespace=None):
+        """Parse, reading ``--log2g -1,5,2`` as LIBSVM's grid.py does (argparse takes ``-1,5,2`` for an option)."""
+        args = list(sys.argv[1:] if args is None else args)
+        for k in range(len(args) - 1):
+            if args[k] in ("--log2g", "--log2c") and args[k + 1][:1] == "-" and args[k + 1][1:2].isdigit():
+                args[k], args[k + 1] = f"{args[k]}={args[k + 1]}", None
+        return super().parse_known_args([arg for arg in args if arg is not None], namespace)
 
-def load_inputs(args):
-    """Rank 0: validate the arguments and read the data; ValueError on bad input.
 
-    Returns the arrays, the fold assignment, the journal header and metadata.
+def grid_values(args):
+    """The checked ``(gammas, costs)`` of parsed arguments; ValueError naming the first bad grid option.
+
+    The one check of the grid options (pisvm-grid, and pisvm-jobs for its ``--grid``).
     """
-    from ..folds import stratified_folds
     from ..grid import check_grid, log2_range
-    from ..libsvm import read_libsvm, warn_test_mismatch
-    from ..report import sha256_file
 
     gammas = list(args.gamma or []) + (log2_range(args.log2g, "--log2g") if args.log2g else [])
     costs = list(args.cost or []) + (log2_range(args.log2c, "--log2c") if args.log2c else [])
@@ -95,6 +104,19 @@ def load_inputs(args):
         raise ValueError(f"folds == {args.folds}, must be >= 2")
     if args.parts is not None and args.parts < 1:
         raise ValueError(f"parts == {args.parts}, must be >= 1")
+    return gammas, costs
+
+
+def load_inputs(args):
+    """Rank 0: validate the arguments and read the data; ValueError on bad input.
+
+    Returns the arrays, the fold assignment, the journal header and metadata.
+    """
+    from ..folds import stratified_folds
+    from ..libsvm import read_libsvm, warn_test_mismatch
+    from ..report import sha256_file
+
+    gammas, costs = grid_values(args)
     make_solver(args.solver, args.backend, _solver_options(args, None))
     if args.save_model and args.backend != "libsvm":
         raise ValueError(f"--save-model needs --backend libsvm (backend {args.backend} gives no LIBSVM model)")
@@ -206,15 +228,16 @@ def _main(argv, comm):
 
 
 def main(argv=None):
-    comm = None
     from mpi4py import MPI
 
-    if MPI.COMM_WORLD.size > 1:
+    comm = MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
+    limits = contextlib.nullcontext()
+    if comm is not None:
         from threadpoolctl import threadpool_limits
 
-        comm = MPI.COMM_WORLD
-        threadpool_limits(limits=1)  # one BLAS thread per rank for the predictor: the ranks fill the cores
-    run(lambda a: _main(a, comm), PROG, argv, comm=comm)
+        limits = threadpool_limits(limits=1)  # one BLAS thread per rank for the predictor: the ranks fill the cores
+    with limits:  # a Python caller gets its BLAS threads back
+        run(lambda a: _main(a, comm), PROG, argv, comm=comm)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-from ..atomic import atomic_path, write_atomic
-from ..transport import bcast_when_ready
+from ..atomic import atomic_paths, check_outputs, is_stream, write_atomic
+from ..transport import bcast_when_ready, gather_when_ready, settle
 from ._common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-predict"
@@ -52,17 +52,19 @@ def _is_hdf5(path):
     return h5py.is_hdf5(path)
 
 
-def _check_writable(path):
-    from .train import check_writable
-
-    check_writable(path)
-
-
 def _setup(args):
     """Rank 0: read the model and check every input and output before any work."""
     from ..model import read_model
 
+    scene = os.path.isfile(args.test) and _is_hdf5(args.test)
+    if scene and is_stream(args.output):
+        raise ValueError(f"{args.output}: a scene's map is an HDF5 file and a PNG beside it: give a file name, "
+                         "not a stream")
+    outputs = [args.output, _png_path(args.output) if scene else None, args.report]
+    check_outputs(outputs, [args.test, args.model, args.range])
     model = read_model(args.model)
+    if os.path.isdir(args.test):
+        raise ValueError(f"{args.test}: is a folder, not a file")
     if not os.path.isfile(args.test):
         raise ValueError(f"{args.test}: no such file")
     with open(args.test, "rb"):
@@ -82,12 +84,15 @@ def _setup(args):
                                  "features) and labels)")
             setup["shape"] = h5["data"].shape
             setup["has_labels"] = "labels" in h5 and h5["labels"].shape == h5["data"].shape[:2]
+        n_bands = setup["shape"][2]
+        if n_bands != model.n_features:
+            raise ValueError(f"{args.test}: {n_bands} features (bands), the model {args.model} has "
+                             f"{model.n_features} features: predict the scene the model was trained on")
+        if scaling is not None and scaling[2] and max(scaling[2]) >= n_bands:
+            raise ValueError(f"{args.range}: ranges up to feature {max(scaling[2]) + 1}, the scene and the model "
+                             f"have {n_bands} features: the range file of another feature set")
     elif scaling is not None:
         raise ValueError("--range scales scenes only (scale LibSVM text files with svm-scale -r)")
-    outputs = [args.output] + ([_png_path(args.output)] if setup["scene"] else []) + (
-        [args.report] if args.report else [])
-    for path in outputs:
-        _check_writable(path)
     return setup
 
 
@@ -95,8 +100,11 @@ def _png_path(path):
     return os.path.splitext(path)[0] + ".png"
 
 
-def _read_text_share(path, rank, size, comm):
-    """This rank's lines of the text file: samples, labels and the line number of its first line."""
+def _read_text_share(path, rank, size, comm, n_features):
+    """This rank's lines of the text file: bytes, line number of the first line, samples, labels, widest index, error.
+
+    Features beyond the model's ``n_features`` are folded (:func:`_fold_extra_features`).
+    """
     from ..libsvm import byte_share, count_lines, parse_libsvm
 
     start, stop = byte_share(path, rank, size)
@@ -104,14 +112,45 @@ def _read_text_share(path, rank, size, comm):
         stream.seek(start)
         data = stream.read(stop - start)
     n_lines = count_lines(data)
-    first_line = 1 + (0 if comm is None else (comm.exscan(n_lines) or 0))
+    first_line = 1
+    if comm is not None:
+        settle(comm)
+        first_line += comm.exscan(n_lines) or 0
     try:
         X, y = parse_libsvm(data, path, first_line)
         error = None
+        width = X.shape[1]
+        X = _fold_extra_features(X, n_features)
     except ValueError as failure:
-        X = y = None
+        X = y = width = None
         error = str(failure)
-    return data, first_line, X, y, error
+    return data, first_line, X, y, width, error
+
+
+def _fold_extra_features(X, n_features):
+    """Features beyond the model's folded into one column, their root sum of squares.
+
+    The support vectors are 0 there, so these features add nothing to
+    ``x . sv`` and exactly their squares to ``|x|^2`` (svm-predict walks
+    them too): an index of 10**9 costs one column, not 10**9.
+
+    Parameters
+    ----------
+    X : scipy.sparse.csr_matrix of shape (n_rows, n_test_features)
+    n_features : int
+        The model's features.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n_rows, min(n_test_features, n_features + 1))
+    """
+    from scipy import sparse
+
+    if X.shape[1] <= n_features + 1:
+        return X
+    extra = X[:, n_features:]
+    norms = np.sqrt(np.asarray(extra.multiply(extra).sum(axis=1)).reshape(-1, 1))
+    return sparse.hstack([X[:, :n_features], sparse.csr_matrix(norms)], format="csr")
 
 
 def _read_scene_share(path, rank, size, shape, has_labels):
@@ -134,17 +173,12 @@ def _first_error(errors):
     return next((error for error in errors if error is not None), None)
 
 
-def _settle(comm):
-    """Wait for every rank in a sleep-polled barrier (a blocking collective spins a core meanwhile)."""
-    if comm is not None:
-        request = comm.Ibarrier()
-        while not request.Test():
-            time.sleep(0.005)
-
-
 def _gather(comm, value):
-    _settle(comm)
-    return [value] if comm is None else comm.allgather(value)
+    """Every rank's ``value`` on every rank; the ranks wait for each other without spinning a core."""
+    if comm is None:
+        return [value]
+    settle(comm)
+    return comm.allgather(value)
 
 
 def _unknown_label(y, model, where, unlabelled=None):
@@ -160,24 +194,24 @@ def _unknown_label(y, model, where, unlabelled=None):
 
 
 def _write_labels(path, labels):
-    """One label per line (``%.17g``, as svm-predict prints them), atomically."""
-    write_atomic(path, "".join(f"{label:.17g}\n" for label in labels))
+    """One label per line (``%.17g``, as svm-predict prints them)."""
+    with open(path, "w", encoding="ascii") as stream:
+        stream.write("".join(f"{label:.17g}\n" for label in labels))
 
 
-def _write_map(path, label_map, truth, model, source):
-    """The classification map as HDF5 (``map``, ``labels`` when known) and PNG (OUTPUT's name + ``.png``)."""
+def _write_map(path, png_path, label_map, truth, model, source):
+    """The classification map as HDF5 (``map``, ``labels`` when known) and PNG."""
     import h5py
 
     from ..maps import plot_classification_map
 
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+    with h5py.File(path, "w") as h5:
         h5.create_dataset("map", data=label_map.astype(np.int32), compression="gzip")
         if truth is not None:
             h5.create_dataset("labels", data=truth.astype(np.int32), compression="gzip")
         h5.attrs["source"] = os.fspath(source)
         h5.attrs["classes"] = model.labels.astype(np.int64)
-    with atomic_path(_png_path(path)) as tmp:
-        plot_classification_map(tmp, label_map, truth, title=f"{os.path.basename(os.fspath(source))}: SVM")
+    plot_classification_map(png_path, label_map, truth, title=f"{os.path.basename(os.fspath(source))}: SVM")
 
 
 def _main(argv, comm):
@@ -217,7 +251,7 @@ def _main(argv, comm):
             error = _unknown_label(y, model, lambda k: f"{args.test}: pixel (row {(first_pixel + k) // shape[1]}, "
                                                        f"col {(first_pixel + k) % shape[1]})", unlabelled=0)
     else:
-        data, first_line, X, y, error = _read_text_share(args.test, rank, size, comm)
+        data, first_line, X, y, width, error = _read_text_share(args.test, rank, size, comm, model.n_features)
         check_labels = not args.ignore_labels
         if error is None and check_labels:
             error = _unknown_label(y, model, lambda k: f"{args.test}:{sample_lines(data, first_line)[k]}")
@@ -225,7 +259,7 @@ def _main(argv, comm):
     error = _first_error(_gather(comm, error))
     if error is not None:
         raise CollectiveError(error)
-    counts = _gather(comm, (len(y), X.shape[1]))
+    counts = _gather(comm, (len(y), X.shape[1] if setup["scene"] else width))
     n_total = sum(n for n, _ in counts)
     if n_total == 0:
         raise CollectiveError(f"{args.test}: no samples (empty file)")
@@ -240,35 +274,35 @@ def _main(argv, comm):
     predict_s = time.perf_counter() - clock
     usage = resource.getrusage(resource.RUSAGE_SELF)
     mine = (predicted, y, usage.ru_maxrss / 1024, predict_s, usage.ru_utime + usage.ru_stime)
-    _settle(comm)
-    parts = [mine] if comm is None else comm.gather(mine, root=0)
+    parts = [mine] if comm is None else gather_when_ready(mine, comm)
     if rank != 0:
         return 0
     predicted = np.concatenate([p[0] for p in parts])
     truth = np.concatenate([p[1] for p in parts])
-    if setup["scene"]:
-        shape = setup["shape"]
-        label_map = predicted.reshape(shape[:2])
-        _write_map(args.output, label_map, truth.reshape(shape[:2]) if setup["has_labels"] else None, model,
-                   args.test)
-        scored = truth > 0
-    else:
-        _write_labels(args.output, predicted)
-        scored = np.ones(len(truth), dtype=bool)
+    scored = truth > 0 if setup["scene"] else np.ones(len(truth), dtype=bool)
     report = None
     if check_labels and scored.any():
         correct = int(np.sum(predicted[scored] == truth[scored]))
         total = int(scored.sum())
-        print(f"Accuracy = {100 * correct / total:g}% ({correct}/{total}) (classification)", flush=True)
         report = classification_report(truth[scored], predicted[scored], labels=np.union1d(model.labels,
                                                                                              truth[scored]))
-    if args.report:
-        document = {"test": args.test, "model": args.model, "output": args.output, "n_samples": int(n_total),
-                    "ranks": size, "predict_s_per_rank": [p[3] for p in parts],
-                    "peak_rss_mb_per_rank": [p[2] for p in parts], "cpu_s_per_rank": [p[4] for p in parts],
-                    "wall_s": time.perf_counter() - started,
-                    "report": report}
-        write_atomic(args.report, json.dumps(document, indent=1) + "\n")
+    png_path = _png_path(args.output) if setup["scene"] else None
+    with atomic_paths(args.output, png_path, args.report) as (output, png, report_path):  # all or none
+        if setup["scene"]:
+            shape = setup["shape"]
+            _write_map(output, png, predicted.reshape(shape[:2]),
+                       truth.reshape(shape[:2]) if setup["has_labels"] else None, model, args.test)
+        else:
+            _write_labels(output, predicted)
+        if report_path:
+            document = {"test": args.test, "model": args.model, "output": args.output, "n_samples": int(n_total),
+                        "ranks": size, "predict_s_per_rank": [p[3] for p in parts],
+                        "peak_rss_mb_per_rank": [p[2] for p in parts], "cpu_s_per_rank": [p[4] for p in parts],
+                        "wall_s": time.perf_counter() - started,
+                        "report": report}
+            write_atomic(report_path, json.dumps(document, indent=1) + "\n")
+    if report is not None:
+        print(f"Accuracy = {100 * correct / total:g}% ({correct}/{total}) (classification)", flush=True)
     if not args.quiet:
         print(f"{PROG}: {n_total} samples predicted on {size} rank(s) in {time.perf_counter() - started:.2f} s "
               f"(prediction {max(p[3] for p in parts):.2f} s); peak memory per rank "

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
+from ..atomic import atomic_path, atomic_paths, check_outputs
 from ..sampling import MODES
-from ._common import OneLineParser, number, run
+from ._common import OneLineParser, number, run_serial
 from ._common import fraction as fraction_type
 
 PROG = "pisvm-split"
@@ -31,7 +31,7 @@ def build_parser():
                              "largest / most varied clusters first")
     parser.add_argument("--fraction", nargs="+", type=fraction_type, default=[0.1],
                         help="training share of each class's pixels")
-    parser.add_argument("--seed", nargs="+", type=int, default=[0], help="seeds of the random mode")
+    parser.add_argument("--seed", nargs="+", type=number(int, 0, False), default=[0], help="seeds of the random mode")
     parser.add_argument("--remove-labels", nargs="*", type=int, default=[], metavar="LABEL",
                         help="classes left out of both sets")
     parser.add_argument("--epsilon", type=number(float, 0), default=1.5, help="DBSCAN radius, pixels")
@@ -109,29 +109,35 @@ def _main(argv):
         os.makedirs(out, exist_ok=True)
     elif out.parent != Path(""):
         os.makedirs(out.parent, exist_ok=True)
-    for mode, fraction, seed in jobs:
-        selection, attrs = make_selection(labels, mode, fraction, data=data, random_state=seed,
-                                          epsilon=args.epsilon, min_points=args.min_points,
-                                          remove_labels=args.remove_labels)
-        mean, stddev = training_statistics(data, selection)
-        path = _path(args, mode, fraction, seed, several)
-        write_selection(path, selection, mean, stddev, scene=os.fspath(args.scene), **attrs)
-        counts = selection_counts(labels, selection)
-        n_train = sum(train for train, _ in counts.values())
-        n_test = sum(test for _, test in counts.values())
-        if not args.no_plot:
-            setting = f"seed {seed}" if seed is not None else f"eps {args.epsilon:g}, min points {args.min_points}"
-            plot_selection(path.with_suffix(".png"), np.where(selection > 0, labels, 0), selection,
-                           f"{Path(args.scene).name}: {mode}, fraction {fraction:g}, {setting}")
-        print(f"{path}: {mode} fraction {fraction:g}"
-              + (f" seed {seed}" if seed is not None else f" epsilon {args.epsilon:g} min_points {args.min_points}")
-              + f": {n_train} train, {n_test} test pixels, {len(counts)} classes "
-                f"(train share {n_train / max(n_train + n_test, 1):.3f})")
+    paths = [_path(args, mode, fraction, seed, several) for mode, fraction, seed in jobs]
+    plots = [None if args.no_plot else path.with_suffix(".png") for path in paths]
+    check_outputs(paths + plots, [args.scene])
+    lines = []
+    with atomic_paths(*paths, *plots) as tmps:  # every split or none
+        for (mode, fraction, seed), path, tmp, plot in zip(jobs, paths, tmps, tmps[len(paths):]):
+            selection, attrs = make_selection(labels, mode, fraction, data=data, random_state=seed,
+                                              epsilon=args.epsilon, min_points=args.min_points,
+                                              remove_labels=args.remove_labels)
+            mean, stddev = training_statistics(data, selection)
+            write_selection(tmp, selection, mean, stddev, scene=os.fspath(args.scene), **attrs)
+            counts = selection_counts(labels, selection)
+            n_train = sum(train for train, _ in counts.values())
+            n_test = sum(test for _, test in counts.values())
+            if plot is not None:
+                setting = f"seed {seed}" if seed is not None else f"eps {args.epsilon:g}, min points {args.min_points}"
+                plot_selection(plot, np.where(selection > 0, labels, 0), selection,
+                               f"{Path(args.scene).name}: {mode}, fraction {fraction:g}, {setting}")
+            lines.append(f"{path}: {mode} fraction {fraction:g}"
+                         + (f" seed {seed}" if seed is not None else
+                            f" epsilon {args.epsilon:g} min_points {args.min_points}")
+                         + f": {n_train} train, {n_test} test pixels, {len(counts)} classes "
+                           f"(train share {n_train / max(n_train + n_test, 1):.3f})")
+    print("\n".join(lines))
     return 0
 
 
 def main(argv=None):
-    run(_main, PROG, argv)
+    run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from ._common import OneLineParser, number, run
+from ._common import OneLineParser, number, run_serial
 
 PROG = "pisvm-timing"
 
@@ -24,7 +24,7 @@ def build_parser():
 
 
 def _main(argv):
-    from ..atomic import write_atomic
+    from ..atomic import atomic_paths, check_outputs
     from ..report import format_table
     from ..timing import (
         check_agreement,
@@ -40,6 +40,16 @@ def _main(argv):
     args = build_parser().parse_args(argv)
     runs = [load_run(path) for path in args.runs]
     check_agreement(runs)
+    outputs = [None, None, None]
+    if args.out:  # checked before anything is printed
+        if not os.path.isdir(args.out):
+            try:
+                os.makedirs(args.out)
+            except OSError as error:
+                raise ValueError(f"--out {args.out}: cannot make the folder ({error.strerror or error})") from None
+        outputs = [os.path.join(args.out, "timing.json")] + [
+            os.path.join(args.out, name) if len(runs) > 1 else None for name in ("scaling.csv", "scaling.png")]
+        check_outputs(outputs, [run["path"] for run in runs])
     runs.sort(key=lambda r: r["metadata"]["ranks"])
     document = {"runs": []}
     for left, right in zip(runs[::2], runs[1::2] + [None]):
@@ -74,22 +84,24 @@ def _main(argv):
         document.setdefault("predictions", []).append({"ranks": n_ranks, "makespan_s": makespan,
                                                         "efficiency": efficiency, "cells": cells})
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
         document["runs"] = [{"path": r["path"], "ranks": r["metadata"]["ranks"], "grid_s": grid_span_s(r),
                              "best": r["best"]} for r in runs]
-        write_atomic(os.path.join(args.out, "timing.json"), json.dumps(document, indent=1) + "\n")
-        if len(runs) > 1:
-            lines = ["ranks,grid_s,speedup,efficiency,best_cell_s"] + [
-                f"{r['ranks']},{r['wall_s']:.3f},{r['speedup']:.4f},{r['efficiency']:.4f},{r['best_cell_s']:.3f}"
-                for r in document["scaling"]]
-            write_atomic(os.path.join(args.out, "scaling.csv"), "\n".join(lines) + "\n")
-            plot_scaling(os.path.join(args.out, "scaling.png"), document["scaling"])
+        with atomic_paths(*outputs) as (timing_json, scaling_csv, scaling_png):  # every file or none
+            with open(timing_json, "w", encoding="utf-8") as stream:
+                stream.write(json.dumps(document, indent=1) + "\n")
+            if scaling_csv:
+                lines = ["ranks,grid_s,speedup,efficiency,best_cell_s"] + [
+                    f"{r['ranks']},{r['wall_s']:.3f},{r['speedup']:.4f},{r['efficiency']:.4f},{r['best_cell_s']:.3f}"
+                    for r in document["scaling"]]
+                with open(scaling_csv, "w", encoding="utf-8") as stream:
+                    stream.write("\n".join(lines) + "\n")
+                plot_scaling(scaling_png, document["scaling"])
         print(f"{PROG}: wrote {args.out}/", file=sys.stderr)
     return 0
 
 
 def main(argv=None):
-    run(_main, PROG, argv)
+    run_serial(_main, PROG, argv)
 
 
 if __name__ == "__main__":

@@ -86,20 +86,6 @@ def load_inputs(args):
     return {"X": X, "y": y, "params": params}
 
 
-def check_writable(path):
-    """Raise OSError/ValueError unless a file can be created at ``path`` (probe file, removed again)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ValueError(f"{path}: is a folder, not a file name")
-    probe = os.path.join(folder, f".{os.path.basename(path)}.probe{os.getpid()}")
-    try:
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as error:
-        raise ValueError(f"{path}: cannot write ({error.strerror or error})") from None
-
-
 class _Progress:
     """Progress lines on stderr at most every 10 s (and at the end)."""
 
@@ -113,6 +99,7 @@ class _Progress:
 
 
 def _main(argv, comm):
+    from ..atomic import check_outputs
     from ..train import train_model
 
     rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
@@ -124,8 +111,8 @@ def _main(argv, comm):
     payload = None
     if rank == 0:
         try:
+            check_outputs([model_path], [args.train])
             payload = load_inputs(args)
-            check_writable(model_path)
         except (ValueError, OSError) as error:
             payload = {"error": str(error)}
     if comm is not None:

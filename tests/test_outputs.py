@@ -1,0 +1,274 @@
+"""Output rules of every command: links followed, streams written directly, outputs never equal to inputs.
+
+In-process: each test calls a console script's ``main([...])`` (or :func:`pisvm.cli._common.run`).
+"""
+
+import errno
+import os
+import signal
+import stat
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import scipy.io
+
+from conftest import one_line_error
+from pisvm.libsvm import write_libsvm
+from pisvm.model import SVMModel
+from pisvm.scene import write_scene
+from pisvm.train import svc
+
+
+def data_main(argv):
+    from pisvm.cli.data import main
+
+    main(argv)
+
+
+def predict_main(argv):
+    from pisvm.cli.predict import main
+
+    main(argv)
+
+
+def train_main(argv):
+    from pisvm.cli.train import main
+
+    main(argv)
+
+
+def features_main(argv):
+    from features.cli import main
+
+    main(argv)
+
+
+def split_main(argv):
+    from pisvm.cli.split import main
+
+    main(argv)
+
+
+def _leftovers(folder):
+    return sorted(name for name in os.listdir(folder) if ".tmp" in name)
+
+
+@pytest.fixture
+def files(tmp_path, small_problem):
+    """train.el, test.el (small_problem) and train.el.model in tmp_path."""
+    X, y = small_problem
+    write_libsvm(tmp_path / "train.el", X[:120], y[:120])
+    write_libsvm(tmp_path / "test.el", X[120:], y[120:])
+    SVMModel.from_svc(svc(gamma=4.0, C=10.0).fit(X[:120], y[:120])).write(tmp_path / "train.el.model")
+    return tmp_path
+
+
+def _run_ok(main, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+
+
+# -- links, streams, devices --------------------------------------------------------------------------------------
+
+def test_a_symbolic_link_is_followed_and_stays_a_link(files):
+    (files / "real").mkdir()
+    (files / "real" / "t").write_text("")
+    os.symlink(files / "real" / "t", files / "l.pred")
+    _run_ok(predict_main, [str(files / "test.el"), str(files / "train.el.model"), str(files / "l.pred"), "-q"])
+    assert os.path.islink(files / "l.pred")
+    assert len((files / "real" / "t").read_text().splitlines()) == 40
+    assert _leftovers(files) == [] and _leftovers(files / "real") == []
+
+
+def test_a_fifo_is_written_to_not_replaced(files):
+    fifo = files / "labels.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(open(fifo, "rb").read()), daemon=True)
+    reader.start()
+    _run_ok(predict_main, [str(files / "test.el"), str(files / "train.el.model"), str(fifo), "-q"])
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert len(received[0].decode().splitlines()) == 40
+
+
+def test_a_character_device_is_written_to_not_replaced(tmp_path):
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a private /dev/null
+    except PermissionError:
+        pytest.skip("mknod needs root")
+    _run_ok(data_main, ["synth", "problem", "--scale", "0.01", "--out", str(null)])
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
+    assert _leftovers(tmp_path) == []
+
+
+def test_dev_paths_and_dash_are_streams(tmp_path):
+    from pisvm.atomic import is_stream
+
+    assert is_stream("-") and is_stream("/dev/null") and is_stream("/dev/stdout")
+    assert not is_stream(tmp_path / "x.el") and not is_stream("/dev/shm/x.el")
+
+
+def test_dash_is_standard_output_and_the_summary_goes_to_stderr(files, capsys, monkeypatch):
+    monkeypatch.chdir(files)
+    _run_ok(data_main, ["scale", str(files / "train.el"), "--out", "-"])
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 120 and all(line.split()[0] in "1234" for line in lines)
+    assert "samples scaled" in captured.err
+    assert not os.path.exists("-")
+
+
+# -- outputs equal to inputs or to each other -----------------------------------------------------------------------
+
+def test_import_refuses_out_equal_to_the_cube(tmp_path, capsys):
+    cube, gt = tmp_path / "cube.mat", tmp_path / "gt.mat"
+    scipy.io.savemat(cube, {"cube": np.ones((3, 4, 5))})
+    scipy.io.savemat(gt, {"gt": np.ones((3, 4), dtype=np.uint8)})
+    before = cube.read_bytes()
+    one_line_error(capsys, data_main, ["import", str(cube), str(gt), "--out", str(cube)],
+                   f"output {cube} is the same file as the input {cube}", prog="pisvm-data")
+    assert cube.read_bytes() == before
+
+
+def test_scale_refuses_out_equal_to_its_input_also_through_a_link(files, capsys):
+    data = files / "train.el"
+    before = data.read_bytes()
+    one_line_error(capsys, data_main, ["scale", str(data), "--out", str(data)], "same file", prog="pisvm-data")
+    os.symlink(data, files / "alias.el")
+    one_line_error(capsys, data_main, ["scale", str(data), "--out", str(files / "alias.el")],
+                   f"output {files / 'alias.el'} is the same file as the input {data}")
+    os.link(data, files / "hard.el")
+    one_line_error(capsys, data_main, ["scale", str(data), "--out", str(files / "hard.el")], "same file")
+    assert data.read_bytes() == before
+
+
+def test_scale_refuses_the_range_file_equal_to_the_output(files, capsys):
+    same = files / "same"
+    one_line_error(capsys, data_main, ["scale", str(files / "train.el"), "-s", str(same), "--out", str(same)],
+                   f"output {same} is the same file as the output {same}", prog="pisvm-data")
+    assert not same.exists()
+
+
+def test_predict_refuses_the_report_equal_to_the_labels_and_the_output_equal_to_the_model(files, capsys):
+    test, model = str(files / "test.el"), str(files / "train.el.model")
+    one_line_error(capsys, predict_main, [test, model, str(files / "o"), "--report", str(files / "o")],
+                   "same file", prog="pisvm-predict")
+    assert not (files / "o").exists()
+    before = (files / "train.el.model").read_bytes()
+    one_line_error(capsys, predict_main, [test, model, model], f"output {model} is the same file as the input "
+                   f"{model}", prog="pisvm-predict")
+    assert (files / "train.el.model").read_bytes() == before
+
+
+def test_train_refuses_the_model_equal_to_the_training_file(files, capsys):
+    before = (files / "train.el").read_bytes()
+    one_line_error(capsys, train_main, [str(files / "train.el"), str(files / "train.el")], "same file",
+                   prog="pisvm-train")
+    assert (files / "train.el").read_bytes() == before
+
+
+def test_features_refuses_the_hdf5_equal_to_a_libsvm_file(tmp_path, capsys):
+    rng = np.random.RandomState(0)
+    write_scene(tmp_path / "scene.h5", rng.rand(6, 7, 3), rng.randint(0, 3, (6, 7)))
+    x = tmp_path / "x"
+    one_line_error(capsys, features_main, ["sdap", str(tmp_path / "scene.h5"), "--panchromatic", "--area", "2",
+                                           "--out", f"{x}.libsvm", "--libsvm", str(x)],
+                   f"output {x}.libsvm is the same file as the output {x}.libsvm", prog="pisvm-features")
+    assert not os.path.exists(f"{x}.libsvm")
+
+
+def test_check_outputs_allows_several_outputs_on_one_character_device():
+    from pisvm.atomic import check_outputs
+
+    check_outputs(["/dev/null", "/dev/null"], [])
+
+
+# -- all of a command's outputs or none ---------------------------------------------------------------------------
+
+def _disk_full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_scale_writes_neither_file_when_the_range_file_fails(files, capsys, monkeypatch):
+    monkeypatch.setattr(os, "fsync", _disk_full)  # the range file is flushed to disk, the data file is not
+    one_line_error(capsys, data_main, ["scale", str(files / "train.el"), "-s", str(files / "range"),
+                                       "--out", str(files / "scaled.el")], "No space", str(files / "range"))
+    assert not (files / "scaled.el").exists() and not (files / "range").exists()
+    assert _leftovers(files) == []
+
+
+def test_predict_writes_no_labels_when_the_report_fails(files, capsys, monkeypatch):
+    monkeypatch.setattr(os, "fsync", _disk_full)  # the report is flushed to disk, the labels are not
+    one_line_error(capsys, predict_main, [str(files / "test.el"), str(files / "train.el.model"),
+                                          str(files / "labels"), "--report", str(files / "r.json"), "-q"],
+                   "No space", str(files / "r.json"))
+    assert not (files / "labels").exists() and not (files / "r.json").exists()
+    assert _leftovers(files) == []
+
+
+def test_split_writes_no_file_when_a_later_split_fails(tmp_path, capsys, monkeypatch):
+    import pisvm.sampling
+
+    rng = np.random.RandomState(0)
+    write_scene(tmp_path / "scene.h5", rng.rand(8, 8, 3), rng.randint(1, 3, (8, 8)))
+    original, calls = pisvm.sampling.make_selection, []
+
+    def second_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            _disk_full()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(pisvm.sampling, "make_selection", second_fails)
+    one_line_error(capsys, split_main, [str(tmp_path / "scene.h5"), "--seed", "0", "1", "--no-plot",
+                                        "--out", str(tmp_path / "splits")], "No space")
+    assert os.listdir(tmp_path / "splits") == []
+
+
+def test_a_full_disk_names_the_users_path_not_the_temporary_file(files, capsys, monkeypatch):
+    import pisvm.libsvm
+
+    def full(X, y, f, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", f)
+
+    monkeypatch.setattr(pisvm.libsvm, "dump_svmlight_file", full)
+    line = one_line_error(capsys, data_main, ["scale", str(files / "train.el"), "--out", str(files / "s.el")],
+                          "No space left on device", str(files / "s.el"))
+    assert ".tmp" not in line and "pisvm-" not in line.split("error:")[1]
+
+
+# -- SIGTERM ------------------------------------------------------------------------------------------------------
+
+def test_sigterm_removes_temporary_files_and_restores_the_handler(tmp_path, capsys):
+    from pisvm.atomic import atomic_paths
+    from pisvm.cli._common import run
+
+    def main(argv):
+        with atomic_paths(tmp_path / "a.el", tmp_path / "b.range") as (a, b):
+            open(a, "w").write("partial")
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as exit_info:
+        run(main, "prog", [])
+    assert exit_info.value.code == 143
+    assert "prog: terminated" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_run_restores_the_warning_format(capsys, monkeypatch):
+    from pisvm.cli._common import run
+
+    def before(*args, **kwargs):
+        return "the caller's format\n"
+
+    monkeypatch.setattr(warnings, "formatwarning", before)
+    with pytest.raises(SystemExit):
+        run(lambda argv: 0, "prog", [])
+    assert warnings.formatwarning is before
