@@ -27,5 +27,7 @@ def test_demo_does_not_warn_and_says_what_the_table_is(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "fewer than" not in result.stderr and "warning" not in result.stderr.lower(), result.stderr
     # the line that says what the table is goes to stderr, so stdout stays the bare table
-    assert "pisvm-grid: mean 10-fold cross-validation accuracy % (minutes) of each (gamma, C) cell" in result.stderr
+    assert ("pisvm-grid: mean 10-fold cross-validation accuracy % (CPU minutes spent on the cell: its solves and "
+            "scoring plus its share of the kernel blocks and rows it shared with other cells) of each (gamma, C) cell"
+            in result.stderr)
     assert result.stdout.splitlines()[0].split()[:2] == ["gamma", "\\"]
