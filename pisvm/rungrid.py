@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from .atomic import check_outputs
 from .backends import make_backend
 from .chains import PisvmSolver
 from .engine import Problem
@@ -52,7 +53,7 @@ class GridJob:
         Pair groups per task (see :func:`pisvm.gridsearch.grid_search`).
     model_path : str, optional
         Keep the best cell's model: after the grid, fit it on all training
-        data with LIBSVM (its pairs over the ranks,
+        data with the grid's solver (its pairs over the ranks,
         :func:`pisvm.gridsearch.fit_best_model`), write it there in LIBSVM's
         format and score the test set with it.  None: the test set (if any)
         is scored by the grid's own final fit and no model is kept.
@@ -60,6 +61,9 @@ class GridJob:
         One of :data:`SOLVERS`: "pisvm", the grid's own solver in chains
         (:mod:`pisvm.chains`), or "libsvm", one ``backend`` fit per
         (gamma, C, fold).
+    inputs : tuple of str
+        The files the job was read from: no file of the output folder
+        (:data:`RESULT_FILES`) may be one of them.
     """
 
     problem: object
@@ -72,7 +76,11 @@ class GridJob:
     n_parts: int = None
     svm_solver: str = "pisvm"
     model_path: str = None
+    inputs: tuple = ()
 
+
+RESULT_FILES = ("journal.jsonl", "grid.json", "grid.csv", "table.md", "heatmap.png", "model")
+"""The files a grid run writes into its output folder."""
 
 def make_solver(svm_solver, backend, options):
     """The grid's solver object; ValueError on a combination that cannot run.
@@ -181,6 +189,8 @@ def open_job(make_job, out_dir, resume):
     try:
         job = make_job()
         make_solver(job.svm_solver, job.backend, job.solver)
+        if os.path.isdir(out_dir):  # a new folder holds no input
+            check_outputs([os.path.join(out_dir, name) for name in RESULT_FILES], job.inputs)
         prepare_out(out_dir)
         journal = Journal(os.path.join(out_dir, "journal.jsonl"), job.header, resume=resume)
     except (ValueError, OSError) as error:

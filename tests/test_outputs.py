@@ -272,3 +272,16 @@ def test_run_restores_the_warning_format(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         run(lambda argv: 0, "prog", [])
     assert warnings.formatwarning is before
+
+
+def test_grid_refuses_an_output_folder_whose_result_file_is_an_input(tmp_path, capsys):
+    from pisvm.cli.grid import main as grid_main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    train = out / "grid.csv"  # the file the grid's CSV would replace
+    text = "".join(f"{1 + i % 2} 1:{i / 20:.2f} 2:{(i * 7 % 20) / 20:.2f}\n" for i in range(20))
+    train.write_text(text)
+    one_line_error(capsys, grid_main, [str(train), "-g", "1", "-c", "1", "-v", "2", "-q", "--out", str(out)],
+                   f"output {out / 'grid.csv'} is the same file as the input {train}", prog="pisvm-grid")
+    assert train.read_text() == text and sorted(p.name for p in out.iterdir()) == ["grid.csv"]

@@ -188,7 +188,8 @@ def _job(args, argv):
                 "test_sha256": header["test_sha256"], "command": [PROG] + list(argv or sys.argv[1:])}
     return GridJob(problem=problem, gammas=inputs["gammas"], costs=inputs["costs"], backend=args.backend,
                    solver=_solver_options(args, inputs["class_weight"]), header=header, metadata=metadata,
-                   n_parts=args.parts, svm_solver=args.solver, model_path=_model_path(args, problem))
+                   n_parts=args.parts, svm_solver=args.solver, model_path=_model_path(args, problem),
+                   inputs=tuple(path for path in (args.train, args.test) if path))
 
 
 def _model_path(args, problem):
