@@ -25,10 +25,10 @@ sys.path.insert(0, str(REPO))
 from pisvm.chains import PisvmSolver, choose_groups, make_chains  # noqa: E402
 from pisvm.engine import Problem, TaskResults, run_units  # noqa: E402
 from pisvm.folds import stratified_folds  # noqa: E402
+from pisvm.grid import SEED_COSTS, SEED_GAMMAS  # noqa: E402
 from pisvm.synth import seed_problem  # noqa: E402
 
-GAMMAS = [2.0, 4.0, 8.0, 16.0, 32.0]
-COSTS = [1.0, 10.0, 100.0, 1000.0, 10000.0]
+GAMMAS, COSTS = list(SEED_GAMMAS), list(SEED_COSTS)  # the seeds' grid
 
 
 def work(problem, n_ranks):

@@ -33,10 +33,10 @@ sys.path.insert(0, str(REPO))
 
 from pisvm import SVC, GridSearchSVC  # noqa: E402
 from pisvm.folds import stratified_folds  # noqa: E402
+from pisvm.grid import SEED_COSTS, SEED_GAMMAS  # noqa: E402
 from pisvm.synth import seed_problem  # noqa: E402
 
-GAMMAS = [2, 4, 8, 16, 32]
-COSTS = [1, 10, 100, 1000, 10000]
+GAMMAS, COSTS = list(SEED_GAMMAS), list(SEED_COSTS)  # the seeds' grid
 
 
 def timed(function):

@@ -36,12 +36,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pisvm.folds import stratified_folds  # noqa: E402
-from pisvm.grid import Unit, simulate_schedule  # noqa: E402
+from pisvm.grid import SEED_COSTS, SEED_GAMMAS, Unit, simulate_schedule  # noqa: E402
 from pisvm.libsvm import write_libsvm  # noqa: E402
 from pisvm.synth import seed_problem  # noqa: E402
 
-GAMMAS = [2, 4, 8, 16, 32]
-COSTS = [1, 10, 100, 1000, 10000]
+GAMMAS, COSTS = list(SEED_GAMMAS), list(SEED_COSTS)  # the seeds' grid
 
 
 def _environment():

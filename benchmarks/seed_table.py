@@ -31,11 +31,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pisvm.grid import SEED_COSTS, SEED_GAMMAS  # noqa: E402
 from pisvm.libsvm import write_libsvm  # noqa: E402
 from pisvm.synth import seed_problem  # noqa: E402
 
-GAMMAS = [2.0, 4.0, 8.0, 16.0, 32.0]
-COSTS = [1.0, 10.0, 100.0, 1000.0, 10000.0]
+GAMMAS, COSTS = list(SEED_GAMMAS), list(SEED_COSTS)  # the seeds' grid
 SEED_TABLE = [  # accuracy %, rows gamma (GAMMAS), columns C (COSTS): the seeds' serial 10-fold table
     [48.90, 65.01, 73.21, 75.55, 74.42],
     [57.53, 70.74, 75.94, 76.04, 74.06],

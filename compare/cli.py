@@ -8,6 +8,7 @@ import sys
 
 from pisvm.backends import BACKENDS
 from pisvm.cli._common import CollectiveError, OneLineParser, fraction, number, run
+from pisvm.grid import SEED_COSTS, SEED_GAMMAS
 from pisvm.rungrid import SOLVERS
 from pisvm.sampling import MODES
 
@@ -27,9 +28,9 @@ def build_parser():
     parser.add_argument("--seeds", nargs="+", type=number(int, 0, False), default=[0], help="seeds of random sampling")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), metavar="METHOD",
                         help=f"methods among {', '.join(METHODS)}")
-    parser.add_argument("-g", "--gamma", nargs="+", type=number(float, 0), default=[2.0, 4.0, 8.0, 16.0, 32.0],
+    parser.add_argument("-g", "--gamma", nargs="+", type=number(float, 0), default=list(SEED_GAMMAS),
                         metavar="G", help="RBF gamma values of the SVMs' grid")
-    parser.add_argument("-c", "--cost", nargs="+", type=number(float, 0), default=[1.0, 10.0, 100.0, 1000.0, 10000.0],
+    parser.add_argument("-c", "--cost", nargs="+", type=number(float, 0), default=list(SEED_COSTS),
                         metavar="C", help="C values of the SVMs' grid")
     parser.add_argument("-v", "--folds", type=int, default=10, help="SVM cross-validation folds")
     parser.add_argument("--solver", choices=SOLVERS, default="pisvm",

@@ -25,7 +25,7 @@ from pisvm.atomic import atomic_path, write_atomic
 from pisvm.backends import make_backend
 from pisvm.engine import Problem
 from pisvm.folds import stratified_folds
-from pisvm.grid import check_grid
+from pisvm.grid import SEED_COSTS, SEED_GAMMAS, check_grid
 from pisvm.metrics import classification_report
 from pisvm.report import sha256_file
 from pisvm.rungrid import GridJob, end_grids, make_solver, run_grid, serve_grids
@@ -66,8 +66,8 @@ class CompareOptions:
     cnn_seed : int, default 0
     """
 
-    gammas: tuple = (2.0, 4.0, 8.0, 16.0, 32.0)
-    costs: tuple = (1.0, 10.0, 100.0, 1000.0, 10000.0)
+    gammas: tuple = SEED_GAMMAS
+    costs: tuple = SEED_COSTS
     folds: int = 10
     fold_seed: int = 0
     backend: str = "libsvm"

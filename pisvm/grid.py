@@ -16,6 +16,12 @@ import numpy as np
 TEST_FOLD = -1
 """Fold number of the final fit: train on all training data, predict the test file."""
 
+SEED_GAMMAS = (2.0, 4.0, 8.0, 16.0, 32.0)
+"""The seeds' gamma values (rows of their Indian Pines tables): every command's default grid."""
+
+SEED_COSTS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
+"""The seeds' C values (columns of their tables)."""
+
 
 def check_grid(gammas, costs):
     """Validate the grid; return sorted, de-duplicated float lists ``(gammas, costs)``.

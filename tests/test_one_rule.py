@@ -1,6 +1,7 @@
 """One place for each rule: option choices come from the library, one best-cell rule."""
 
 import argparse
+import re
 
 import pytest
 
@@ -64,3 +65,16 @@ def test_the_table_marks_the_best_cell_rule():
     _, rows = table_rows(cells)
     marked = [(row[0], i) for row in rows for i, text in enumerate(row[1:]) if text.endswith("*")]
     assert marked == [("2", 0)]
+
+
+def test_the_seeds_grid_is_written_once():
+    from conftest import REPO
+    from pisvm.grid import SEED_COSTS, SEED_GAMMAS
+
+    assert SEED_GAMMAS == (2.0, 4.0, 8.0, 16.0, 32.0) and SEED_COSTS == (1.0, 10.0, 100.0, 1000.0, 10000.0)
+    spelled = re.compile(r"[\[(]2(\.0)?, 4(\.0)?, 8(\.0)?, 16(\.0)?, 32(\.0)?[\])]"
+                         r"|[\[(]1(\.0)?, 10(\.0)?, 100(\.0)?, 1000(\.0)?, 10000(\.0)?[\])]")
+    folders = ("pisvm", "compare", "studies", "features", "cnn", "benchmarks")
+    holders = sorted(str(path.relative_to(REPO)) for folder in folders for path in (REPO / folder).rglob("*.py")
+                     if spelled.search(path.read_text(encoding="utf-8")))
+    assert holders == ["pisvm/grid.py"]

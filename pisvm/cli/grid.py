@@ -14,13 +14,12 @@ import sys
 import numpy as np
 
 from ..backends import BACKENDS
+from ..grid import SEED_COSTS, SEED_GAMMAS
 from ..rungrid import SOLVERS, make_solver
 from ..solver import CACHE_MB
 from ._common import OneLineParser, number, run
 
 PROG = "pisvm-grid"
-SEED_GAMMAS = [2.0, 4.0, 8.0, 16.0, 32.0]
-SEED_COSTS = [1.0, 10.0, 100.0, 1000.0, 10000.0]
 
 
 def _weight(text):
@@ -34,9 +33,9 @@ def build_parser(rank=0):
     parser = _RankParser(prog=PROG, rank=rank, description=__doc__.split("\n\n")[0])
     parser.add_argument("train", nargs="?", help="LibSVM training file (default: built-in synthetic workload)")
     parser.add_argument("-g", "--gamma", nargs="+", type=float, default=None, metavar="G",
-                        help=f"RBF gamma values (default: the seeds' grid {SEED_GAMMAS})")
+                        help=f"RBF gamma values (default: the seeds' grid {list(SEED_GAMMAS)})")
     parser.add_argument("-c", "--cost", nargs="+", type=float, default=None, metavar="C",
-                        help=f"C values (default: the seeds' grid {SEED_COSTS})")
+                        help=f"C values (default: the seeds' grid {list(SEED_COSTS)})")
     parser.add_argument("--log2g", metavar="B,E,S", help="gamma = 2**e for e in begin,end,step (LIBSVM grid.py)")
     parser.add_argument("--log2c", metavar="B,E,S", help="C = 2**e for e in begin,end,step (LIBSVM grid.py)")
     parser.add_argument("-v", "--folds", type=int, default=10, help="cross-validation folds")
