@@ -184,11 +184,13 @@ class SVC(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         self._gamma = _resolve_gamma(self.gamma, X)
         weights = dict(enumerate(self.class_weight_.tolist()))
+        sign = -1.0 if len(classes) == 2 else 1.0  # scikit-learn flips the binary decision function
         if self.solver == "libsvm":
             fitted = libsvm_svc(gamma=self._gamma, C=self.C, cache_mb=self.cache_size, tol=self.tol,
                                 shrinking=self.shrinking, class_weight=weights).fit(X, y_index)
             support, n_support = fitted.support_, fitted.n_support_
-            coef, rho = fitted._dual_coef_, -fitted._intercept_
+            # Public attributes, back in LIBSVM's signs (as pisvm.model.SVMModel.from_svc reads them).
+            coef, rho = sign * np.asarray(fitted.dual_coef_), -sign * np.asarray(fitted.intercept_)
             n_iter, self.fit_status_ = fitted.n_iter_, int(fitted.fit_status_)
         else:
             solutions = _solve_pairs(X, y_index, len(classes), self._gamma, self.C, self.class_weight_,
@@ -198,7 +200,6 @@ class SVC(ClassifierMixin, BaseEstimator):
             sizes = np.bincount(y_index)
             self.fit_status_ = int(any(n >= _max_iter(sizes[a] + sizes[b])
                                        for n, (a, b) in zip(n_iter, class_pairs(len(classes)))))
-        sign = -1.0 if len(classes) == 2 else 1.0  # scikit-learn flips the binary decision function
         self.support_ = np.asarray(support, dtype=np.int32)
         self.support_vectors_ = X[self.support_]
         self.n_support_ = np.asarray(n_support, dtype=np.int32)
