@@ -33,7 +33,7 @@ from .folds import stratified_folds
 from .grid import TEST_FOLD, check_grid, make_units, parts_per_task
 from .model import SVMModel, read_model
 from .predict import predict as fast_predict
-from .solver import solve_rbf
+from .train import solve_pair_rbf
 from .train import svc as libsvm_svc
 
 SOLVERS = ("pisvm", "libsvm")
@@ -435,9 +435,7 @@ def _solve_pairs(X, y_index, n_classes, gamma, C, class_weight, options, n_jobs)
 
     def solve(pair):
         a, b = pair
-        samples = np.concatenate([members[a], members[b]])
-        signs = np.where(np.arange(len(samples)) < len(members[a]), 1, -1)
-        return samples, solve_rbf(X[samples], signs, C * class_weight[a], C * class_weight[b], gamma, **options)
+        return solve_pair_rbf(X, members[a], members[b], C * class_weight[a], C * class_weight[b], gamma, **options)
 
     with ThreadPoolExecutor(n_jobs) as pool:
         return dict(zip(pairs, pool.map(solve, pairs)))

@@ -71,6 +71,31 @@ def _fit_pair_libsvm(X, y, labels, pair, params):
     return members[model.support_], -np.asarray(model.dual_coef_[0], dtype=np.float64), float(model.intercept_[0])
 
 
+def solve_pair_rbf(X, first, second, C_first, C_second, gamma, **options):
+    """Solve the RBF binary problem of two classes by :func:`pisvm.solver.solve_rbf` (rows on demand).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    first, second : ndarray of int
+        Sample indices of the +1 class (LIBSVM's first class of the pair) and of the -1 class.
+    C_first, C_second : float
+        Their upper bounds (C times the class weight).
+    gamma : float
+    **options
+        ``tol``, ``shrinking``, ``cache_mb`` of :func:`pisvm.solver.solve_rbf`.
+
+    Returns
+    -------
+    samples : ndarray of shape (n_first + n_second,)
+        ``first`` then ``second``: the order of the solution's ``alpha``.
+    solution : pisvm.solver.BinarySolution
+    """
+    samples = np.concatenate([first, second])
+    signs = np.where(np.arange(len(samples)) < len(first), 1, -1)
+    return samples, solve_rbf(X[samples], signs, C_first, C_second, gamma, **options)
+
+
 def fit_pairs(X, y, labels, pairs, params, on_pair=None):
     """:func:`fit_pair` for every pair of ``pairs``; returns ``{pair: (index, coef, rho)}``.
 
@@ -95,14 +120,14 @@ def fit_pairs(X, y, labels, pairs, params, on_pair=None):
     fits = {}
     for i, j in pairs:
         first = np.flatnonzero(y == labels[i])
-        samples = np.concatenate([first, np.flatnonzero(y == labels[j])])
-        signs = np.where(np.arange(len(samples)) < len(first), 1, -1)
-        solution = solve_rbf(X[samples], signs, params["C"] * weights.get(labels[i], 1.0),
-                             params["C"] * weights.get(labels[j], 1.0), params["gamma"],
-                             tol=params.get("tol", 1e-3), shrinking=params.get("shrinking", True),
-                             cache_mb=params.get("cache_mb", CACHE_MB))
+        samples, solution = solve_pair_rbf(X, first, np.flatnonzero(y == labels[j]),
+                                           params["C"] * weights.get(labels[i], 1.0),
+                                           params["C"] * weights.get(labels[j], 1.0), params["gamma"],
+                                           tol=params.get("tol", 1e-3), shrinking=params.get("shrinking", True),
+                                           cache_mb=params.get("cache_mb", CACHE_MB))
         support = np.flatnonzero(solution.alpha)
-        fits[(i, j)] = samples[support], solution.alpha[support] * signs[support], float(solution.rho)
+        signs = np.where(support < len(first), 1, -1)
+        fits[(i, j)] = samples[support], solution.alpha[support] * signs, float(solution.rho)
         if on_pair is not None:
             on_pair()
     return fits
