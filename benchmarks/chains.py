@@ -3,9 +3,9 @@
     python benchmarks/chains.py --scale 0.2 --ranks 80
 
 On N ranks the grid splits each gamma's one-vs-one pairs into more groups
-(``pisvm.chains.choose_groups``), and a class's own kernel block and its
+(``pisvm.grid.chains.choose_groups``), and a class's own kernel block and its
 held-out kernel rows are computed once per group that holds it.  This runs
-the 10-fold seeds' grid on the built-in problem (``pisvm.synth.seed_problem``)
+the 10-fold seeds' grid on the built-in problem (``pisvm.data.synth.seed_problem``)
 in one process twice, with one rank's grouping and with N ranks' (the same
 chains, computed one after the other), and prints the CPU seconds of each
 (the sum of the records' seconds: every chain's CPU time) and
@@ -22,11 +22,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pisvm.chains import PisvmSolver, choose_groups, make_chains  # noqa: E402
-from pisvm.engine import Problem, TaskResults, run_units  # noqa: E402
-from pisvm.folds import stratified_folds  # noqa: E402
-from pisvm.grid import SEED_COSTS, SEED_GAMMAS  # noqa: E402
-from pisvm.synth import seed_problem  # noqa: E402
+from pisvm.data.folds import stratified_folds  # noqa: E402
+from pisvm.data.synth import seed_problem  # noqa: E402
+from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS  # noqa: E402
+from pisvm.grid.chains import PisvmSolver, choose_groups, make_chains  # noqa: E402
+from pisvm.grid.engine import Problem, TaskResults, run_units  # noqa: E402
 
 GAMMAS, COSTS = list(SEED_GAMMAS), list(SEED_COSTS)  # the seeds' grid
 

@@ -99,8 +99,8 @@ def main(argv=None):
 
     import cnn
     from cnn.windows import WindowSequence, normalised_padded_cube, window_dataset, window_view
-    from pisvm.sampling import training_statistics
-    from pisvm.synth import synthetic_scene
+    from pisvm.data.sampling import training_statistics
+    from pisvm.data.synth import synthetic_scene
 
     n_train = max(args.classes, round(N_TRAIN_FULL * args.scale))
     n_test = max(args.classes, round(N_TEST_FULL * args.scale))

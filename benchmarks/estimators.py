@@ -32,9 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pisvm import SVC, GridSearchSVC  # noqa: E402
-from pisvm.folds import stratified_folds  # noqa: E402
-from pisvm.grid import SEED_COSTS, SEED_GAMMAS  # noqa: E402
-from pisvm.synth import seed_problem  # noqa: E402
+from pisvm.data.folds import stratified_folds  # noqa: E402
+from pisvm.data.synth import seed_problem  # noqa: E402
+from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS  # noqa: E402
 
 GAMMAS, COSTS = list(SEED_GAMMAS), list(SEED_COSTS)  # the seeds' grid
 

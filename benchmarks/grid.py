@@ -35,10 +35,10 @@ from sklearn.svm import SVC
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pisvm.folds import stratified_folds  # noqa: E402
-from pisvm.grid import SEED_COSTS, SEED_GAMMAS, Unit, simulate_schedule  # noqa: E402
-from pisvm.libsvm import write_libsvm  # noqa: E402
-from pisvm.synth import seed_problem  # noqa: E402
+from pisvm.data.folds import stratified_folds  # noqa: E402
+from pisvm.data.libsvm import write_libsvm  # noqa: E402
+from pisvm.data.synth import seed_problem  # noqa: E402
+from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS, Unit, simulate_schedule  # noqa: E402
 
 GAMMAS, COSTS = list(SEED_GAMMAS), list(SEED_COSTS)  # the seeds' grid
 

@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pisvm.solver import rbf_block, solve_binary, solve_rbf, squared_distances  # noqa: E402
+from pisvm.svm.solver import rbf_block, solve_binary, solve_rbf, squared_distances  # noqa: E402
 
 
 def hard_pair(n, n_features=30, n_modes=60, width=0.04, flip=0.1, seed=0):

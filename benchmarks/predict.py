@@ -4,7 +4,7 @@
     python benchmarks/predict.py --scale 0.2     # a smaller fold and test file
 
 Prints, for one run of each:
-- seconds of ``SVC.predict`` and of :func:`pisvm.predict.predict` (one BLAS thread, like LIBSVM's one
+- seconds of ``SVC.predict`` and of :func:`pisvm.svm.predict.predict` (one BLAS thread, like LIBSVM's one
   thread) on the held-out rows of fold 0 of the seed-shaped problem (gamma 8, C 100), their ratio and
   whether the labels are identical;
 - wall seconds of ``pisvm-predict`` with that model on a LibSVM file of ``--rows`` rows on 1 rank and on
@@ -28,12 +28,12 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pisvm.folds import stratified_folds  # noqa: E402
-from pisvm.libsvm import write_libsvm  # noqa: E402
-from pisvm.model import SVMModel  # noqa: E402
-from pisvm.predict import predict  # noqa: E402
-from pisvm.synth import seed_problem  # noqa: E402
-from pisvm.train import svc  # noqa: E402
+from pisvm.data.folds import stratified_folds  # noqa: E402
+from pisvm.data.libsvm import write_libsvm  # noqa: E402
+from pisvm.data.synth import seed_problem  # noqa: E402
+from pisvm.svm.model import SVMModel  # noqa: E402
+from pisvm.svm.predict import predict  # noqa: E402
+from pisvm.svm.train import svc  # noqa: E402
 
 
 def _environment():
@@ -81,7 +81,7 @@ def main(argv=None):
         started = time.perf_counter()
         labels = predict(model, X[~train])
         fast_s = time.perf_counter() - started
-    print(f"SVC.predict: {svc_s:.3f} s   pisvm.predict (1 thread): {fast_s:.3f} s   "
+    print(f"SVC.predict: {svc_s:.3f} s   pisvm.svm.predict (1 thread): {fast_s:.3f} s   "
           f"ratio = {svc_s / fast_s:.1f}x (target >= 4x); labels identical: {np.array_equal(labels, reference)}",
           flush=True)
 

@@ -31,9 +31,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pisvm.grid import SEED_COSTS, SEED_GAMMAS  # noqa: E402
-from pisvm.libsvm import write_libsvm  # noqa: E402
-from pisvm.synth import seed_problem  # noqa: E402
+from pisvm.data.libsvm import write_libsvm  # noqa: E402
+from pisvm.data.synth import seed_problem  # noqa: E402
+from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS  # noqa: E402
 
 GAMMAS, COSTS = list(SEED_GAMMAS), list(SEED_COSTS)  # the seeds' grid
 SEED_TABLE = [  # accuracy %, rows gamma (GAMMAS), columns C (COSTS): the seeds' serial 10-fold table

@@ -4,7 +4,7 @@
     python benchmarks/solver.py --pairs 60 --repeat 5
 
 The problems are one-vs-one pairs of the built-in seed-shaped problem
-(``pisvm.synth.seed_problem``, 33,396 x 30, 52 classes), trained on fold 0's
+(``pisvm.data.synth.seed_problem``, 33,396 x 30, 52 classes), trained on fold 0's
 training samples (10 stratified folds) in LIBSVM's sample order.  The pairs are
 the ``--hard`` same-family pairs with the most samples (classes of one family
 overlap: these are the pairs with the most iterations) and pairs drawn at random
@@ -37,9 +37,9 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pisvm.folds import stratified_folds
-from pisvm.solver import rbf_block, solve_binary, squared_distances
-from pisvm.synth import FAMILY_SIZE, N_SEED_CLASSES, seed_problem
+from pisvm.data.folds import stratified_folds
+from pisvm.data.synth import FAMILY_SIZE, N_SEED_CLASSES, seed_problem
+from pisvm.svm.solver import rbf_block, solve_binary, squared_distances
 
 SETTINGS = [(2.0, 1.0), (8.0, 100.0), (2.0, 10000.0)]
 

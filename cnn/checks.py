@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from pisvm.selection import TEST, TRAIN
+from pisvm.data.selection import TEST, TRAIN
 
 
 def check_window(window_px, shape):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pisvm.cli._common import OneLineParser, number, run
+from pisvm.cli.common import OneLineParser, number, run
 
 from .config import LOSSES, OPTIMIZERS, PIPELINES, STRATEGIES
 from .quiet import import_tensorflow_quietly
@@ -91,8 +91,8 @@ def build_parser():
 
 def _load(args, window_px):
     """Read and check scene and split before TensorFlow is imported (bad input fails fast)."""
-    from pisvm.scene import read_scene
-    from pisvm.selection import read_selection
+    from pisvm.data.scene import read_scene
+    from pisvm.data.selection import read_selection
 
     from .checks import check_inputs
 
@@ -108,8 +108,8 @@ def _load(args, window_px):
 
 def _evaluate(args, model, data, labels, selection, info, classes, mean, stddev, window_px, extra, history=None):
     """Predict, score the test pixels, name a class never predicted or a collapse (stderr and results.json)."""
-    from pisvm.metrics import format_report
-    from pisvm.selection import TEST
+    from pisvm.data.selection import TEST
+    from pisvm.results.metrics import format_report
 
     from .collapse import final_warnings
     from .predict import evaluate_test, predict_scene, write_results

@@ -123,7 +123,7 @@ def final_warnings(history, report=None, loss_rtol=1e-2, min_epochs=5):
     history : dict
         Per-epoch ``loss`` and ``accuracy`` (training), as ``TrainingResult.history``.
     report : dict, optional
-        :func:`pisvm.metrics.classification_report` of the test pixels.
+        :func:`pisvm.results.metrics.classification_report` of the test pixels.
     loss_rtol : float, default 1e-2
         The loss is flat when ``max - min <= loss_rtol * max`` over the epochs.
     min_epochs : int, default 5

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pisvm.maps import plot_classification_map
-from pisvm.metrics import classification_report, format_report
-from pisvm.selection import TEST
+from pisvm.data.selection import TEST
+from pisvm.results.maps import plot_classification_map
+from pisvm.results.metrics import classification_report, format_report
 
 from .checks import check_window
 from .windows import WindowSequence, normalised_padded_cube, window_dataset, window_view
@@ -90,7 +90,7 @@ def evaluate_test(labels, selection, label_map, classes=None):
     Returns
     -------
     dict
-        :func:`pisvm.metrics.classification_report` of the test pixels.
+        :func:`pisvm.results.metrics.classification_report` of the test pixels.
     """
     test = (np.asarray(selection) == TEST) & (np.asarray(labels) > 0)
     if not test.any():

@@ -17,9 +17,9 @@ from typing import NamedTuple
 import keras
 import numpy as np
 
-from pisvm.atomic import atomic_path, write_atomic
-from pisvm.sampling import training_statistics
-from pisvm.selection import TRAIN
+from pisvm.data.atomic import atomic_path, write_atomic
+from pisvm.data.sampling import training_statistics
+from pisvm.data.selection import TRAIN
 
 from .checks import check_inputs
 from .collapse import CollapseDetector
@@ -222,7 +222,7 @@ def train_model(data, labels, selection, config=None, out_dir=None, mean=None, s
     labels : ndarray of shape (n_rows, n_cols), integer
         0 = unlabelled.
     selection : ndarray of shape (n_rows, n_cols)
-        0 removed, 1 test, 2 train (:mod:`pisvm.selection`).  Test pixels are
+        0 removed, 1 test, 2 train (:mod:`pisvm.data.selection`).  Test pixels are
         only checked (every test class needs training pixels), never used.
     config : CNNConfig, optional
         Default ``CNNConfig()`` (the paper's settings, 600 epochs).

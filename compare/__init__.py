@@ -1,6 +1,6 @@
 """compare: SVM on spectra, on attribute profiles, on self-dual attribute profiles and the 3D-CNN on the same splits.
 
-The package orchestrates only: splits come from :mod:`pisvm.sampling`, the
+The package orchestrates only: splits come from :mod:`pisvm.data.sampling`, the
 SVM runs through the :mod:`pisvm` grid engine, features from :mod:`features`
 and the network from :mod:`cnn`.  Every stage is cached in the output folder.
 

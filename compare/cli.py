@@ -6,11 +6,11 @@
 
 import sys
 
-from pisvm.backends import BACKENDS
-from pisvm.cli._common import CollectiveError, OneLineParser, fraction, number, run
-from pisvm.grid import SEED_COSTS, SEED_GAMMAS
-from pisvm.rungrid import SOLVERS
-from pisvm.sampling import MODES
+from pisvm.cli.common import CollectiveError, OneLineParser, fraction, number, run
+from pisvm.data.sampling import MODES
+from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS
+from pisvm.grid.run import SOLVERS
+from pisvm.svm.backends import BACKENDS
 
 PROG = "pisvm-compare"
 

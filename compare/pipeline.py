@@ -21,17 +21,17 @@ import time
 import numpy as np
 from sklearn.preprocessing import MinMaxScaler
 
-from pisvm.atomic import atomic_path, write_atomic
-from pisvm.backends import make_backend
-from pisvm.engine import Problem
-from pisvm.folds import stratified_folds
-from pisvm.grid import SEED_COSTS, SEED_GAMMAS, check_grid
-from pisvm.metrics import classification_report
-from pisvm.report import sha256_file
-from pisvm.rungrid import GridJob, end_grids, make_solver, run_grid, serve_grids
-from pisvm.sampling import make_selection, training_statistics
-from pisvm.scene import read_scene
-from pisvm.selection import TEST, TRAIN, read_selection, write_selection
+from pisvm.data.atomic import atomic_path, write_atomic
+from pisvm.data.folds import stratified_folds
+from pisvm.data.sampling import make_selection, training_statistics
+from pisvm.data.scene import read_scene
+from pisvm.data.selection import TEST, TRAIN, read_selection, write_selection
+from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS, check_grid
+from pisvm.grid.engine import Problem
+from pisvm.grid.run import GridJob, end_grids, make_solver, run_grid, serve_grids
+from pisvm.results.metrics import classification_report
+from pisvm.results.report import sha256_file
+from pisvm.svm.backends import make_backend
 
 from .report import write_report
 
@@ -174,7 +174,7 @@ def check_split(selection, labels, name, folds=None):
     """Raise ValueError unless the selection fits the scene's labels (same scene, classes trainable).
 
     With ``folds`` (SVM methods), its largest class must have at least that
-    many training pixels, as :func:`pisvm.folds.stratified_folds` needs.
+    many training pixels, as :func:`pisvm.data.folds.stratified_folds` needs.
     """
     chosen = selection != 0
     if np.any(chosen & (labels == 0)):
@@ -313,7 +313,7 @@ def _svm_problem(pixels, labels, selection, options):
 
 
 def run_svm(method, pixels, labels, selection, options, folder, comm=None, name=None):
-    """Grid search on the training pixels (all ranks, :func:`pisvm.rungrid.run_grid`), then the best cell
+    """Grid search on the training pixels (all ranks, :func:`pisvm.grid.run.run_grid`), then the best cell
     on the whole scene (rank 0).
 
     The grid's journal and result files (grid.json, table.md, ...) go to ``folder``.

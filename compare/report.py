@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from pisvm.atomic import atomic_path, write_atomic
+from pisvm.data.atomic import atomic_path, write_atomic
 
 METRICS = ("overall_accuracy", "average_accuracy", "kappa")
 
@@ -113,12 +113,12 @@ def markdown(document):
 def write_maps(path, labels, selection, maps, methods, title):
     """Ground truth, the split and every method's classification map side by side, with a class legend (PNG).
 
-    Classes have the colours of every other plot of the suite (:mod:`pisvm.maps`).
+    Classes have the colours of every other plot of the suite (:mod:`pisvm.results.maps`).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from pisvm.maps import SELECTION_TITLE, add_class_legend, draw_labels, draw_selection
+    from pisvm.results.maps import SELECTION_TITLE, add_class_legend, draw_labels, draw_selection
 
     classes = np.unique(labels[labels > 0])
     panels = [("ground truth", labels), (SELECTION_TITLE, selection)] + [(method, maps[method]) for method in methods]

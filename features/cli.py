@@ -32,8 +32,8 @@ from sklearn.preprocessing import MinMaxScaler
 
 from features import profiles as _profiles
 from features import trees as _trees
-from pisvm.atomic import atomic_paths, check_outputs
-from pisvm.cli._common import OneLineParser, number, run_serial
+from pisvm.cli.common import OneLineParser, number, run_serial
+from pisvm.data.atomic import atomic_paths, check_outputs
 
 PROG = "pisvm-features"
 
@@ -97,9 +97,9 @@ def _libsvm_paths(prefix, split):
 
 def _write_libsvm(paths, samples, labels, selection, comment):
     """Write the LibSVM file(s) to ``paths`` (see :func:`_libsvm_paths`)."""
-    from pisvm.libsvm import write_libsvm
-    from pisvm.ranges import write_ranges
-    from pisvm.selection import TEST, TRAIN
+    from pisvm.data.libsvm import write_libsvm
+    from pisvm.data.ranges import write_ranges
+    from pisvm.data.selection import TEST, TRAIN
 
     labelled = labels != 0
     if selection is None:
@@ -139,7 +139,7 @@ def _self_dual_features(data, args, attributes):
 
 def _main(argv):
     args = build_parser().parse_args(argv)
-    from pisvm.scene import read_scene, write_scene
+    from pisvm.data.scene import read_scene, write_scene
 
     attributes = {name: getattr(args, flag) for flag, name in ATTRIBUTE_FLAGS.items()
                   if getattr(args, flag) is not None}
@@ -160,7 +160,7 @@ def _main(argv):
         raise ValueError(f"--band == {args.band}, must be < the scene's {data.shape[2]} bands (0-based)")
     selection = None
     if args.split is not None:
-        from pisvm.selection import read_selection
+        from pisvm.data.selection import read_selection
 
         selection, _ = read_selection(args.split, shape=labels.shape)
         if not ((selection == 2) & (labels != 0)).any():

@@ -2,8 +2,8 @@
 
 :class:`SVC` is an RBF C-SVC with ``sklearn.svm.SVC``'s parameters and
 fitted attributes; it trains with the grid's own SMO
-(:func:`pisvm.solver.solve_rbf`, or LIBSVM with ``solver="libsvm"``) and
-predicts with the fast predictor (:func:`pisvm.predict.predict`).
+(:func:`pisvm.svm.solver.solve_rbf`, or LIBSVM with ``solver="libsvm"``) and
+predicts with the fast predictor (:func:`pisvm.svm.predict.predict`).
 :class:`GridSearchSVC` is ``GridSearchCV`` over (gamma, C) for it, run by the
 grid engine: chains of kernel blocks shared by every fold and every C, on
 threads in one process or over MPI ranks.
@@ -26,15 +26,16 @@ from sklearn.utils.multiclass import _ovr_decision_function, check_classificatio
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
-from .backends import LibsvmBackend, class_pairs
-from .chains import PisvmSolver, choose_groups, make_chains
-from .engine import Problem, TaskResults, compute, run_units
-from .folds import stratified_folds
-from .grid import TEST_FOLD, check_grid, make_units, parts_per_task
-from .model import SVMModel, read_model
-from .predict import predict as fast_predict
-from .train import solve_pair_rbf
-from .train import svc as libsvm_svc
+from .data.folds import stratified_folds
+from .grid.cells import TEST_FOLD, check_grid, make_units, parts_per_task
+from .grid.chains import PisvmSolver, choose_groups, make_chains
+from .grid.engine import Problem, TaskResults, compute, run_units
+from .svm.backends import LibsvmBackend
+from .svm.model import SVMModel, read_model
+from .svm.onevsone import class_pairs
+from .svm.predict import predict as fast_predict
+from .svm.train import solve_pair_rbf
+from .svm.train import svc as libsvm_svc
 
 SOLVERS = ("pisvm", "libsvm")
 """Values of ``SVC(solver=...)``: the grid's own solver, or scikit-learn's LIBSVM."""
@@ -42,7 +43,7 @@ SOLVERS = ("pisvm", "libsvm")
 
 
 def _max_iter(n_train):
-    """LIBSVM's (and :func:`pisvm.solver.solve_binary`'s) iteration limit of a binary problem."""
+    """LIBSVM's (and :func:`pisvm.svm.solver.solve_binary`'s) iteration limit of a binary problem."""
     return max(10_000_000, 100 * n_train)
 
 
@@ -52,10 +53,10 @@ class SVC(ClassifierMixin, BaseEstimator):
     A drop-in for ``sklearn.svm.SVC(kernel="rbf")``: the same parameters
     (those that concern an RBF C-SVC), the same fitted attributes with the same
     meaning and layout, the same labels.  ``fit`` solves every one-vs-one
-    binary problem with the grid's SMO, :func:`pisvm.solver.solve_rbf`
+    binary problem with the grid's SMO, :func:`pisvm.svm.solver.solve_rbf`
     (LIBSVM's SMO in Cython without the GIL, computing the kernel rows it
     reads on demand) or, with ``solver="libsvm"``, with scikit-learn's LIBSVM; ``predict`` and
-    ``decision_function`` use :func:`pisvm.predict.predict` (kernel rows by
+    ``decision_function`` use :func:`pisvm.svm.predict.predict` (kernel rows by
     BLAS, LIBSVM's vote), whose labels are LIBSVM's.
 
     Parameters
@@ -74,7 +75,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         Memory of one binary solve, in MB: LIBSVM's kernel cache
         (``solver="libsvm"``), or the pisvm SMO's compact copy of the active
         sub-block once shrinking has made it small enough (``cache_mb`` of
-        :func:`pisvm.solver.solve_rbf`; the kernel rows themselves are held
+        :func:`pisvm.svm.solver.solve_rbf`; the kernel rows themselves are held
         in full, float64).
     class_weight : dict or "balanced", default None
         ``{label: weight}``: class ``label`` gets ``C * weight``; "balanced"
@@ -189,7 +190,7 @@ class SVC(ClassifierMixin, BaseEstimator):
             fitted = libsvm_svc(gamma=self._gamma, C=self.C, cache_mb=self.cache_size, tol=self.tol,
                                 shrinking=self.shrinking, class_weight=weights).fit(X, y_index)
             support, n_support = fitted.support_, fitted.n_support_
-            # Public attributes, back in LIBSVM's signs (as pisvm.model.SVMModel.from_svc reads them).
+            # Public attributes, back in LIBSVM's signs (as pisvm.svm.model.SVMModel.from_svc reads them).
             coef, rho = sign * np.asarray(fitted.dual_coef_), -sign * np.asarray(fitted.intercept_)
             n_iter, self.fit_status_ = fitted.n_iter_, int(fitted.fit_status_)
         else:
@@ -210,7 +211,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         return self
 
     def _libsvm_model(self, labels=None):
-        """The fitted model in LIBSVM's layout and signs (:class:`pisvm.model.SVMModel`).
+        """The fitted model in LIBSVM's layout and signs (:class:`pisvm.svm.model.SVMModel`).
 
         ``labels`` default to the class indices ``0 .. n_classes - 1``.
         """
@@ -406,7 +407,7 @@ def _resolve_gamma(gamma, X):
 
 
 def _solve_pairs(X, y_index, n_classes, gamma, C, class_weight, options, n_jobs):
-    """Solve every one-vs-one problem by :func:`pisvm.solver.solve_rbf` on ``n_jobs`` threads, largest first.
+    """Solve every one-vs-one problem by :func:`pisvm.svm.solver.solve_rbf` on ``n_jobs`` threads, largest first.
 
     Each pair's SMO computes the kernel rows it reads, on demand, without the
     GIL; a pair's solution depends on its two classes only.
@@ -421,14 +422,14 @@ def _solve_pairs(X, y_index, n_classes, gamma, C, class_weight, options, n_jobs)
     class_weight : ndarray of shape (n_classes,)
         Factor of ``C`` of each class.
     options : dict
-        ``tol``, ``shrinking`` and ``cache_mb`` of :func:`pisvm.solver.solve_rbf`.
+        ``tol``, ``shrinking`` and ``cache_mb`` of :func:`pisvm.svm.solver.solve_rbf`.
     n_jobs : int
 
     Returns
     -------
     dict
         ``{(a, b): (samples, solution)}``: the pair's training-sample indices
-        (class a's, then class b's) and its :class:`pisvm.solver.BinarySolution`.
+        (class a's, then class b's) and its :class:`pisvm.svm.solver.BinarySolution`.
     """
     members = [np.flatnonzero(y_index == c) for c in range(n_classes)]
     pairs = sorted(class_pairs(n_classes), key=lambda pair: -(len(members[pair[0]]) + len(members[pair[1]])))
@@ -451,7 +452,7 @@ def _assemble(X, y_index, n_classes, solutions):
         Class index of each sample.
     n_classes : int
     solutions : dict
-        ``{(a, b): (samples, pisvm.solver.BinarySolution)}`` from :func:`_solve_pairs`.
+        ``{(a, b): (samples, pisvm.svm.solver.BinarySolution)}`` from :func:`_solve_pairs`.
 
     Returns
     -------
@@ -460,7 +461,7 @@ def _assemble(X, y_index, n_classes, solutions):
     coef : ndarray of shape (n_classes - 1, n_SV)
         LIBSVM's signs.
     rho : ndarray of shape (n_pairs,)
-    n_iter : list of int, one per pair of :func:`pisvm.backends.class_pairs`
+    n_iter : list of int, one per pair of :func:`pisvm.svm.backends.class_pairs`
     """
     fits = {}
     used = np.zeros(len(y_index), dtype=bool)
@@ -476,7 +477,7 @@ def _assemble(X, y_index, n_classes, solutions):
 
 
 def _sorted_classes(model):
-    """The same one-vs-one model with its classes in ascending label order (:class:`pisvm.model.SVMModel`)."""
+    """The same one-vs-one model with its classes in ascending label order (:class:`pisvm.svm.model.SVMModel`)."""
     order = np.argsort(model.labels, kind="stable")
     if np.array_equal(order, np.arange(len(order))):
         return model
@@ -535,7 +536,7 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         value is used).  Candidates are
         ``sklearn.model_selection.ParameterGrid(param_grid)``, in its order.
     cv : int, cross-validation generator or iterable, default 5
-        An int gives :func:`pisvm.folds.stratified_folds` (scikit-learn's
+        An int gives :func:`pisvm.data.folds.stratified_folds` (scikit-learn's
         ``StratifiedKFold(cv, shuffle=True, random_state=random_state)``); a
         splitter or an iterable of ``(train, test)`` index arrays is used as
         given.  When the test sets partition the samples (k-fold splitters),
@@ -584,7 +585,7 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     -----
     The table is the same for any ``n_jobs`` and any number of ranks: pair
     decision values near 0 are recomputed in a fixed order
-    (:mod:`pisvm.chains`).  With ``SVC(solver="libsvm")`` every score equals
+    (:mod:`pisvm.grid.chains`).  With ``SVC(solver="libsvm")`` every score equals
     ``GridSearchCV(sklearn.svm.SVC(), ...)``'s on the same folds; with the
     default solver scores agree within the solver tolerance (tested within
     0.2 points).
@@ -759,7 +760,7 @@ def _split_jobs(cv, random_state, X, y, y_index, transform=None):
     whose training sets are the rest, in sample order) make one problem with
     a fold per split.  Other splits, and every split with ``transform`` (a
     Pipeline's transformers, fitted on the split's training samples), make
-    one problem each, its test set scored as :data:`pisvm.grid.TEST_FOLD`.
+    one problem each, its test set scored as :data:`pisvm.grid.cells.TEST_FOLD`.
     """
     if isinstance(cv, Integral):
         fold = stratified_folds(y, n_splits=int(cv), random_state=random_state)
@@ -801,10 +802,10 @@ def _units(problem, folds, gammas, costs, solver, n_workers):
 
 
 def _run(jobs, gammas, costs, solver, n_jobs, comm):
-    """Compute every task of ``jobs``; a :class:`pisvm.engine.TaskResults` per job on rank 0, None elsewhere.
+    """Compute every task of ``jobs``; a :class:`pisvm.grid.engine.TaskResults` per job on rank 0, None elsewhere.
 
     One process: every job's units on ``n_jobs`` threads.  MPI: each job by
-    :func:`pisvm.engine.run_units` over the ranks.  BLAS runs one thread per
+    :func:`pisvm.grid.engine.run_units` over the ranks.  BLAS runs one thread per
     worker (the cores are the workers').
     """
     with threadpool_limits(limits=1, user_api="blas"):

@@ -10,8 +10,8 @@ import os
 import shlex
 import sys
 
-from pisvm.cli._common import OneLineParser, fraction, number, run_serial
-from pisvm.sampling import MODES
+from pisvm.cli.common import OneLineParser, fraction, number, run_serial
+from pisvm.data.sampling import MODES
 
 from .scripts import SCHEDULERS
 

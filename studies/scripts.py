@@ -11,7 +11,7 @@ import os
 import re
 import shlex
 
-from pisvm.atomic import write_atomic
+from pisvm.data.atomic import write_atomic
 
 SCHEDULERS = ("slurm", "pbs")
 

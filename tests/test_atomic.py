@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from pisvm.atomic import atomic_path, write_atomic
+from pisvm.data.atomic import atomic_path, write_atomic
 
 
 def _disk_full(*args, **kwargs):
@@ -52,32 +52,32 @@ def test_temporary_file_keeps_the_extension(tmp_path):
 
 
 def _write_scene(path):
-    from pisvm.scene import write_scene
+    from pisvm.data.scene import write_scene
 
     write_scene(path, np.zeros((2, 3, 4)), np.ones((2, 3), dtype=int))
 
 
 def _write_selection(path):
-    from pisvm.selection import write_selection
+    from pisvm.data.selection import write_selection
 
     write_selection(path, np.full((2, 3), 2), np.zeros(4), np.ones(4))
 
 
 def _write_libsvm(path):
-    from pisvm.libsvm import write_libsvm
+    from pisvm.data.libsvm import write_libsvm
 
     write_libsvm(path, np.ones((3, 2)), [1, 2, 1])
 
 
 def _write_heatmap(path):
-    from pisvm.report import write_heatmap
+    from pisvm.results.report import write_heatmap
 
     write_heatmap(path, [{"gamma": g, "C": c, "accuracy": 0.5, "seconds_span": 1.0}
                          for g in (1.0, 2.0) for c in (1.0, 10.0)])
 
 
 def _plot_scaling(path):
-    from pisvm.timing import plot_scaling
+    from pisvm.grid.timing import plot_scaling
 
     plot_scaling(path, [{"ranks": 1, "speedup": 1.0, "efficiency": 1.0},
                         {"ranks": 2, "speedup": 1.9, "efficiency": 0.95}])
@@ -92,9 +92,9 @@ def _plot_scaling(path):
 ])
 def test_every_writer_cleans_up_after_a_failed_write(tmp_path, monkeypatch, writer, name, target, method):
     if target is None:
-        import pisvm.libsvm
+        import pisvm.data.libsvm
 
-        monkeypatch.setattr(pisvm.libsvm, "dump_svmlight_file", lambda X, y, f, **kw: (open(f, "w").write("1 1:"),
+        monkeypatch.setattr(pisvm.data.libsvm, "dump_svmlight_file", lambda X, y, f, **kw: (open(f, "w").write("1 1:"),
                                                                                       _disk_full()))
     else:
         original = getattr(target, method)

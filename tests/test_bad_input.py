@@ -10,7 +10,7 @@ import pytest
 import scipy.io
 
 from conftest import one_line_error
-from pisvm.scene import write_scene
+from pisvm.data.scene import write_scene
 
 # -- pisvm-grid: LibSVM files ------------------------------------------------------------------------------------
 
@@ -87,7 +87,7 @@ def test_import_bad_mat_files(mats, tmp_path, capsys, cube, labels, fragments):
 
 
 def test_import_key_picks_one_of_several_arrays(mats, tmp_path, capsys):
-    from pisvm.scene import read_scene
+    from pisvm.data.scene import read_scene
 
     data_main_status = pytest.raises(SystemExit)
     with data_main_status as exit_info:

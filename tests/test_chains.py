@@ -7,8 +7,10 @@ import pytest
 from sklearn.preprocessing import MinMaxScaler
 
 from conftest import mpirun, python_module
-from pisvm.backends import LibsvmBackend, class_pairs
-from pisvm.chains import (
+from pisvm.data.folds import stratified_folds
+from pisvm.data.libsvm import write_libsvm
+from pisvm.grid.cells import TEST_FOLD
+from pisvm.grid.chains import (
     ChainScheduler,
     PisvmSolver,
     _exact_decision,
@@ -18,12 +20,11 @@ from pisvm.chains import (
     decisions,
     make_chains,
 )
-from pisvm.engine import Problem
-from pisvm.folds import stratified_folds
-from pisvm.grid import TEST_FOLD
-from pisvm.gridsearch import grid_search
-from pisvm.libsvm import write_libsvm
-from pisvm.solver import rbf_block, squared_distances
+from pisvm.grid.engine import Problem
+from pisvm.grid.search import grid_search
+from pisvm.svm.backends import LibsvmBackend
+from pisvm.svm.onevsone import class_pairs
+from pisvm.svm.solver import rbf_block, squared_distances
 
 BAR_POINTS = 0.2
 
@@ -57,7 +58,7 @@ def test_accuracy_bar_on_a_synthetic_problem():
 
 
 def test_accuracy_bar_on_salinas_a_spectra(shared_data):
-    from pisvm.scene import import_mat, labelled_pixels
+    from pisvm.data.scene import import_mat, labelled_pixels
 
     folder = shared_data / "salinas_a"
     cube, labels, _ = import_mat(folder / "SalinasA.mat", folder / "SalinasA_gt.mat")
@@ -116,7 +117,7 @@ def test_tables_do_not_depend_on_the_grouping(small_problem):
 
 
 def test_task_seconds_are_cpu_time_that_adds_up_to_the_chain(small_problem, monkeypatch):
-    from pisvm import chains
+    from pisvm.grid import chains
 
     X, y = small_problem
     problem = Problem(X[:120], y[:120], stratified_folds(y[:120], 5, 0))
@@ -147,7 +148,7 @@ def test_fit_predicts_what_the_grid_predicts_on_the_test_set(small_problem):
 
 
 def test_decisions_exact_path_and_column_sets(small_problem, monkeypatch):
-    from pisvm import chains
+    from pisvm.grid import chains
 
     X, y = small_problem
     classes = np.unique(y)

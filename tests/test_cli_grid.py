@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 
 from conftest import REPO, assert_one_line_error, mpirun, python_module, run_command
-from pisvm.libsvm import write_libsvm
+from pisvm.data.libsvm import write_libsvm
 
 GRID = ["-g", "1", "8", "-c", "1", "100", "-v", "4", "--seed", "3", "--solver", "libsvm"]
 
@@ -102,7 +102,7 @@ def test_error_in_a_worker_rank_ends_the_job(files, tmp_path):
     script.write_text(
         "import sys\n"
         "from mpi4py import MPI\n"
-        "import pisvm.backends as b\n"
+        "import pisvm.svm.backends as b\n"
         "if MPI.COMM_WORLD.rank == 1:\n"
         "    def boom(*a, **k):\n"
         "        raise RuntimeError('solver exploded')\n"
@@ -240,8 +240,8 @@ def test_class_weight_with_pair_groups_equals_one_weighted_svc(files, tmp_path, 
         assert cell["accuracy"] == reference.cv_results_["mean_test_score"][
             params.index({"C": cell["C"], "gamma": cell["gamma"]})]
     best = grid["best"]
-    from pisvm.libsvm import read_libsvm
-    from pisvm.model import SVMModel, read_model
+    from pisvm.data.libsvm import read_libsvm
+    from pisvm.svm.model import SVMModel, read_model
 
     X_test, y_test = read_libsvm(folder / "test.el")
     model = SVC(gamma=best["gamma"], C=best["C"], class_weight=weights).fit(X, y)

@@ -9,10 +9,10 @@ import pytest
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
 
 from conftest import assert_one_line_error, python_module
-from pisvm.sampling import random_selection, training_statistics
-from pisvm.scene import write_scene
-from pisvm.selection import write_selection
-from pisvm.synth import synthetic_scene
+from pisvm.data.sampling import random_selection, training_statistics
+from pisvm.data.scene import write_scene
+from pisvm.data.selection import write_selection
+from pisvm.data.synth import synthetic_scene
 
 pytest.importorskip("tensorflow")
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from conftest import assert_one_line_error, mpirun, python_module, run_command
-from pisvm.gridsearch import best_cell
-from pisvm.scene import write_scene
-from pisvm.selection import write_selection
-from pisvm.synth import synthetic_scene
+from pisvm.data.scene import write_scene
+from pisvm.data.selection import write_selection
+from pisvm.data.synth import synthetic_scene
+from pisvm.results.report import best_cell
 
 pytest.importorskip("tensorflow")
 
@@ -75,7 +75,7 @@ def test_report_contents(first_run, scene):
     split = report["splits"][0]
     result_dir = next((out / "random-0.3-0").glob("svm-spectra-*"))
     label_map = np.load(result_dir / "label_map.npy")
-    from pisvm.selection import read_selection
+    from pisvm.data.selection import read_selection
 
     selection, _ = read_selection(out / "splits" / "random-0.3-0.h5")
     test = selection == 1
@@ -209,15 +209,15 @@ def test_mpi_error_on_rank_0_before_the_grid_ends_every_rank(scene, svm_run, tmp
 
 @pytest.mark.mpi
 @pytest.mark.parametrize("failure, fragment", [
-    (("import pisvm.journal as j\n"
+    (("import pisvm.grid.journal as j\n"
       "def full(self, record):\n"
       "    raise OSError(28, 'No space left on device')\n"
       "j.Journal.append = full\n"), "error in rank 0 of 2 on {host}: [Errno 28] No space left on device"),
-    (("import pisvm.backends as b\n"
+    (("import pisvm.svm.backends as b\n"
       "def boom(*a, **k):\n"
       "    raise RuntimeError('solver exploded')\n"
       "b.LibsvmBackend.fit_predict = boom\n"
-      "import pisvm.chains as c\n"
+      "import pisvm.grid.chains as c\n"
       "c.PisvmSolver.solve_costs = boom\n"), "error in rank 0 of 2 on {host}: RuntimeError: solver exploded"),
 ])
 def test_mpi_error_on_rank_0_inside_the_grid_aborts_the_job(scene, svm_run, tmp_path, failure, fragment):
@@ -235,7 +235,7 @@ def test_mpi_error_on_rank_0_inside_the_grid_aborts_the_job(scene, svm_run, tmp_
 
 
 def test_cache_is_keyed_by_the_split_content_not_its_name(scene, tmp_path):
-    from pisvm.sampling import make_selection, training_statistics
+    from pisvm.data.sampling import make_selection, training_statistics
 
     data, labels = scene[1], scene[2]
     for folder, seed in (("A", 0), ("B", 1)):
@@ -253,7 +253,7 @@ def test_cache_is_keyed_by_the_split_content_not_its_name(scene, tmp_path):
     _, first = compare("A", "svm-spectra")
     again, second = compare("B", "svm-spectra")
     assert "(cached)" not in again.stdout
-    from pisvm.selection import read_selection
+    from pisvm.data.selection import read_selection
 
     selection_b, _ = read_selection(tmp_path / "B" / "sp.h5")
     assert second["svm-spectra"]["n_train"] == int(np.sum(selection_b == 2))
@@ -332,7 +332,7 @@ def test_report_tables_show_the_svm_model_selection_beside_the_final_fit():
 
 def test_compare_names_a_cnn_collapse_and_a_class_never_predicted(scene, tmp_path, capsys, monkeypatch):
     import compare.pipeline as pipeline
-    from pisvm.sampling import random_selection
+    from pisvm.data.sampling import random_selection
 
     _, data, labels = scene
     history = {"loss": [0.5] + [0.2384] * 6, "accuracy": [0.4] + [0.2848] * 6}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import one_line_error
-from pisvm.libsvm import read_libsvm
+from pisvm.data.libsvm import read_libsvm
 
 
 def data(argv):

@@ -5,7 +5,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from conftest import python_module
-from pisvm.synth import N_SEED_CLASSES, N_SEED_FEATURES, N_SEED_SAMPLES, SEED_CLASS_SIZES, seed_problem
+from pisvm.data.synth import N_SEED_CLASSES, N_SEED_FEATURES, N_SEED_SAMPLES, SEED_CLASS_SIZES, seed_problem
 
 
 def test_full_scale_keeps_the_seeds_shape():

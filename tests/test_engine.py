@@ -5,11 +5,12 @@ import pytest
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 from sklearn.svm import SVC
 
-from pisvm.backends import LibsvmBackend, class_pairs, make_backend, vote
-from pisvm.engine import Problem
-from pisvm.folds import stratified_folds
-from pisvm.grid import TEST_FOLD
-from pisvm.gridsearch import grid_search
+from pisvm.data.folds import stratified_folds
+from pisvm.grid.cells import TEST_FOLD
+from pisvm.grid.engine import Problem
+from pisvm.grid.search import grid_search
+from pisvm.svm.backends import LibsvmBackend, make_backend
+from pisvm.svm.onevsone import class_pairs, vote
 
 GAMMAS, COSTS = [0.5, 4.0, 32.0], [0.1, 10.0]
 
@@ -122,8 +123,8 @@ def _mpi_script(tmp_path, code, n_ranks=2, env=None):
         "import json, time\n"
         "import numpy as np\n"
         "from mpi4py import MPI\n"
-        "from pisvm.engine import Problem\n"
-        "from pisvm.folds import stratified_folds\n"
+        "from pisvm.grid.engine import Problem\n"
+        "from pisvm.data.folds import stratified_folds\n"
         "comm = MPI.COMM_WORLD\n"
         "rng = np.random.RandomState(3)\n"
         "y = np.repeat([1, 2, 3], [30, 25, 20])\n"
@@ -139,8 +140,8 @@ def _mpi_script(tmp_path, code, n_ranks=2, env=None):
 @pytest.mark.mpi
 def test_engine_traffic_runs_on_a_duplicate_communicator_that_is_freed(tmp_path):
     out = _mpi_script(tmp_path, (
-        "from pisvm.gridsearch import grid_search\n"
-        "from pisvm.backends import LibsvmBackend\n"
+        "from pisvm.grid.search import grid_search\n"
+        "from pisvm.svm.backends import LibsvmBackend\n"
         "dups = []\n"
         "class Tracking(MPI.Intracomm):\n"
         "    def Dup(self, *args):\n"
@@ -158,8 +159,8 @@ def test_engine_traffic_runs_on_a_duplicate_communicator_that_is_freed(tmp_path)
 def test_a_rank_gets_its_next_unit_before_the_record_is_kept(tmp_path):
     # A slow journal (on_record sleeps 0.4 s) must not delay the reply that hands rank 1 its next unit.
     out = _mpi_script(tmp_path, (
-        "from pisvm.gridsearch import grid_search\n"
-        "from pisvm.backends import LibsvmBackend\n"
+        "from pisvm.grid.search import grid_search\n"
+        "from pisvm.svm.backends import LibsvmBackend\n"
         "slow = lambda record: time.sleep(0.4)\n"
         "summary = grid_search(problem, [0.5, 1.0, 2.0], [1.0, 10.0], LibsvmBackend(), comm=comm,\n"
         "                      on_record=slow if comm.rank == 0 else None, progress=False)\n"
@@ -177,7 +178,7 @@ def test_waiting_ranks_do_not_spin_while_rank_0_reads_the_input(tmp_path):
     # Rank 0 takes 3 s to build the job; rank 1 waits in run_grid without burning that CPU time.
     out = _mpi_script(tmp_path, (
         "import os, tempfile\n"
-        "from pisvm.rungrid import GridJob, run_grid\n"
+        "from pisvm.grid.run import GridJob, run_grid\n"
         "def slow_job():\n"
         "    time.sleep(3.0)\n"
         "    header = {'data_sha256': 'x', 'test_sha256': None, 'gammas': [1.0], 'costs': [1.0], 'folds': 3,\n"
@@ -197,8 +198,8 @@ def test_waiting_ranks_do_not_spin_while_rank_0_reads_the_input(tmp_path):
 def test_grid_under_a_serialized_thread_level_equals_serial(tmp_path):
     # Below MPI_THREAD_MULTIPLE every MPI call of the engine goes through one lock; -n 3 gives the serial table.
     out = _mpi_script(tmp_path, (
-        "from pisvm.gridsearch import grid_search\n"
-        "from pisvm.backends import LibsvmBackend\n"
+        "from pisvm.grid.search import grid_search\n"
+        "from pisvm.svm.backends import LibsvmBackend\n"
         "from pisvm.transport import serialized\n"
         "summary = grid_search(problem, [0.5, 2.0], [1.0, 10.0], LibsvmBackend(), comm=comm, n_parts=2,\n"
         "                      progress=False)\n"
@@ -220,7 +221,7 @@ def test_grid_under_a_serialized_thread_level_equals_serial(tmp_path):
 
 
 def test_more_classes_than_the_journal_can_count_is_an_error():
-    from pisvm.engine import MAX_CLASSES, Problem
+    from pisvm.grid.engine import MAX_CLASSES, Problem
 
     assert MAX_CLASSES == 65536
     y = np.arange(MAX_CLASSES + 1, dtype=np.float64)

@@ -15,7 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import pisvm
 from conftest import mpirun
 from pisvm import SVC, GridSearchSVC
-from pisvm.folds import stratified_folds
+from pisvm.data.folds import stratified_folds
 
 GRID = {"gamma": [0.5, 4.0, 32.0], "C": [1, 100, 10000]}
 BAR_POINTS = 0.2

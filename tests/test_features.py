@@ -243,7 +243,7 @@ def test_multi_attribute_profile_equals_sap_concatenation():
 
 def test_extended_profiles_equal_sap_on_principal_components():
     _sap()
-    from pisvm.synth import synthetic_scene
+    from pisvm.data.synth import synthetic_scene
 
     cube, _ = synthetic_scene(n_rows=24, n_cols=30, n_bands=12, random_state=1)
     attributes = {"area": [5, 25, 100], "std": [0.05]}
@@ -262,7 +262,7 @@ def test_extended_profiles_equal_sap_on_principal_components():
 
 def test_salinas_a_principal_components_equal_sap(shared_data):
     _sap()
-    from pisvm.scene import import_mat
+    from pisvm.data.scene import import_mat
 
     cube, _, _ = import_mat(shared_data / "salinas_a" / "SalinasA.mat", shared_data / "salinas_a" / "SalinasA_gt.mat")
     components = principal_components(cube, 2)

@@ -6,10 +6,10 @@ import pytest
 
 from conftest import assert_one_line_error, python_module
 from features import extended_profiles
-from pisvm.libsvm import read_libsvm
-from pisvm.scene import read_scene, write_scene
-from pisvm.selection import write_selection
-from pisvm.synth import synthetic_scene
+from pisvm.data.libsvm import read_libsvm
+from pisvm.data.scene import read_scene, write_scene
+from pisvm.data.selection import write_selection
+from pisvm.data.synth import synthetic_scene
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from pisvm.backends import class_pairs, vote
-from pisvm.folds import stratified_folds
-from pisvm.grid import (
+from pisvm.data.folds import stratified_folds
+from pisvm.grid.cells import (
     TEST_FOLD,
     Scheduler,
     Unit,
@@ -18,6 +17,7 @@ from pisvm.grid import (
     simulate_schedule,
     split_pairs,
 )
+from pisvm.svm.onevsone import class_pairs, vote
 
 
 def test_folds_are_sklearn_stratified_kfold_and_deterministic():

@@ -54,7 +54,7 @@ def test_help_exits_0(prog, capsys):
 
 
 def test_zero_defaults_are_shown_and_flags_are_not():
-    from pisvm.cli._common import OneLineParser
+    from pisvm.cli.common import OneLineParser
 
     parser = OneLineParser(prog="p")
     parser.add_argument("--seed", type=int, default=0, help="seed")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from pisvm.libsvm import write_libsvm
+from pisvm.data.libsvm import write_libsvm
 
 COMMANDS = {"pisvm-grid": "pisvm.cli.grid", "pisvm-timing": "pisvm.cli.timing", "pisvm-cnn": "cnn.cli",
             "pisvm-compare": "compare.cli", "pisvm-features": "features.cli", "pisvm-split": "pisvm.cli.split"}
@@ -170,10 +170,10 @@ def test_sampling_jobs_find_the_scene_from_the_submit_folder(local_env, tiny_sce
 @pytest.fixture
 def tiny_scene(tmp_path):
     """A 20x20 scene with 40 bands and a random 30 % split."""
-    from pisvm.sampling import make_selection, training_statistics
-    from pisvm.scene import write_scene
-    from pisvm.selection import write_selection
-    from pisvm.synth import synthetic_scene
+    from pisvm.data.sampling import make_selection, training_statistics
+    from pisvm.data.scene import write_scene
+    from pisvm.data.selection import write_selection
+    from pisvm.data.synth import synthetic_scene
 
     data, labels = synthetic_scene(20, 20, 40, 3, random_state=4)
     write_scene(tmp_path / "scene.h5", data, labels)

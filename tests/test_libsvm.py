@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from pisvm.libsvm import read_libsvm, write_libsvm
+from pisvm.data.libsvm import read_libsvm, write_libsvm
 
 
 def test_round_trip_keeps_values_and_integer_labels(tmp_path):
@@ -50,7 +50,7 @@ def test_missing_file_is_an_os_error(tmp_path):
 
 
 def test_reads_a_33396_by_30_file_quickly(tmp_path):
-    from pisvm.synth import seed_problem
+    from pisvm.data.synth import seed_problem
 
     X, y = seed_problem(scale=1.0)
     path = tmp_path / "seed.el"
@@ -85,7 +85,7 @@ def test_non_integer_label_names_file_and_line(tmp_path):
 
 
 def test_test_data_mismatch_warns_once_per_problem(tmp_path):
-    from pisvm.libsvm import warn_test_mismatch
+    from pisvm.data.libsvm import warn_test_mismatch
 
     X, y = np.ones((4, 2)), np.array([1, 1, 2, 2])
     X_test, y_test = np.ones((5, 3)), np.array([1, 2, 3, 3, 7])

@@ -1,11 +1,11 @@
-"""One colour per class in every plot (pisvm.maps): split PNGs, classification maps, comparison maps."""
+"""One colour per class in every plot (pisvm.results.maps): split PNGs, classification maps, comparison maps."""
 
 import numpy as np
 from matplotlib.figure import Figure
 
 from compare.report import write_maps
 from pisvm.cli.split import plot_selection
-from pisvm.maps import add_class_legend, class_colours
+from pisvm.results.maps import add_class_legend, class_colours
 
 
 def _colours_in(path):

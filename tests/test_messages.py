@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from conftest import one_line_error
-from pisvm.libsvm import write_libsvm
-from pisvm.model import SVMModel
-from pisvm.scene import write_scene
-from pisvm.train import svc
+from pisvm.data.libsvm import write_libsvm
+from pisvm.data.scene import write_scene
+from pisvm.svm.model import SVMModel
+from pisvm.svm.train import svc
 
 
 def train_main(argv):
@@ -89,7 +89,7 @@ def test_synth_scene_says_how_many_classes_are_present(tmp_path, capsys):
     with pytest.raises(SystemExit):
         data_main(["synth", "scene", "--rows", "4", "--cols", "4", "--classes", "200", "--out",
                    str(tmp_path / "s.h5")])
-    from pisvm.scene import read_scene
+    from pisvm.data.scene import read_scene
 
     labels = read_scene(tmp_path / "s.h5")[1]
     present = len(np.unique(labels[labels > 0]))

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from sklearn.svm import SVC
 
-from pisvm.model import SVMModel, read_model
-from pisvm.predict import predict
-from pisvm.train import fit_pairs, svc
+from pisvm.svm.model import SVMModel, read_model
+from pisvm.svm.predict import predict
+from pisvm.svm.train import fit_pairs, svc
 
 svmutil = pytest.importorskip("libsvm.svmutil")
 
@@ -182,13 +182,13 @@ def test_from_svc_refuses_gamma_scale(small_problem):
 
 
 def test_fit_pairs_reads_public_attributes_only(small_problem, monkeypatch):
-    import pisvm.train
+    import pisvm.svm.train
 
     X, y = small_problem
     labels = np.unique(y)
     params = {"gamma": 4.0, "C": 10.0}
     expected = fit_pairs(X, y, labels, [(0, 1), (1, 3)], params)
-    monkeypatch.setattr(pisvm.train, "svc", lambda **kwargs: _PublicFit(svc(**kwargs)))
+    monkeypatch.setattr(pisvm.svm.train, "svc", lambda **kwargs: _PublicFit(svc(**kwargs)))
     got = fit_pairs(X, y, labels, [(0, 1), (1, 3)], params)
     for pair in expected:
         for want, have in zip(expected[pair], got[pair]):

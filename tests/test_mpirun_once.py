@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from conftest import mpirun
-from pisvm.scene import write_scene
+from pisvm.data.scene import write_scene
 
 
 @pytest.mark.mpi

@@ -5,10 +5,9 @@ import re
 
 import pytest
 
-from pisvm.backends import BACKENDS
-from pisvm.gridsearch import best_cell
-from pisvm.report import table_rows
-from pisvm.sampling import MODES
+from pisvm.data.sampling import MODES
+from pisvm.results.report import best_cell, table_rows
+from pisvm.svm.backends import BACKENDS
 
 
 def _choices(parser):
@@ -69,7 +68,7 @@ def test_the_table_marks_the_best_cell_rule():
 
 def test_the_seeds_grid_is_written_once():
     from conftest import REPO
-    from pisvm.grid import SEED_COSTS, SEED_GAMMAS
+    from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS
 
     assert SEED_GAMMAS == (2.0, 4.0, 8.0, 16.0, 32.0) and SEED_COSTS == (1.0, 10.0, 100.0, 1000.0, 10000.0)
     spelled = re.compile(r"[\[(]2(\.0)?, 4(\.0)?, 8(\.0)?, 16(\.0)?, 32(\.0)?[\])]"
@@ -77,4 +76,4 @@ def test_the_seeds_grid_is_written_once():
     folders = ("pisvm", "compare", "studies", "features", "cnn", "benchmarks")
     holders = sorted(str(path.relative_to(REPO)) for folder in folders for path in (REPO / folder).rglob("*.py")
                      if spelled.search(path.read_text(encoding="utf-8")))
-    assert holders == ["pisvm/grid.py"]
+    assert holders == ["pisvm/grid/cells.py"]

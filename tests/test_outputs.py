@@ -1,6 +1,6 @@
 """Output rules of every command: links followed, streams written directly, outputs never equal to inputs.
 
-In-process: each test calls a console script's ``main([...])`` (or :func:`pisvm.cli._common.run`).
+In-process: each test calls a console script's ``main([...])`` (or :func:`pisvm.cli.common.run`).
 """
 
 import errno
@@ -15,10 +15,10 @@ import pytest
 import scipy.io
 
 from conftest import one_line_error
-from pisvm.libsvm import write_libsvm
-from pisvm.model import SVMModel
-from pisvm.scene import write_scene
-from pisvm.train import svc
+from pisvm.data.libsvm import write_libsvm
+from pisvm.data.scene import write_scene
+from pisvm.svm.model import SVMModel
+from pisvm.svm.train import svc
 
 
 def data_main(argv):
@@ -107,7 +107,7 @@ def test_a_character_device_is_written_to_not_replaced(tmp_path):
 
 
 def test_dev_paths_and_dash_are_streams(tmp_path):
-    from pisvm.atomic import is_stream
+    from pisvm.data.atomic import is_stream
 
     assert is_stream("-") and is_stream("/dev/null") and is_stream("/dev/stdout")
     assert not is_stream(tmp_path / "x.el") and not is_stream("/dev/shm/x.el")
@@ -183,7 +183,7 @@ def test_features_refuses_the_hdf5_equal_to_a_libsvm_file(tmp_path, capsys):
 
 
 def test_check_outputs_allows_several_outputs_on_one_character_device():
-    from pisvm.atomic import check_outputs
+    from pisvm.data.atomic import check_outputs
 
     check_outputs(["/dev/null", "/dev/null"], [])
 
@@ -212,11 +212,11 @@ def test_predict_writes_no_labels_when_the_report_fails(files, capsys, monkeypat
 
 
 def test_split_writes_no_file_when_a_later_split_fails(tmp_path, capsys, monkeypatch):
-    import pisvm.sampling
+    import pisvm.data.sampling
 
     rng = np.random.RandomState(0)
     write_scene(tmp_path / "scene.h5", rng.rand(8, 8, 3), rng.randint(1, 3, (8, 8)))
-    original, calls = pisvm.sampling.make_selection, []
+    original, calls = pisvm.data.sampling.make_selection, []
 
     def second_fails(*args, **kwargs):
         calls.append(1)
@@ -224,19 +224,19 @@ def test_split_writes_no_file_when_a_later_split_fails(tmp_path, capsys, monkeyp
             _disk_full()
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(pisvm.sampling, "make_selection", second_fails)
+    monkeypatch.setattr(pisvm.data.sampling, "make_selection", second_fails)
     one_line_error(capsys, split_main, [str(tmp_path / "scene.h5"), "--seed", "0", "1", "--no-plot",
                                         "--out", str(tmp_path / "splits")], "No space")
     assert os.listdir(tmp_path / "splits") == []
 
 
 def test_a_full_disk_names_the_users_path_not_the_temporary_file(files, capsys, monkeypatch):
-    import pisvm.libsvm
+    import pisvm.data.libsvm
 
     def full(X, y, f, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", f)
 
-    monkeypatch.setattr(pisvm.libsvm, "dump_svmlight_file", full)
+    monkeypatch.setattr(pisvm.data.libsvm, "dump_svmlight_file", full)
     line = one_line_error(capsys, data_main, ["scale", str(files / "train.el"), "--out", str(files / "s.el")],
                           "No space left on device", str(files / "s.el"))
     assert ".tmp" not in line and "pisvm-" not in line.split("error:")[1]
@@ -245,8 +245,8 @@ def test_a_full_disk_names_the_users_path_not_the_temporary_file(files, capsys, 
 # -- SIGTERM ------------------------------------------------------------------------------------------------------
 
 def test_sigterm_removes_temporary_files_and_restores_the_handler(tmp_path, capsys):
-    from pisvm.atomic import atomic_paths
-    from pisvm.cli._common import run
+    from pisvm.cli.common import run
+    from pisvm.data.atomic import atomic_paths
 
     def main(argv):
         with atomic_paths(tmp_path / "a.el", tmp_path / "b.range") as (a, b):
@@ -263,7 +263,7 @@ def test_sigterm_removes_temporary_files_and_restores_the_handler(tmp_path, caps
 
 
 def test_run_restores_the_warning_format(capsys, monkeypatch):
-    from pisvm.cli._common import run
+    from pisvm.cli.common import run
 
     def before(*args, **kwargs):
         return "the caller's format\n"

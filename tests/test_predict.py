@@ -9,12 +9,12 @@ from scipy import sparse
 from sklearn.preprocessing import MinMaxScaler
 
 from conftest import assert_one_line_error, mpirun, one_line_error, python_module
-from pisvm.libsvm import read_libsvm, write_libsvm
-from pisvm.model import SVMModel, read_model
-from pisvm.predict import predict
-from pisvm.ranges import read_ranges, scale_features, write_ranges
-from pisvm.synth import seed_problem, synthetic_scene
-from pisvm.train import svc, train_model
+from pisvm.data.libsvm import read_libsvm, write_libsvm
+from pisvm.data.ranges import read_ranges, scale_features, write_ranges
+from pisvm.data.synth import seed_problem, synthetic_scene
+from pisvm.svm.model import SVMModel, read_model
+from pisvm.svm.predict import predict
+from pisvm.svm.train import svc, train_model
 
 
 def _assert_same_as_svc(fitted, X):
@@ -35,7 +35,7 @@ def test_equal_to_svc_on_the_synthetic_problem(gamma, C):
 
 @pytest.mark.parametrize("gamma, C", [(0.5, 10.0), (8.0, 1000.0)])
 def test_equal_to_svc_on_salinas_a_spectra(shared_data, gamma, C):
-    from pisvm.scene import import_mat, labelled_pixels
+    from pisvm.data.scene import import_mat, labelled_pixels
 
     folder = shared_data / "salinas_a"
     data, labels, _ = import_mat(folder / "SalinasA.mat", folder / "SalinasA_gt.mat")
@@ -139,7 +139,7 @@ def test_predict_on_one_and_three_ranks_matches_libsvm(files, tmp_path):
 
 
 def test_scene_map_on_one_and_two_ranks(tmp_path):
-    from pisvm.scene import write_scene
+    from pisvm.data.scene import write_scene
 
     data, labels = synthetic_scene(n_rows=24, n_cols=20, n_bands=12, n_classes=4, random_state=3)
     write_scene(tmp_path / "scene.h5", data, labels)
@@ -241,8 +241,8 @@ def test_train_bad_inputs(files, tmp_path):
 
 def test_features_train_predict_workflow_on_a_scene(tmp_path):
     """pisvm-features --libsvm --split, pisvm-train, then pisvm-predict on the test file and on the whole scene."""
-    from pisvm.scene import write_scene
-    from pisvm.selection import write_selection
+    from pisvm.data.scene import write_scene
+    from pisvm.data.selection import write_selection
 
     data, labels = synthetic_scene(n_rows=20, n_cols=24, n_bands=8, n_classes=4, random_state=6)
     write_scene(tmp_path / "scene.h5", data, labels)

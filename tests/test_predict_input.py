@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from conftest import mpirun, one_line_error
-from pisvm.libsvm import write_libsvm
-from pisvm.model import SVMModel
-from pisvm.predict import predict
-from pisvm.ranges import scale_features, write_ranges
-from pisvm.scene import write_scene
-from pisvm.train import svc
+from pisvm.data.libsvm import write_libsvm
+from pisvm.data.ranges import scale_features, write_ranges
+from pisvm.data.scene import write_scene
+from pisvm.svm.model import SVMModel
+from pisvm.svm.predict import predict
+from pisvm.svm.train import svc
 
 
 def predict_main(argv):

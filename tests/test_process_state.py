@@ -13,22 +13,22 @@ import numpy as np
 from mpi4py import MPI
 from threadpoolctl import threadpool_info
 
-import pisvm.train
-from pisvm.libsvm import write_libsvm
+import pisvm.svm.train
+from pisvm.data.libsvm import write_libsvm
 
 comm = MPI.COMM_WORLD
 rng = np.random.RandomState(0)
 X, y = rng.rand(90, 3), np.repeat([1, 2, 3], 30)
 if comm.rank == 0:  # rank 0 finishes its pairs 3 s after the others
-    original = pisvm.train.fit_pairs
+    original = pisvm.svm.train.fit_pairs
 
     def slow(*args, **kwargs):
         time.sleep(3.0)
         return original(*args, **kwargs)
 
-    pisvm.train.fit_pairs = slow
+    pisvm.svm.train.fit_pairs = slow
 cpu_s = time.process_time()
-pisvm.train.train_model(X, y, {"gamma": 1.0, "C": 1.0}, comm=comm)
+pisvm.svm.train.train_model(X, y, {"gamma": 1.0, "C": 1.0}, comm=comm)
 cpu_s = time.process_time() - cpu_s
 
 train = "{folder}/train.el"

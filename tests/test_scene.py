@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import scipy.io
 
-from pisvm.scene import import_mat, labelled_pixels, read_scene, write_scene
-from pisvm.selection import read_selection, write_selection
-from pisvm.synth import synthetic_scene
+from pisvm.data.scene import import_mat, labelled_pixels, read_scene, write_scene
+from pisvm.data.selection import read_selection, write_selection
+from pisvm.data.synth import synthetic_scene
 
 
 def test_scene_round_trip(tmp_path):

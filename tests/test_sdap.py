@@ -195,7 +195,7 @@ def test_multi_attribute_profile_equals_sap_concatenation():
 
 def test_extended_self_dual_profiles_equal_sap_on_principal_components():
     _sap()
-    from pisvm.synth import synthetic_scene
+    from pisvm.data.synth import synthetic_scene
 
     cube, _ = synthetic_scene(n_rows=24, n_cols=30, n_bands=12, random_state=1)
     attributes = {"area": [5, 25, 100], "moment_of_inertia": [0.3]}
@@ -211,7 +211,7 @@ def test_extended_self_dual_profiles_equal_sap_on_principal_components():
 
 def test_salinas_a_principal_components_equal_sap(shared_data):
     _sap()
-    from pisvm.scene import import_mat
+    from pisvm.data.scene import import_mat
 
     cube, _, _ = import_mat(shared_data / "salinas_a" / "SalinasA.mat", shared_data / "salinas_a" / "SalinasA_gt.mat")
     attributes = {"area": [25, 100, 500, 1000], "moment_of_inertia": [0.2, 0.5]}

@@ -1,4 +1,4 @@
-"""pisvm.solver: kernel blocks, and the binary SMO against LIBSVM (scikit-learn's SVC) and by hand."""
+"""pisvm.svm.solver: kernel blocks, and the binary SMO against LIBSVM (scikit-learn's SVC) and by hand."""
 
 from concurrent.futures import ThreadPoolExecutor
 
@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.svm import SVC
 
-from pisvm.solver import rbf_block, solve_binary, solve_rbf, squared_distances
+from pisvm.svm.solver import rbf_block, solve_binary, solve_rbf, squared_distances
 
 
 def test_squared_distances_and_rbf_block():

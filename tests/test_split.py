@@ -1,4 +1,4 @@
-"""Random and cluster sampling (pisvm.sampling) and the pisvm-split command."""
+"""Random and cluster sampling (pisvm.data.sampling) and the pisvm-split command."""
 
 import sys
 
@@ -9,10 +9,16 @@ from sklearn.cluster import DBSCAN
 
 from conftest import assert_one_line_error, python_module, run_command
 from pisvm.cli import split as split_cli
-from pisvm.sampling import cluster_selection, make_selection, random_selection, selection_counts, training_statistics
-from pisvm.scene import write_scene
-from pisvm.selection import read_selection
-from pisvm.synth import synthetic_scene
+from pisvm.data.sampling import (
+    cluster_selection,
+    make_selection,
+    random_selection,
+    selection_counts,
+    training_statistics,
+)
+from pisvm.data.scene import write_scene
+from pisvm.data.selection import read_selection
+from pisvm.data.synth import synthetic_scene
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +205,7 @@ def test_cli_rejects_a_scene_with_nan(tmp_path):
 
 
 def test_sampling_and_split_cli_do_not_import_tensorflow():
-    code = ("import sys, pisvm, pisvm.sampling, pisvm.cli.split, cnn, cnn.cli, cnn.config, cnn.checks; "
+    code = ("import sys, pisvm, pisvm.data.sampling, pisvm.cli.split, cnn, cnn.cli, cnn.config, cnn.checks; "
             "assert not {'tensorflow', 'keras'} & set(sys.modules), 'TF imported'")
     result = run_command([sys.executable, "-c", code])
     assert result.returncode == 0, result.stderr

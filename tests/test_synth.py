@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.svm import SVC
 
-from pisvm.synth import FAMILY_SIZE, N_SEED_CLASSES, N_SEED_FEATURES, seed_problem
+from pisvm.data.synth import FAMILY_SIZE, N_SEED_CLASSES, N_SEED_FEATURES, seed_problem
 
 
 def test_the_same_seed_gives_the_same_problem_and_another_seed_another():

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import assert_one_line_error, python_module
-from pisvm.timing import check_agreement, predict, scaling
+from pisvm.grid.timing import check_agreement, predict, scaling
 
 
 def _run(ranks, unit_seconds, accuracies=(0.5, 0.75)):
@@ -122,12 +122,12 @@ def test_out_is_checked_before_anything_is_printed(tmp_path, capsys):
 
 
 def test_out_is_all_files_or_none(tmp_path, capsys, monkeypatch):
-    import pisvm.timing
+    import pisvm.grid.timing
 
     def broken_plot(path, rows):
         raise OSError(28, "No space left on device", path)
 
-    monkeypatch.setattr(pisvm.timing, "plot_scaling", broken_plot)
+    monkeypatch.setattr(pisvm.grid.timing, "plot_scaling", broken_plot)
     a = _write(tmp_path, "n1", _run(1, [6.0, 3.0]))
     b = _write(tmp_path, "n2", _run(2, [6.0, 3.0]))
     with pytest.raises(SystemExit) as exit_info:

@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from ._common import OneLineParser, number, run_serial
+from .common import OneLineParser, number, run_serial
 
 PROG = "pisvm-data"
 
@@ -98,10 +98,10 @@ def _files(args):
 
 
 def _main(argv):
-    from ..atomic import STDOUT, atomic_paths, check_outputs
-    from ..libsvm import read_libsvm, write_libsvm
-    from ..scene import import_mat, labelled_pixels, read_scene, write_scene
-    from ..synth import seed_problem, synthetic_scene
+    from ..data.atomic import STDOUT, atomic_paths, check_outputs
+    from ..data.libsvm import read_libsvm, write_libsvm
+    from ..data.scene import import_mat, labelled_pixels, read_scene, write_scene
+    from ..data.synth import seed_problem, synthetic_scene
 
     args = build_parser().parse_args(argv)
     inputs, outputs = _files(args)
@@ -123,7 +123,7 @@ def _main(argv):
         write_libsvm(args.out, X, y, comment=f"labelled pixels of {args.scene}")
         say(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes")
     elif args.command == "convert":
-        from ..table import read_table
+        from ..data.table import read_table
 
         X, y, classes = read_table(args.table, args.label, args.delimiter, args.header)
         names = " ".join(f"{number}={name}" for number, name in classes.items()) if classes else None
@@ -131,7 +131,7 @@ def _main(argv):
         say(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes"
               + (f" ({names})" if names else ""))
     elif args.command == "scale":
-        from ..ranges import fit_ranges, read_ranges, scale_features, write_ranges
+        from ..data.ranges import fit_ranges, read_ranges, scale_features, write_ranges
 
         if args.restore:
             lower, upper, ranges = read_ranges(args.restore)
@@ -156,7 +156,7 @@ def _main(argv):
         say(f"{args.out}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes")
     else:
         data, labels = synthetic_scene(args.rows, args.cols, args.bands, args.classes, random_state=args.seed)
-        write_scene(args.out, data, labels, source="pisvm.synth.synthetic_scene", seed=args.seed)
+        write_scene(args.out, data, labels, source="pisvm.data.synth.synthetic_scene", seed=args.seed)
         present = len(np.unique(labels[labels > 0]))
         classes = f"{args.classes} classes" if present == args.classes else \
             f"{present} of the {args.classes} classes asked (too few pixels for more)"

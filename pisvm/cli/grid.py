@@ -13,11 +13,11 @@ import sys
 
 import numpy as np
 
-from ..backends import BACKENDS
-from ..grid import SEED_COSTS, SEED_GAMMAS
-from ..rungrid import SOLVERS, make_solver
-from ..solver import CACHE_MB
-from ._common import OneLineParser, number, run
+from ..grid.cells import SEED_COSTS, SEED_GAMMAS
+from ..grid.run import SOLVERS, make_solver
+from ..svm.backends import BACKENDS
+from ..svm.solver import CACHE_MB
+from .common import OneLineParser, number, run
 
 PROG = "pisvm-grid"
 
@@ -94,7 +94,7 @@ def grid_values(args):
 
     The one check of the grid options (pisvm-grid, and pisvm-jobs for its ``--grid``).
     """
-    from ..grid import check_grid, log2_range
+    from ..grid.cells import check_grid, log2_range
 
     gammas = list(args.gamma or []) + (log2_range(args.log2g, "--log2g") if args.log2g else [])
     costs = list(args.cost or []) + (log2_range(args.log2c, "--log2c") if args.log2c else [])
@@ -111,9 +111,9 @@ def load_inputs(args):
 
     Returns the arrays, the fold assignment, the journal header and metadata.
     """
-    from ..folds import stratified_folds
-    from ..libsvm import read_libsvm, warn_test_mismatch
-    from ..report import sha256_file
+    from ..data.folds import stratified_folds
+    from ..data.libsvm import read_libsvm, warn_test_mismatch
+    from ..results.report import sha256_file
 
     gammas, costs = grid_values(args)
     make_solver(args.solver, args.backend, _solver_options(args, None))
@@ -122,7 +122,7 @@ def load_inputs(args):
     if args.train is None:
         from sklearn.model_selection import train_test_split
 
-        from ..synth import seed_problem
+        from ..data.synth import seed_problem
 
         if args.test:
             raise ValueError("--test needs a training file (the built-in workload has its own test part)")
@@ -177,8 +177,8 @@ def _solver_options(args, class_weight, json_ready=False):
 
 def _job(args, argv):
     """Rank 0: the grid job of the command line (reads the data; ValueError on bad input)."""
-    from ..engine import Problem
-    from ..rungrid import GridJob
+    from ..grid.engine import Problem
+    from ..grid.run import GridJob
 
     inputs = load_inputs(args)
     header = inputs["header"]
@@ -198,8 +198,8 @@ def _model_path(args, problem):
 
 
 def _main(argv, comm):
-    from ..report import TABLE_TIME, TABLE_TIME_TEXT, format_table
-    from ..rungrid import run_grid
+    from ..grid.run import run_grid
+    from ..results.report import TABLE_TIME, TABLE_TIME_TEXT, format_table
 
     rank = 0 if comm is None else comm.rank
     args = build_parser(rank).parse_args(argv)
@@ -215,7 +215,7 @@ def _main(argv, comm):
     print(f"best: gamma {best['gamma']:g}, C {best['C']:g}: {100 * best['accuracy']:.2f} % "
           f"({args.folds}-fold cross-validation)")
     if summary["test"] is not None:
-        from ..metrics import format_confusion, format_report
+        from ..results.metrics import format_confusion, format_report
 
         print("\n".join(format_report(summary["test"], title="test")))
         if len(summary["test"]["labels"]) <= 20:

@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from ..atomic import atomic_paths, check_outputs, is_stream, write_atomic
+from ..data.atomic import atomic_paths, check_outputs, is_stream, write_atomic
 from ..transport import bcast_when_ready, gather_when_ready, settle
-from ._common import CollectiveError, OneLineParser, number, run
+from .common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-predict"
 
@@ -54,7 +54,7 @@ def _is_hdf5(path):
 
 def _setup(args):
     """Rank 0: read the model and check every input and output before any work."""
-    from ..model import read_model
+    from ..svm.model import read_model
 
     scene = os.path.isfile(args.test) and _is_hdf5(args.test)
     if scene and is_stream(args.output):
@@ -71,7 +71,7 @@ def _setup(args):
         pass
     scaling = None
     if args.range:
-        from ..ranges import read_ranges
+        from ..data.ranges import read_ranges
 
         scaling = read_ranges(args.range)
     setup = {"model": model, "scaling": scaling, "scene": _is_hdf5(args.test)}
@@ -105,7 +105,7 @@ def _read_text_share(path, rank, size, comm, n_features):
 
     Features beyond the model's ``n_features`` are folded (:func:`_fold_extra_features`).
     """
-    from ..libsvm import byte_share, count_lines, parse_libsvm
+    from ..data.libsvm import byte_share, count_lines, parse_libsvm
 
     start, stop = byte_share(path, rank, size)
     with open(path, "rb") as stream:
@@ -203,7 +203,7 @@ def _write_map(path, png_path, label_map, truth, model, source):
     """The classification map as HDF5 (``map``, ``labels`` when known) and PNG."""
     import h5py
 
-    from ..maps import plot_classification_map
+    from ..results.maps import plot_classification_map
 
     with h5py.File(path, "w") as h5:
         h5.create_dataset("map", data=label_map.astype(np.int32), compression="gzip")
@@ -217,10 +217,10 @@ def _write_map(path, png_path, label_map, truth, model, source):
 def _main(argv, comm):
     from threadpoolctl import threadpool_limits
 
-    from ..libsvm import sample_lines
-    from ..metrics import classification_report
-    from ..predict import predict
-    from ..ranges import scale_features
+    from ..data.libsvm import sample_lines
+    from ..data.ranges import scale_features
+    from ..results.metrics import classification_report
+    from ..svm.predict import predict
 
     rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
     args = build_parser().parse_args(argv)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path, atomic_paths, check_outputs
-from ..sampling import MODES
-from ._common import OneLineParser, number, run_serial
-from ._common import fraction as fraction_type
+from ..data.atomic import atomic_path, atomic_paths, check_outputs
+from ..data.sampling import MODES
+from .common import OneLineParser, number, run_serial
+from .common import fraction as fraction_type
 
 PROG = "pisvm-split"
 
@@ -64,12 +64,12 @@ def _path(args, mode, fraction, seed, several):
 def plot_selection(path, labels, selection, title):
     """Write a PNG of the labels and the selection side by side, with a class legend (no pyplot, no global state).
 
-    Classes have the colours of every other plot of the suite (:mod:`pisvm.maps`).
+    Classes have the colours of every other plot of the suite (:mod:`pisvm.results.maps`).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ..maps import SELECTION_TITLE, add_class_legend, draw_labels, draw_selection
+    from ..results.maps import SELECTION_TITLE, add_class_legend, draw_labels, draw_selection
 
     n_rows, n_cols = labels.shape
     classes = np.unique(labels[labels > 0])
@@ -88,9 +88,9 @@ def plot_selection(path, labels, selection, title):
 
 
 def _main(argv):
-    from ..sampling import make_selection, selection_counts, training_statistics
-    from ..scene import read_scene
-    from ..selection import write_selection
+    from ..data.sampling import make_selection, selection_counts, training_statistics
+    from ..data.scene import read_scene
+    from ..data.selection import write_selection
 
     args = build_parser().parse_args(argv)
     jobs = _jobs(args)

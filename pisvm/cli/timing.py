@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from ._common import OneLineParser, number, run_serial
+from .common import OneLineParser, number, run_serial
 
 PROG = "pisvm-timing"
 
@@ -24,9 +24,8 @@ def build_parser():
 
 
 def _main(argv):
-    from ..atomic import atomic_paths, check_outputs
-    from ..report import format_table
-    from ..timing import (
+    from ..data.atomic import atomic_paths, check_outputs
+    from ..grid.timing import (
         check_agreement,
         grid_span_s,
         load_run,
@@ -36,6 +35,7 @@ def _main(argv):
         side_by_side,
         speedup_rows,
     )
+    from ..results.report import format_table
 
     args = build_parser().parse_args(argv)
     runs = [load_run(path) for path in args.runs]

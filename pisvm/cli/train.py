@@ -17,10 +17,10 @@ import time
 
 import numpy as np
 
-from ..solver import CACHE_MB
-from ..train import SOLVERS
+from ..svm.solver import CACHE_MB
+from ..svm.train import SOLVERS
 from ..transport import bcast_when_ready
-from ._common import CollectiveError, OneLineParser, number, run
+from .common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-train"
 KERNEL_CODES = {0: "linear", 1: "polynomial", 2: "rbf", 3: "sigmoid"}
@@ -65,7 +65,7 @@ def build_parser():
 
 def load_inputs(args):
     """Rank 0: read and check the training file; return the training arrays and solver parameters."""
-    from ..libsvm import read_libsvm
+    from ..data.libsvm import read_libsvm
 
     X, y = read_libsvm(args.train)
     labels = np.unique(y)
@@ -99,8 +99,8 @@ class _Progress:
 
 
 def _main(argv, comm):
-    from ..atomic import check_outputs
-    from ..train import train_model
+    from ..data.atomic import check_outputs
+    from ..svm.train import train_model
 
     rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
     parser = build_parser()

@@ -19,11 +19,11 @@ import time
 
 import numpy as np
 
-from .backends import class_pairs, vote
+from ..svm.onevsone import class_pairs, pair_costs, vote
+from ..transport import Backoff, Channel, abort, bcast_when_ready
+from .cells import TEST_FOLD, Scheduler
 from .chains import Chain, ChainScheduler, compute_chain
-from .grid import TEST_FOLD, Scheduler
 from .journal import pack_bools, unpack_bools
-from .transport import Backoff, Channel, abort, bcast_when_ready
 
 MAX_CLASSES = 1 << 16
 """Most classes a grid problem may have: predictions are journalled as ``<u2`` class indices."""
@@ -37,7 +37,7 @@ class Problem:
     X : ndarray of shape (n_samples, n_features), dtype float64
     y : ndarray of shape (n_samples,)
     fold : ndarray of shape (n_samples,), dtype int64
-        Fold of each sample (from :func:`pisvm.folds.stratified_folds`).
+        Fold of each sample (from :func:`pisvm.data.folds.stratified_folds`).
     X_test : ndarray of shape (n_test, n_features), optional
     y_test : ndarray of shape (n_test,), optional
 
@@ -70,8 +70,7 @@ class Problem:
     def pairs_cost(self, fold):
         """Estimated cost of each binary problem of a fold: squared sample count, shape (n_pairs,)."""
         y_train = self.y if fold == TEST_FOLD else self.y[self.fold != fold]
-        counts = np.unique(y_train, return_counts=True)[1].astype(np.float64)
-        return np.array([(counts[a] + counts[b]) ** 2 for a, b in class_pairs(len(counts))])
+        return pair_costs(np.unique(y_train, return_counts=True)[1])
 
 
 def compute_unit(unit, problem, backend):
@@ -104,7 +103,7 @@ def compute_unit(unit, problem, backend):
 def compute(unit, problem, backend):
     """Records of one piece of work.
 
-    One record for a :class:`pisvm.grid.Unit`, one per task for a :class:`pisvm.chains.Chain`.
+    One record for a :class:`pisvm.grid.cells.Unit`, one per task for a :class:`pisvm.grid.chains.Chain`.
     """
     if isinstance(unit, Chain):
         return compute_chain(unit, problem, backend)
@@ -124,7 +123,7 @@ class TaskResults:
 
     A task is finished when one whole-task record exists, or when its pair
     records cover every binary problem; pair wins are then combined by
-    :func:`pisvm.backends.vote`.
+    :func:`pisvm.svm.backends.vote`.
     """
 
     def __init__(self, problem):
@@ -250,13 +249,13 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
 
     Parameters
     ----------
-    units : list of Unit or list of pisvm.chains.Chain
-        Meaningful on rank 0 only, where a :class:`pisvm.grid.Scheduler`
-        (:class:`pisvm.chains.ChainScheduler` for chains) hands them out;
+    units : list of Unit or list of pisvm.grid.chains.Chain
+        Meaningful on rank 0 only, where a :class:`pisvm.grid.cells.Scheduler`
+        (:class:`pisvm.grid.chains.ChainScheduler` for chains) hands them out;
         ignored elsewhere.
     problem : Problem
     backend : object
-        See :mod:`pisvm.backends`.
+        See :mod:`pisvm.svm.backends`.
     results : TaskResults or None
         Rank 0's collector; receives every new record on the recorder
         thread, after the rank that sent it got its next unit (combining

@@ -17,16 +17,16 @@ import time
 
 import numpy as np
 
-from .atomic import check_outputs
-from .backends import make_backend
+from ..data.atomic import check_outputs
+from ..results.report import TABLE_TIME, write_results
+from ..svm.backends import make_backend
+from ..svm.solver import CACHE_MB
+from ..svm.train import SOLVERS
+from ..transport import CollectiveError, abort_job, bcast_when_ready
 from .chains import PisvmSolver
 from .engine import Problem
-from .gridsearch import fit_best_model, grid_search
 from .journal import Journal
-from .report import TABLE_TIME, write_results
-from .solver import CACHE_MB
-from .train import SOLVERS
-from .transport import CollectiveError, abort_job, bcast_when_ready
+from .search import fit_best_model, grid_search
 
 
 @dataclasses.dataclass
@@ -35,31 +35,31 @@ class GridJob:
 
     Parameters
     ----------
-    problem : pisvm.engine.Problem
+    problem : pisvm.grid.engine.Problem
     gammas, costs : list of float
-        Validated grid values (:func:`pisvm.grid.check_grid`).
+        Validated grid values (:func:`pisvm.grid.cells.check_grid`).
     backend : str
-        Name from :data:`pisvm.backends.BACKENDS`.
+        Name from :data:`pisvm.svm.backends.BACKENDS`.
     solver : dict
         Keyword options of the backend (``cache_mb``, ``tol``, ``shrinking``,
         ``class_weight``).
     header : dict
-        The journal's identity (:data:`pisvm.journal.HEADER_KEYS`): a resumed
+        The journal's identity (:data:`pisvm.grid.journal.HEADER_KEYS`): a resumed
         run must match it.
     metadata : dict
         What the caller knows of the run (``data``: a name for messages,
         ``command``, ...), written into ``grid.json``.
     n_parts : int, optional
-        Pair groups per task (see :func:`pisvm.gridsearch.grid_search`).
+        Pair groups per task (see :func:`pisvm.grid.search.grid_search`).
     model_path : str, optional
         Keep the best cell's model: after the grid, fit it on all training
         data with the grid's solver (its pairs over the ranks,
-        :func:`pisvm.gridsearch.fit_best_model`), write it there in LIBSVM's
+        :func:`pisvm.grid.search.fit_best_model`), write it there in LIBSVM's
         format and score the test set with it.  None: the test set (if any)
         is scored by the grid's own final fit and no model is kept.
     svm_solver : str, default "pisvm"
         One of :data:`SOLVERS`: "pisvm", the grid's own solver in chains
-        (:mod:`pisvm.chains`), or "libsvm", one ``backend`` fit per
+        (:mod:`pisvm.grid.chains`), or "libsvm", one ``backend`` fit per
         (gamma, C, fold).
     inputs : tuple of str
         The files the job was read from: no file of the output folder
@@ -90,7 +90,7 @@ def make_solver(svm_solver, backend, options):
     svm_solver : str
         One of :data:`SOLVERS`.
     backend : str
-        Library of ``svm_solver="libsvm"`` (:data:`pisvm.backends.BACKENDS`).
+        Library of ``svm_solver="libsvm"`` (:data:`pisvm.svm.backends.BACKENDS`).
     options : dict
         Keyword options of the backend (``cache_mb``, ``tol``, ``shrinking``,
         ``class_weight``); the pisvm solver takes all but the backend's from them.
@@ -123,7 +123,7 @@ def run_grid(make_job, out_dir, comm=None, resume=False, progress=True, prog="pi
 
     Every rank calls this function.  Rank 0 writes ``out_dir/journal.jsonl``
     as units finish, then ``grid.json``, ``grid.csv``, ``table.md`` and
-    ``heatmap.png`` (:func:`pisvm.report.write_results`).
+    ``heatmap.png`` (:func:`pisvm.results.report.write_results`).
 
     Parameters
     ----------
@@ -145,7 +145,7 @@ def run_grid(make_job, out_dir, comm=None, resume=False, progress=True, prog="pi
     -------
     tuple or None
         On rank 0 ``(summary, metadata)``: the summary of
-        :func:`pisvm.gridsearch.grid_search` and the metadata written into
+        :func:`pisvm.grid.search.grid_search` and the metadata written into
         ``grid.json``; None on other ranks.
 
     Raises

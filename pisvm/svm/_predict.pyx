@@ -1,5 +1,5 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled inner loops of the fast predictor (:mod:`pisvm.predict`): RBF rows and one-vs-one votes."""
+"""Compiled inner loops of the fast predictor (:mod:`pisvm.svm.predict`): RBF rows and one-vs-one votes."""
 
 import numpy as np
 

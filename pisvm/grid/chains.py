@@ -4,7 +4,7 @@ A chain is (gamma, a group of one-vs-one class pairs, every fold, every C).
 For each pair of the group it builds one RBF kernel block over all the pair's
 training samples (every fold; each class's own block is computed once per
 chain, see :class:`PairBlocks`) and solves every fold and every C on index
-subsets of that block with :func:`pisvm.solver.solve_binary`, C ascending,
+subsets of that block with :func:`pisvm.svm.solver.solve_binary`, C ascending,
 with the exact C shortcut: a solution with no multiplier at its upper bound
 meets the optimality conditions of every larger C (they do not mention C,
 only the bounds, which no multiplier touches), so larger C reuse it (same
@@ -19,7 +19,7 @@ BLAS product per class sums the class's share of all those decision values.
 
 A chain emits the engine's ordinary records, one per (fold, C) task, with
 ``pairs`` and packed ``wins`` (or the task's ``correct`` count when the group
-holds every pair of the fold), so :class:`pisvm.engine.TaskResults`, the
+holds every pair of the fold), so :class:`pisvm.grid.engine.TaskResults`, the
 vote, the journal and resume work unchanged.
 
 Determinism: a pair's block and solutions do not depend on the group it is
@@ -44,10 +44,10 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from .backends import class_pairs, vote
-from .grid import TEST_FOLD
+from ..svm.onevsone import class_pairs, vote
+from ..svm.solver import CACHE_MB, PairBlocks, rbf_block, solve_binary, squared_distances
+from .cells import TEST_FOLD
 from .journal import pack_bools
-from .solver import CACHE_MB, PairBlocks, rbf_block, solve_binary, squared_distances
 
 CHUNK_ROWS = 256
 """Held-out rows scored together (bounds the kernel rows held at once)."""
@@ -91,7 +91,7 @@ class Chain:
 
 
 class PisvmSolver:
-    """The grid's own solver: chains of kernel blocks and :func:`pisvm.solver.solve_binary`.
+    """The grid's own solver: chains of kernel blocks and :func:`pisvm.svm.solver.solve_binary`.
 
     Parameters
     ----------
@@ -102,7 +102,7 @@ class PisvmSolver:
         ``{label: weight}``; class ``label`` gets ``C * weight`` (LIBSVM ``-wi``).
     shortcut : bool, default True
         Reuse a solution with no multiplier at its bound for larger C.
-    cache_mb : float, default pisvm.solver.CACHE_MB
+    cache_mb : float, default pisvm.svm.solver.CACHE_MB
         Memory for the SMO's compact copy of the active sub-block, MB (``-m``).
     """
 
@@ -195,7 +195,7 @@ class PairModels:
     class_train : list of ndarray of shape (n_c, n_features)
         Training samples of each class.
     models : dict
-        ``{(a, b): Solution}`` for every pair of :func:`pisvm.backends.class_pairs`.
+        ``{(a, b): Solution}`` for every pair of :func:`pisvm.svm.backends.class_pairs`.
     """
 
     def __init__(self, gamma, classes, class_train, models):
@@ -329,7 +329,7 @@ def choose_groups(problem, n_gammas, n_costs, n_ranks, n_parts=None):
 
     Parameters
     ----------
-    problem : pisvm.engine.Problem
+    problem : pisvm.grid.engine.Problem
     n_gammas, n_costs : int
     n_ranks : int
     n_parts : int, optional
@@ -359,7 +359,7 @@ def make_chains(problem, gammas, costs, folds, groups, done=None):
 
     Parameters
     ----------
-    problem : pisvm.engine.Problem
+    problem : pisvm.grid.engine.Problem
     gammas, costs : list of float
     folds : list of int
     groups : list of tuple of (int, int)
@@ -411,7 +411,7 @@ def compute_chain(chain, problem, solver):
     Parameters
     ----------
     chain : Chain
-    problem : pisvm.engine.Problem
+    problem : pisvm.grid.engine.Problem
     solver : PisvmSolver
 
     Returns

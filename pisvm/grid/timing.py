@@ -5,9 +5,9 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_path
-from .grid import Unit, replay_schedule
-from .report import format_table
+from ..data.atomic import atomic_path
+from ..results.report import format_table
+from .cells import Unit, replay_schedule
 
 AGREEMENT_KEYS = ("data_sha256", "test_sha256", "folds", "seed", "svm_solver", "backend", "solver")
 
@@ -115,7 +115,7 @@ def predict(run, n_ranks):
     """The table and grid time the engine's scheduler would reach on ``n_ranks``, from measured unit times.
 
     The run's cross-validation units are replayed through
-    :func:`pisvm.grid.replay_schedule` with their measured seconds.  Only
+    :func:`pisvm.grid.cells.replay_schedule` with their measured seconds.  Only
     runs of independent units (``--solver libsvm``) can be replayed: a chain
     of the pisvm solver shares its kernel blocks over many cells, and its
     grouping depends on the number of ranks.

@@ -13,7 +13,7 @@ inside the functions only.
 
 import numpy as np
 
-from .selection import REMOVED, TEST, TRAIN
+from ..data.selection import REMOVED, TEST, TRAIN
 
 WHITE = (1.0, 1.0, 1.0, 1.0)
 SELECTION_COLOURS = {REMOVED: "white", TEST: "0.8", TRAIN: "black"}
@@ -107,7 +107,7 @@ def plot_classification_map(path, label_map, labels=None, title="classification 
     """Write the label map (and the ground truth, if given) as a PNG with a class legend.
 
     0 (unlabelled/not predicted) is white; classes have the colours of every
-    other plot of the suite (:mod:`pisvm.maps`).
+    other plot of the suite (:mod:`pisvm.results.maps`).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

@@ -17,7 +17,8 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_path
+from ..data.atomic import atomic_path
+from .onevsone import class_pairs
 
 KERNELS = ("linear", "polynomial", "rbf", "sigmoid")
 """Kernels pisvm predicts with (LIBSVM's ``kernel_type`` names); ``precomputed`` is refused."""
@@ -26,11 +27,6 @@ SVM_TYPES = ("c_svc", "nu_svc")
 """Model types pisvm predicts with (both are one-vs-one classifiers with the same file layout)."""
 
 _SKLEARN_KERNELS = {"linear": "linear", "poly": "polynomial", "rbf": "rbf", "sigmoid": "sigmoid"}
-
-
-def class_pairs(n_classes):
-    """The one-vs-one pairs ``(i, j)``, ``i < j``, in LIBSVM's order."""
-    return [(i, j) for i in range(n_classes) for j in range(i + 1, n_classes)]
 
 
 class SVMModel:
@@ -88,7 +84,7 @@ class SVMModel:
         return np.concatenate([[0], np.cumsum(self.n_support)])
 
     def predict(self, X, chunk_mb=4.0):
-        """Labels of samples ``X`` (n_rows, n_features) by the fast predictor, :func:`pisvm.predict.predict`."""
+        """Labels of samples ``X`` (n_rows, n_features) by the fast predictor, :func:`pisvm.svm.predict.predict`."""
         from .predict import predict
 
         return predict(self, X, chunk_mb=chunk_mb)

@@ -34,7 +34,7 @@ What differs from LIBSVM is the storage, not the arithmetic:
   ``I_up``) run as one loop; the selection of ``j`` is the second loop.
   LIBSVM runs three.
 
-Every function below trusts its arguments (``pisvm.solver`` validates) and
+Every function below trusts its arguments (``pisvm.svm.solver`` validates) and
 runs without the GIL, so threads can solve several problems at once.
 """
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from pisvm import _smo
+from . import _smo
 
 LOG_KERNEL_FLOOR = _smo.LOG_KERNEL_FLOOR
 """Exponent below which :func:`rbf_block` writes an exact 0 (``exp(-460)`` is about 1e-200); see
-:data:`pisvm._smo.LOG_KERNEL_FLOOR`."""
+:data:`pisvm.svm._smo.LOG_KERNEL_FLOOR`."""
 
 CACHE_MB = 200.0
 """Default memory for the SMO's compact copy of the active sub-block, MB (LIBSVM's ``-m``)."""

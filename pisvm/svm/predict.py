@@ -23,7 +23,7 @@ import numpy as np
 from scipy import sparse
 
 from ._predict import rbf_rows, vote
-from .model import class_pairs
+from .onevsone import class_pairs
 
 _ROW_BLOCK = 64
 
@@ -45,7 +45,7 @@ def kernel_rows(model, X):
 
     Parameters
     ----------
-    model : pisvm.model.SVMModel
+    model : pisvm.svm.model.SVMModel
     X : ndarray of shape (n_rows, n_features), float64
         Any width: missing features are 0, extra ones are 0 in the SVs.
 
@@ -70,7 +70,7 @@ def predict(model, X, chunk_mb=4.0, decision=False):
 
     Parameters
     ----------
-    model : pisvm.model.SVMModel
+    model : pisvm.svm.model.SVMModel
     X : array-like or scipy sparse matrix of shape (n_rows, n_features)
         A sparse matrix is made dense one chunk at a time.
     chunk_mb : float, default 4
@@ -84,7 +84,7 @@ def predict(model, X, chunk_mb=4.0, decision=False):
     labels : ndarray of shape (n_rows,), dtype of ``model.labels`` (float64)
         Identical to LIBSVM's ``svm_predict`` (and ``SVC.predict``).
     decision_values : ndarray of shape (n_rows, n_pairs), float64
-        Only with ``decision``: pair (i, j) in :func:`pisvm.model.class_pairs`
+        Only with ``decision``: pair (i, j) in :func:`pisvm.svm.model.class_pairs`
         order, > 0 where class i wins (LIBSVM's sign; ``SVC.decision_function``
         with ``decision_function_shape="ovo"`` gives the same values, negated
         for two classes).
@@ -119,8 +119,8 @@ def predict_pairs(model, X, pairs, chunk_mb=4.0):
 
     Parameters
     ----------
-    model : pisvm.model.SVMModel
-        Typically built by :meth:`pisvm.model.SVMModel.from_pairs` from the
+    model : pisvm.svm.model.SVMModel
+        Typically built by :meth:`pisvm.svm.model.SVMModel.from_pairs` from the
         fits of ``pairs`` only.
     X : ndarray of shape (n_rows, n_features)
     pairs : list of tuple

@@ -8,7 +8,12 @@ import os
 
 import numpy as np
 
-from .atomic import atomic_path, write_atomic
+from ..data.atomic import atomic_path, write_atomic
+
+
+def best_cell(cells):
+    """Pick the best cell: highest mean accuracy; ties go to smaller C, then smaller gamma."""
+    return max(cells, key=lambda cell: (cell["accuracy"], -cell["C"], -cell["gamma"]))
 
 
 def sha256_file(path):
@@ -45,8 +50,6 @@ def table_rows(cells, time_key=TABLE_TIME):
     gammas = sorted({cell["gamma"] for cell in cells})
     costs = sorted({cell["C"] for cell in cells})
     by_key = {(cell["gamma"], cell["C"]): cell for cell in cells}
-    from .gridsearch import best_cell
-
     best = best_cell(cells)
     header = ["gamma \\ C"] + [_number(c) for c in costs]
     rows = []
@@ -124,7 +127,7 @@ def write_results(out_dir, summary, metadata):
     ----------
     out_dir : str or os.PathLike
     summary : dict
-        From :func:`pisvm.gridsearch.grid_search`.
+        From :func:`pisvm.grid.search.grid_search`.
     metadata : dict
         Run metadata (ranks, hosts, folds, seed, checksum, versions, ...).
     """

@@ -4,17 +4,13 @@ import time
 
 import numpy as np
 
-from .backends import class_pairs
+from ..results.metrics import classification_report
+from ..results.report import best_cell
+from ..svm.onevsone import class_pairs
+from ..svm.train import train_model
+from .cells import TEST_FOLD, make_units, parts_per_task
 from .chains import choose_groups, make_chains
 from .engine import Progress, TaskResults, bcast_when_ready, run_units
-from .grid import TEST_FOLD, make_units, parts_per_task
-from .metrics import classification_report
-from .train import train_model
-
-
-def best_cell(cells):
-    """Pick the best cell: highest mean accuracy; ties go to smaller C, then smaller gamma."""
-    return max(cells, key=lambda cell: (cell["accuracy"], -cell["C"], -cell["gamma"]))
 
 
 def summarize_cells(results, gammas, costs, n_folds):
@@ -52,12 +48,12 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
 
     Parameters
     ----------
-    problem : pisvm.engine.Problem
+    problem : pisvm.grid.engine.Problem
     gammas, costs : list of float
-        Validated grid values (see :func:`pisvm.grid.check_grid`).
+        Validated grid values (see :func:`pisvm.grid.cells.check_grid`).
     backend : object
-        A solver from :func:`pisvm.backends.make_backend`, or
-        :class:`pisvm.chains.PisvmSolver` (work in chains).
+        A solver from :func:`pisvm.svm.backends.make_backend`, or
+        :class:`pisvm.grid.chains.PisvmSolver` (work in chains).
     comm : mpi4py.MPI.Comm, optional
         Every rank calls this function; None runs serially.
     previous_records : iterable of dict
@@ -66,7 +62,7 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
         Called on rank 0 with every new unit record (the journal's append).
     n_parts : int, optional
         Pair groups per task (per gamma for chains); by default
-        :func:`pisvm.grid.parts_per_task` (:func:`pisvm.chains.choose_groups`)
+        :func:`pisvm.grid.cells.parts_per_task` (:func:`pisvm.grid.chains.choose_groups`)
         for the number of ranks (1 for a backend without pair support).
     progress : bool, default True
         Progress line on rank 0's stderr.
@@ -138,19 +134,19 @@ def fit_best_model(problem, summary, params, comm=None):
 
     Parameters
     ----------
-    problem : pisvm.engine.Problem
+    problem : pisvm.grid.engine.Problem
         With the test set, if any.
     summary : dict or None
         :func:`grid_search`'s result on rank 0 (None elsewhere); on rank 0
         its ``test`` and ``test_predicted`` are filled in from the model.
     params : dict
-        Solver options of :func:`pisvm.train.train_model` besides ``gamma`` and ``C``
+        Solver options of :func:`pisvm.svm.train.train_model` besides ``gamma`` and ``C``
         (``solver`` the grid's: the model is fitted the way the cells were).
     comm : mpi4py.MPI.Comm, optional
 
     Returns
     -------
-    pisvm.model.SVMModel or None
+    pisvm.svm.model.SVMModel or None
         The model on rank 0, None elsewhere.
     """
     best = None if summary is None else summary["best"]

@@ -147,7 +147,7 @@ def atomic_paths(*paths):
     a format by extension (``savefig``, ``np.save``) write the right one.
     Nothing reaches any path until every file is written: a command with
     several outputs writes all of them or none.  A failed write (full disk,
-    an exception, SIGINT or SIGTERM through :func:`pisvm.cli._common.run`)
+    an exception, SIGINT or SIGTERM through :func:`pisvm.cli.common.run`)
     leaves no temporary file and no torn target.  See the module docstring
     for links and streams.
 

@@ -8,7 +8,7 @@ assigns spatial clusters to the training set, so that training and test
 regions are apart.
 
 Every function returns a selection mask in the reference layout of
-:mod:`pisvm.selection` (0 removed, 1 test, 2 train).  No TensorFlow here.
+:mod:`pisvm.data.selection` (0 removed, 1 test, 2 train).  No TensorFlow here.
 
 Notes
 -----

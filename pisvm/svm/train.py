@@ -17,16 +17,17 @@ import time
 import numpy as np
 from sklearn.svm import SVC
 
-from .model import SVMModel, class_pairs
+from ..transport import gather_when_ready
+from .model import SVMModel
+from .onevsone import class_pairs, pair_costs
 from .solver import CACHE_MB, solve_rbf
-from .transport import gather_when_ready
 
 SOLVERS = ("pisvm", "libsvm")
 """Solvers of one binary problem: the grid's own SMO (RBF kernel only) and scikit-learn's LIBSVM."""
 
 
 def svc(gamma, C, kernel="rbf", degree=3, coef0=0.0, cache_mb=CACHE_MB, tol=1e-3, shrinking=True, class_weight=None):
-    """The scikit-learn ``SVC`` with LIBSVM's parameters (``kernel`` in :data:`pisvm.model.KERNELS` names)."""
+    """The scikit-learn ``SVC`` with LIBSVM's parameters (``kernel`` in :data:`pisvm.svm.model.KERNELS` names)."""
     return SVC(C=C, kernel="poly" if kernel == "polynomial" else kernel, gamma=gamma, degree=degree, coef0=coef0,
                tol=tol, shrinking=shrinking, cache_size=cache_mb, class_weight=class_weight,
                decision_function_shape="ovo")
@@ -72,7 +73,7 @@ def _fit_pair_libsvm(X, y, labels, pair, params):
 
 
 def solve_pair_rbf(X, first, second, C_first, C_second, gamma, **options):
-    """Solve the RBF binary problem of two classes by :func:`pisvm.solver.solve_rbf` (rows on demand).
+    """Solve the RBF binary problem of two classes by :func:`pisvm.svm.solver.solve_rbf` (rows on demand).
 
     Parameters
     ----------
@@ -83,13 +84,13 @@ def solve_pair_rbf(X, first, second, C_first, C_second, gamma, **options):
         Their upper bounds (C times the class weight).
     gamma : float
     **options
-        ``tol``, ``shrinking``, ``cache_mb`` of :func:`pisvm.solver.solve_rbf`.
+        ``tol``, ``shrinking``, ``cache_mb`` of :func:`pisvm.svm.solver.solve_rbf`.
 
     Returns
     -------
     samples : ndarray of shape (n_first + n_second,)
         ``first`` then ``second``: the order of the solution's ``alpha``.
-    solution : pisvm.solver.BinarySolution
+    solution : pisvm.svm.solver.BinarySolution
     """
     samples = np.concatenate([first, second])
     signs = np.where(np.arange(len(samples)) < len(first), 1, -1)
@@ -100,7 +101,7 @@ def fit_pairs(X, y, labels, pairs, params, on_pair=None):
     """:func:`fit_pair` for every pair of ``pairs``; returns ``{pair: (index, coef, rho)}``.
 
     The pisvm solver computes the kernel rows each pair's SMO reads, on
-    demand (:func:`pisvm.solver.solve_rbf`): one fit pays for the rows it
+    demand (:func:`pisvm.svm.solver.solve_rbf`): one fit pays for the rows it
     uses, as LIBSVM does, not for whole blocks.
     """
     params = dict(params)
@@ -134,7 +135,7 @@ def fit_pairs(X, y, labels, pairs, params, on_pair=None):
 
 
 def share_pairs(labels_count, n_ranks):
-    """Split the one-vs-one pairs over ranks: longest first (cost (n_i + n_j)^2), each to the least loaded rank.
+    """Split the one-vs-one pairs over ranks: longest first (:func:`pair_costs`), each to the least loaded rank.
 
     Parameters
     ----------
@@ -148,7 +149,7 @@ def share_pairs(labels_count, n_ranks):
         The pairs of each rank, in LIBSVM's pair order.
     """
     pairs = class_pairs(len(labels_count))
-    cost = [(labels_count[i] + labels_count[j]) ** 2 for i, j in pairs]
+    cost = pair_costs(labels_count)
     load = np.zeros(n_ranks)
     shares = [[] for _ in range(n_ranks)]
     for p in sorted(range(len(pairs)), key=lambda p: (-cost[p], p)):
