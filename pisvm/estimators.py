@@ -27,9 +27,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from .data.folds import stratified_folds
-from .grid.cells import TEST_FOLD, check_grid, make_units, parts_per_task
-from .grid.chains import PisvmSolver, choose_groups, make_chains
-from .grid.engine import Problem, TaskResults, compute, run_units
+from .grid.cells import TEST_FOLD, check_grid
+from .grid.chains import PisvmSolver
+from .grid.engine import Problem, TaskResults, UnitSolver, run_units
 from .svm.backends import LibsvmBackend
 from .svm.model import SVMModel, read_model
 from .svm.onevsone import class_pairs
@@ -747,8 +747,8 @@ def _engine_solver(estimator, classes):
         weights = dict(enumerate(compute_class_weight(estimator.class_weight, classes=classes,
                                                       y=classes).tolist()))
     if estimator.solver == "libsvm":
-        return LibsvmBackend(cache_mb=estimator.cache_size, tol=estimator.tol, shrinking=estimator.shrinking,
-                             class_weight=weights)
+        return UnitSolver(LibsvmBackend(cache_mb=estimator.cache_size, tol=estimator.tol,
+                                        shrinking=estimator.shrinking, class_weight=weights))
     return PisvmSolver(tol=estimator.tol, shrinking=estimator.shrinking, class_weight=weights,
                        cache_mb=estimator.cache_size)
 
@@ -791,16 +791,6 @@ def _split_jobs(cv, random_state, X, y, y_index, transform=None):
     return jobs, len(splits)
 
 
-def _units(problem, folds, gammas, costs, solver, n_workers):
-    """The work of one problem for ``n_workers`` ranks or threads (chains, or units for LIBSVM)."""
-    if getattr(solver, "chains", False):
-        groups = choose_groups(problem, len(gammas), len(costs), n_workers)
-        return make_chains(problem, gammas, costs, folds, groups)
-    n_pairs = len(class_pairs(len(problem.classes(folds[0]))))
-    n_parts = parts_per_task(len(gammas) * len(costs) * len(folds), n_workers, n_pairs)
-    return make_units(gammas, costs, folds, n_parts=n_parts, pairs_cost=problem.pairs_cost)
-
-
 def _run(jobs, gammas, costs, solver, n_jobs, comm):
     """Compute every task of ``jobs``; a :class:`pisvm.grid.engine.TaskResults` per job on rank 0, None elsewhere.
 
@@ -814,15 +804,15 @@ def _run(jobs, gammas, costs, solver, n_jobs, comm):
             collected = []
             for problem, folds in jobs:
                 results = TaskResults(problem) if rank == 0 else None
-                units = _units(problem, folds, gammas, costs, solver, size) if rank == 0 else []
+                units = solver.plan(problem, gammas, costs, folds, size) if rank == 0 else []
                 run_units(units, problem, solver, results, comm=comm)
                 collected.append(results)
             return collected if rank == 0 else None
         collected = [TaskResults(problem) for problem, _ in jobs]
         work = [(j, unit) for j, (problem, folds) in enumerate(jobs)
-                for unit in _units(problem, folds, gammas, costs, solver, n_jobs)]
+                for unit in solver.plan(problem, gammas, costs, folds, n_jobs)]
         with ThreadPoolExecutor(n_jobs) as pool:
-            for (j, _), records in zip(work, pool.map(lambda item: compute(item[1], jobs[item[0]][0], solver), work)):
+            for (j, _), records in zip(work, pool.map(lambda item: solver.compute(item[1], jobs[item[0]][0]), work)):
                 for record in records:
                     collected[j].add(record)
         return collected

@@ -7,7 +7,7 @@ from sklearn.svm import SVC
 
 from pisvm.data.folds import stratified_folds
 from pisvm.grid.cells import TEST_FOLD
-from pisvm.grid.engine import Problem
+from pisvm.grid.engine import Problem, UnitSolver
 from pisvm.grid.search import grid_search
 from pisvm.svm.backends import LibsvmBackend, make_backend
 from pisvm.svm.onevsone import class_pairs, vote
@@ -36,7 +36,7 @@ def test_pair_split_predicts_exactly_what_svc_predicts(small_problem):
 
 def test_grid_equals_gridsearchcv_on_the_same_folds(small_problem):
     problem = _problem(small_problem, with_test=False)
-    summary = grid_search(problem, GAMMAS, COSTS, LibsvmBackend(), progress=False)
+    summary = grid_search(problem, GAMMAS, COSTS, UnitSolver(LibsvmBackend()), progress=False)
     reference = GridSearchCV(SVC(kernel="rbf"), {"gamma": GAMMAS, "C": COSTS},
                              cv=PredefinedSplit(problem.fold)).fit(problem.X, problem.y)
     expected = {(p["gamma"], p["C"]): score for p, score in
@@ -53,8 +53,8 @@ def test_grid_equals_gridsearchcv_on_the_same_folds(small_problem):
 
 def test_split_tasks_give_the_same_table_and_test_metrics(small_problem):
     problem = _problem(small_problem)
-    whole = grid_search(problem, GAMMAS, COSTS, LibsvmBackend(), progress=False)
-    split = grid_search(problem, GAMMAS, COSTS, LibsvmBackend(), n_parts=3, progress=False)
+    whole = grid_search(problem, GAMMAS, COSTS, UnitSolver(LibsvmBackend()), progress=False)
+    split = grid_search(problem, GAMMAS, COSTS, UnitSolver(LibsvmBackend()), n_parts=3, progress=False)
     assert [c["fold_accuracies"] for c in split["cells"]] == [c["fold_accuracies"] for c in whole["cells"]]
     assert split["test"]["confusion"] == whole["test"]["confusion"]
     assert any(r["pairs"] is not None for r in split["records"])
@@ -65,10 +65,10 @@ def test_split_tasks_give_the_same_table_and_test_metrics(small_problem):
 
 def test_previous_records_are_not_recomputed(small_problem):
     problem = _problem(small_problem)
-    first = grid_search(problem, GAMMAS, COSTS, LibsvmBackend(), n_parts=2, progress=False)
+    first = grid_search(problem, GAMMAS, COSTS, UnitSolver(LibsvmBackend()), n_parts=2, progress=False)
     kept = [r for r in first["records"] if r["fold"] != 3 and not (r["fold"] == TEST_FOLD and r["pairs"][0] == 0)]
     new = []
-    second = grid_search(problem, GAMMAS, COSTS, LibsvmBackend(), previous_records=kept, n_parts=2,
+    second = grid_search(problem, GAMMAS, COSTS, UnitSolver(LibsvmBackend()), previous_records=kept, n_parts=2,
                          on_record=new.append, progress=False)
     assert {r["fold"] for r in new} == {3, TEST_FOLD}
     assert all(r["pairs"][0] == 0 for r in new if r["fold"] == TEST_FOLD)
@@ -102,8 +102,8 @@ def test_class_weights_per_pair_equal_one_weighted_svc(small_problem):
         wins = backend.fit_predict_pairs(X[:120], y[:120], X[120:], gamma, C, pairs)
         np.testing.assert_array_equal(np.unique(y)[vote(dict(zip(pairs, wins)), 4)], whole)
         np.testing.assert_array_equal(backend.fit_predict(X[:120], y[:120], X[120:], gamma, C), whole)
-    split = grid_search(_problem(small_problem), GAMMAS, COSTS, backend, n_parts=3, progress=False)
-    whole = grid_search(_problem(small_problem), GAMMAS, COSTS, backend, progress=False)
+    split = grid_search(_problem(small_problem), GAMMAS, COSTS, UnitSolver(backend), n_parts=3, progress=False)
+    whole = grid_search(_problem(small_problem), GAMMAS, COSTS, UnitSolver(backend), progress=False)
     assert [c["fold_accuracies"] for c in split["cells"]] == [c["fold_accuracies"] for c in whole["cells"]]
     assert split["test"]["confusion"] == whole["test"]["confusion"]
 
@@ -142,13 +142,15 @@ def test_engine_traffic_runs_on_a_duplicate_communicator_that_is_freed(tmp_path)
     out = _mpi_script(tmp_path, (
         "from pisvm.grid.search import grid_search\n"
         "from pisvm.svm.backends import LibsvmBackend\n"
+        "from pisvm.grid.engine import UnitSolver\n"
         "dups = []\n"
         "class Tracking(MPI.Intracomm):\n"
         "    def Dup(self, *args):\n"
         "        dups.append(MPI.Intracomm.Dup(self, *args))\n"
         "        return dups[-1]\n"
         "tracked = Tracking(comm)\n"
-        "summary = grid_search(problem, [0.5, 2.0], [1.0, 10.0], LibsvmBackend(), comm=tracked, progress=False)\n"
+        "summary = grid_search(problem, [0.5, 2.0], [1.0, 10.0], UnitSolver(LibsvmBackend()), comm=tracked,\n"
+        "                      progress=False)\n"
         "freed = all(d == MPI.COMM_NULL for d in dups)\n"
         "print(json.dumps({'rank': comm.rank, 'dups': len(dups), 'freed': freed}))\n"))
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
@@ -161,8 +163,9 @@ def test_a_rank_gets_its_next_unit_before_the_record_is_kept(tmp_path):
     out = _mpi_script(tmp_path, (
         "from pisvm.grid.search import grid_search\n"
         "from pisvm.svm.backends import LibsvmBackend\n"
+        "from pisvm.grid.engine import UnitSolver\n"
         "slow = lambda record: time.sleep(0.4)\n"
-        "summary = grid_search(problem, [0.5, 1.0, 2.0], [1.0, 10.0], LibsvmBackend(), comm=comm,\n"
+        "summary = grid_search(problem, [0.5, 1.0, 2.0], [1.0, 10.0], UnitSolver(LibsvmBackend()), comm=comm,\n"
         "                      on_record=slow if comm.rank == 0 else None, progress=False)\n"
         "if comm.rank == 0:\n"
         "    mine = sorted((r for r in summary['records'] if r['rank'] == 1), key=lambda r: r['start'])\n"
@@ -200,8 +203,9 @@ def test_grid_under_a_serialized_thread_level_equals_serial(tmp_path):
     out = _mpi_script(tmp_path, (
         "from pisvm.grid.search import grid_search\n"
         "from pisvm.svm.backends import LibsvmBackend\n"
+        "from pisvm.grid.engine import UnitSolver\n"
         "from pisvm.transport import serialized\n"
-        "summary = grid_search(problem, [0.5, 2.0], [1.0, 10.0], LibsvmBackend(), comm=comm, n_parts=2,\n"
+        "summary = grid_search(problem, [0.5, 2.0], [1.0, 10.0], UnitSolver(LibsvmBackend()), comm=comm, n_parts=2,\n"
         "                      progress=False)\n"
         "if comm.rank == 0:\n"
         "    print(json.dumps({'level': MPI.Query_thread(), 'locked': serialized() is not None and\n"
@@ -215,7 +219,7 @@ def test_grid_under_a_serialized_thread_level_equals_serial(tmp_path):
     rng = np.random.RandomState(3)
     y = np.repeat([1, 2, 3], [30, 25, 20])
     X = rng.normal(size=(75, 4)) + y[:, None] * 0.8
-    serial = grid_search(Problem(X, y, stratified_folds(y, 3, 0)), [0.5, 2.0], [1.0, 10.0], LibsvmBackend(),
+    serial = grid_search(Problem(X, y, stratified_folds(y, 3, 0)), [0.5, 2.0], [1.0, 10.0], UnitSolver(LibsvmBackend()),
                          progress=False)
     assert found["folds"] == [c["fold_accuracies"] for c in serial["cells"]]
 

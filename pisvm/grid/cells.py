@@ -74,6 +74,11 @@ class Unit:
         """``(gamma, C, fold)``: the task this unit belongs to."""
         return (self.gamma, self.C, self.fold)
 
+    @property
+    def n_records(self):
+        """Records the unit reports: one."""
+        return 1
+
 
 def cell_cost(gamma, C):
     """Relative cost estimate of one cell, to hand out long tasks first.

@@ -37,7 +37,6 @@ import collections
 import itertools
 import math
 import resource
-import socket
 import time
 from dataclasses import dataclass
 
@@ -47,7 +46,7 @@ from threadpoolctl import threadpool_limits
 from ..svm.onevsone import class_pairs, vote
 from ..svm.solver import CACHE_MB, PairBlocks, rbf_block, solve_binary, squared_distances
 from .cells import TEST_FOLD
-from .journal import pack_bools
+from .engine import make_record
 
 CHUNK_ROWS = 256
 """Held-out rows scored together (bounds the kernel rows held at once)."""
@@ -107,8 +106,6 @@ class PisvmSolver:
     """
 
     name = "pisvm"
-    chains = True
-    supports_pairs = True
 
     def __init__(self, tol=1e-3, shrinking=True, class_weight=None, shortcut=True, cache_mb=CACHE_MB):
         self.tol = tol
@@ -120,6 +117,20 @@ class PisvmSolver:
     def weight(self, label):
         """C factor of class ``label``."""
         return float(self.class_weight.get(label, 1.0))
+
+    def plan(self, problem, gammas, costs, folds, n_workers, n_parts=None, done=None):
+        """The chains of a grid phase for ``n_workers`` ranks or threads (the engine's solver protocol,
+        see :class:`pisvm.grid.engine.UnitSolver`); ``n_parts`` pair groups per gamma if given."""
+        groups = choose_groups(problem, len(gammas), len(costs), n_workers, n_parts)
+        return make_chains(problem, gammas, costs, folds, groups, done=done)
+
+    def scheduler(self, chains):
+        """A :class:`ChainScheduler` of ``chains``."""
+        return ChainScheduler(chains)
+
+    def compute(self, chain, problem):
+        """The chain's records, one per task (:func:`compute_chain`)."""
+        return compute_chain(chain, problem, self)
 
     def solve_costs(self, K, index, y, costs, weights):
         """Solve one binary problem for every C of ``costs`` (ascending), with the C shortcut.
@@ -471,22 +482,20 @@ def _compute_chain(chain, problem, solver):
     records = []
     for fold, C, pairs in chain.tasks:
         view = views[fold]
-        record = {"gamma": chain.gamma, "C": C, "fold": fold, "n_test": len(view.rows)}
         numbers = [view.pair_index[pair] for pair in pairs]
         order = np.argsort(numbers)
+        solved = [(pair, fold, C) for pair in pairs if (pair, fold, C) not in shortcut]
+        stats = dict(seconds=seconds[(fold, C)], start=start, end=end, n_iter=int(sum(solutions[key].n_iter
+                     for key in solved)), shortcuts=len(pairs) - len(solved), peak_rss_mb=peak_mb)
         if len(pairs) == view.n_pairs and fold != TEST_FOLD:
             fold_pairs = class_pairs(len(view.classes))
             predicted = view.classes[vote({fold_pairs[numbers[i]]: wins[(pairs[i], fold, C)] for i in order},
                                           len(view.classes))]
-            record.update(pairs=None, correct=int(np.sum(predicted == view.y)))
+            records.append(make_record((chain.gamma, C, fold), len(view.rows),
+                                       correct=int(np.sum(predicted == view.y)), **stats))
         else:
-            record.update(pairs=[int(numbers[i]) for i in order],
-                          wins=[pack_bools(wins[(pairs[i], fold, C)]) for i in order])
-        solved = [(pair, fold, C) for pair in pairs if (pair, fold, C) not in shortcut]
-        record.update(n_iter=int(sum(solutions[key].n_iter for key in solved)), shortcuts=len(pairs) - len(solved),
-                      seconds=seconds[(fold, C)],
-                      start=start, end=end, host=socket.gethostname(), peak_rss_mb=peak_mb)
-        records.append(record)
+            records.append(make_record((chain.gamma, C, fold), len(view.rows), pairs=[numbers[i] for i in order],
+                                       wins=[wins[(pairs[i], fold, C)] for i in order], **stats))
     return records
 
 

@@ -21,8 +21,7 @@ import numpy as np
 
 from ..svm.onevsone import class_pairs, pair_costs, vote
 from ..transport import Backoff, Channel, abort, bcast_when_ready
-from .cells import TEST_FOLD, Scheduler
-from .chains import Chain, ChainScheduler, compute_chain
+from .cells import TEST_FOLD, Scheduler, make_units, parts_per_task
 from .journal import pack_bools, unpack_bools
 
 MAX_CLASSES = 1 << 16
@@ -82,32 +81,111 @@ def compute_unit(unit, problem, backend):
     start = time.time()
     clock = time.thread_time()
     X_train, y_train, X_test, y_test = problem.split(unit.fold)
-    record = {"gamma": unit.gamma, "C": unit.C, "fold": unit.fold, "n_test": int(len(X_test))}
     if unit.pairs is None:
         predicted = backend.fit_predict(X_train, y_train, X_test, unit.gamma, unit.C)
-        record["pairs"] = None
-        record["correct"] = None if y_test is None else int(np.sum(predicted == y_test))
-        if unit.fold == TEST_FOLD:
-            record["predicted"] = _pack_labels(np.searchsorted(problem.classes(unit.fold), predicted))
+        correct = None if y_test is None else int(np.sum(predicted == y_test))
+        labels = (_pack_labels(np.searchsorted(problem.classes(unit.fold), predicted))
+                  if unit.fold == TEST_FOLD else None)
+        return make_record(unit.task, len(X_test), seconds=time.thread_time() - clock, start=start,
+                           end=time.time(), correct=correct, predicted=labels)
+    all_pairs = class_pairs(len(problem.classes(unit.fold)))
+    wins = backend.fit_predict_pairs(X_train, y_train, X_test, unit.gamma, unit.C, [all_pairs[p] for p in unit.pairs])
+    return make_record(unit.task, len(X_test), seconds=time.thread_time() - clock, start=start, end=time.time(),
+                       pairs=unit.pairs, wins=wins)
+
+
+def make_record(task, n_test, *, seconds, start, end, correct=None, predicted=None, pairs=None, wins=None,
+                **solver_stats):
+    """The journal record of one task's work: what a unit or a chain reports, JSON-ready.
+
+    Parameters
+    ----------
+    task : (float, float, int)
+        ``(gamma, C, fold)``.
+    n_test : int
+        Rows the task scores (the fold's held-out rows, or the test set).
+    seconds : float
+        CPU seconds of the work (a chain's tasks split its CPU time, see
+        :func:`pisvm.grid.chains.compute_chain`).
+    start, end : float
+        Wall clock, seconds since the epoch.
+    correct : int, optional
+        A whole task: correctly predicted rows (None without labels).
+    predicted : str, optional
+        A whole task on the test set: the packed class indices of its predictions.
+    pairs : sequence of int, optional
+        A part of a task: indices into :func:`pisvm.svm.onevsone.class_pairs`
+        of the binary problems it solved; None for a whole task.
+    wins : sequence of ndarray of bool, optional
+        With ``pairs``: for each, True where the pair's first class wins.
+    **solver_stats
+        What the solver adds (chains: ``n_iter``, ``shortcuts``, ``peak_rss_mb``).
+
+    Returns
+    -------
+    dict
+        ``gamma``, ``C``, ``fold``, ``n_test``, ``pairs``, ``correct`` or
+        ``wins`` (packed, see :func:`pisvm.grid.journal.pack_bools`),
+        ``predicted`` where given, the solver's statistics, ``seconds``,
+        ``start``, ``end`` and ``host``; :func:`run_units` adds ``rank``.
+    """
+    gamma, C, fold = task
+    record = {"gamma": gamma, "C": C, "fold": fold, "n_test": int(n_test)}
+    if pairs is None:
+        record.update(pairs=None, correct=correct)
+        if predicted is not None:
+            record["predicted"] = predicted
     else:
-        all_pairs = class_pairs(len(problem.classes(unit.fold)))
-        wins = backend.fit_predict_pairs(X_train, y_train, X_test, unit.gamma, unit.C,
-                                         [all_pairs[p] for p in unit.pairs])
-        record["pairs"] = list(unit.pairs)
-        record["wins"] = [pack_bools(w) for w in wins]
-    record.update(seconds=time.thread_time() - clock, start=start, end=time.time(),
-                  host=socket.gethostname())
+        record.update(pairs=[int(p) for p in pairs], wins=[pack_bools(w) for w in wins])
+    record.update(solver_stats)
+    record.update(seconds=float(seconds), start=start, end=end, host=socket.gethostname())
     return record
 
 
-def compute(unit, problem, backend):
-    """Records of one piece of work.
+class UnitSolver:
+    """A library backend (LIBSVM, ThunderSVM) as a solver of the engine: work in units.
 
-    One record for a :class:`pisvm.grid.cells.Unit`, one per task for a :class:`pisvm.grid.chains.Chain`.
+    Every solver the engine runs has the same three steps, so the engine
+    never asks which solver it has:
+
+    ``plan(problem, gammas, costs, folds, n_workers, n_parts=None, done=None)``
+        the pieces of work of a grid phase for ``n_workers`` ranks or threads
+        (``done(task)``: the journal's finished pairs of a task, "all" when
+        finished; their work is left out);
+    ``scheduler(pieces)``
+        the object that hands the pieces out (``next_unit``, ``finished``);
+    ``compute(piece, problem)``
+        the piece's records (:func:`make_record`), one per task it finishes
+        or contributes to.
+
+    Every piece has ``n_records``. :class:`pisvm.grid.chains.PisvmSolver` is
+    the other solver (work in chains).
+
+    Parameters
+    ----------
+    backend : object
+        From :func:`pisvm.svm.backends.make_backend`.
     """
-    if isinstance(unit, Chain):
-        return compute_chain(unit, problem, backend)
-    return [compute_unit(unit, problem, backend)]
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.name = backend.name
+
+    def plan(self, problem, gammas, costs, folds, n_workers, n_parts=None, done=None):
+        """Units of (gamma, C, fold), split into pair groups where ranks would otherwise idle."""
+        parts = 1
+        if self.backend.supports_pairs:
+            n_pairs = len(class_pairs(len(problem.classes(folds[0]))))
+            parts = n_parts or parts_per_task(len(gammas) * len(costs) * len(folds), n_workers, n_pairs)
+        return make_units(gammas, costs, folds, n_parts=parts, pairs_cost=problem.pairs_cost, done=done)
+
+    def scheduler(self, units):
+        """The engine's :class:`pisvm.grid.cells.Scheduler` of ``units``."""
+        return Scheduler(units)
+
+    def compute(self, unit, problem):
+        """The unit's one record."""
+        return [compute_unit(unit, problem, self.backend)]
 
 
 def _pack_labels(class_index):
@@ -241,7 +319,7 @@ class _Recorder:
         self.check()
 
 
-def run_units(units, problem, backend, results, on_record=None, comm=None):
+def run_units(units, problem, solver, results, on_record=None, comm=None):
     """Compute ``units`` on every rank of ``comm``; rank 0 gathers the records.
 
     The traffic runs on a duplicate of ``comm`` (:class:`pisvm.transport.Channel`),
@@ -249,13 +327,12 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
 
     Parameters
     ----------
-    units : list of Unit or list of pisvm.grid.chains.Chain
-        Meaningful on rank 0 only, where a :class:`pisvm.grid.cells.Scheduler`
-        (:class:`pisvm.grid.chains.ChainScheduler` for chains) hands them out;
-        ignored elsewhere.
+    units : list
+        The pieces of ``solver.plan``; meaningful on rank 0 only, where
+        ``solver.scheduler(units)`` hands them out; ignored elsewhere.
     problem : Problem
-    backend : object
-        See :mod:`pisvm.svm.backends`.
+    solver : UnitSolver or pisvm.grid.chains.PisvmSolver
+        Computes each piece (``solver.compute(piece, problem)``).
     results : TaskResults or None
         Rank 0's collector; receives every new record on the recorder
         thread, after the rank that sent it got its next unit (combining
@@ -283,7 +360,7 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
             unit = channel.recv(0)
             if unit is None:
                 break
-            records = compute(unit, problem, backend)
+            records = solver.compute(unit, problem)
             for record in records:
                 record["rank"] = channel.rank
                 busy_s += record["seconds"]
@@ -292,7 +369,7 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
         channel.close()
         return busy_s
 
-    scheduler = ChainScheduler(units) if units and isinstance(units[0], Chain) else Scheduler(units)
+    scheduler = solver.scheduler(units)
     lock = threading.Lock()
 
     def take(done):
@@ -317,7 +394,7 @@ def run_units(units, problem, backend, results, on_record=None, comm=None):
         server.start()
     done = None
     while (unit := take(done)) is not None:
-        records = compute(unit, problem, backend)
+        records = solver.compute(unit, problem)
         for record in records:
             record["rank"] = 0
             busy_s += record["seconds"]
@@ -363,4 +440,5 @@ def _serve(channel, take, recorder, n_workers, failure):
         abort(channel.comm, 1)
 
 
-__all__ = ["Problem", "Progress", "TaskResults", "bcast_when_ready", "compute", "compute_unit", "run_units"]
+__all__ = ["Problem", "Progress", "TaskResults", "UnitSolver", "bcast_when_ready", "compute_unit", "make_record",
+           "run_units"]

@@ -24,7 +24,7 @@ from ..svm.solver import CACHE_MB
 from ..svm.train import SOLVERS
 from ..transport import CollectiveError, abort_job, bcast_when_ready
 from .chains import PisvmSolver
-from .engine import Problem
+from .engine import Problem, UnitSolver
 from .journal import Journal
 from .search import fit_best_model, grid_search
 
@@ -97,7 +97,7 @@ def make_solver(svm_solver, backend, options):
     """
     library = make_backend(backend, **options)
     if svm_solver == "libsvm":
-        return library
+        return UnitSolver(library)
     if svm_solver != "pisvm":
         raise ValueError(f"solver {svm_solver!r} not in {SOLVERS}")
     if backend != "libsvm":

@@ -6,10 +6,8 @@ import numpy as np
 
 from ..results.metrics import classification_report
 from ..results.report import best_cell
-from ..svm.onevsone import class_pairs
 from ..svm.train import train_model
-from .cells import TEST_FOLD, make_units, parts_per_task
-from .chains import choose_groups, make_chains
+from .cells import TEST_FOLD
 from .engine import Progress, TaskResults, bcast_when_ready, run_units
 
 
@@ -42,7 +40,7 @@ def summarize_cells(results, gammas, costs, n_folds):
     return cells
 
 
-def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(), on_record=None,
+def grid_search(problem, gammas, costs, solver, comm=None, previous_records=(), on_record=None,
                 n_parts=None, progress=True):
     """Run the cross-validated grid, then (with a test set) the best cell on the test set.
 
@@ -51,9 +49,8 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
     problem : pisvm.grid.engine.Problem
     gammas, costs : list of float
         Validated grid values (see :func:`pisvm.grid.cells.check_grid`).
-    backend : object
-        A solver from :func:`pisvm.svm.backends.make_backend`, or
-        :class:`pisvm.grid.chains.PisvmSolver` (work in chains).
+    solver : pisvm.grid.engine.UnitSolver or pisvm.grid.chains.PisvmSolver
+        The engine's solver (:func:`pisvm.grid.run.make_solver`).
     comm : mpi4py.MPI.Comm, optional
         Every rank calls this function; None runs serially.
     previous_records : iterable of dict
@@ -91,26 +88,15 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
                 for record in previous_records:
                     results.add(record)
             phase_gammas, phase_costs = (gammas, costs) if folds[0] != TEST_FOLD else ([best["gamma"]], [best["C"]])
-            n_tasks = len(phase_gammas) * len(phase_costs) * len(folds)
-            if getattr(backend, "chains", False):
-                groups = choose_groups(problem, len(phase_gammas), len(phase_costs), size, n_parts)
-                units = make_chains(problem, phase_gammas, phase_costs, folds, groups, done=results.done)
-                n_records = sum(chain.n_records for chain in units)
-            else:
-                if not backend.supports_pairs:
-                    parts = 1
-                else:
-                    parts = n_parts or parts_per_task(n_tasks, size, len(class_pairs(len(problem.classes(folds[0])))))
-                units = make_units(phase_gammas, phase_costs, folds, n_parts=parts,
-                                   pairs_cost=problem.pairs_cost, done=results.done)
-                n_records = len(units)
+            units = solver.plan(problem, phase_gammas, phase_costs, folds, size, n_parts=n_parts, done=results.done)
+            n_records = sum(unit.n_records for unit in units)
             meter = Progress(n_records, "grid" if folds[0] != TEST_FOLD else "test", enabled=progress)
 
             def keep(record, meter=meter):
                 if on_record is not None:
                     on_record(record)
                 meter.step()
-        run_units(units, problem, backend, results, on_record=keep if rank == 0 else None, comm=comm)
+        run_units(units, problem, solver, results, on_record=keep if rank == 0 else None, comm=comm)
         if rank == 0 and folds[0] != TEST_FOLD:
             cells = summarize_cells(results, gammas, costs, problem.n_folds)
             best = best_cell(cells)
