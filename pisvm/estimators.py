@@ -461,7 +461,7 @@ def _assemble(X, y_index, n_classes, solutions):
     coef : ndarray of shape (n_classes - 1, n_SV)
         LIBSVM's signs.
     rho : ndarray of shape (n_pairs,)
-    n_iter : list of int, one per pair of :func:`pisvm.svm.backends.class_pairs`
+    n_iter : list of int, one per pair of :func:`pisvm.svm.onevsone.class_pairs`
     """
     fits = {}
     used = np.zeros(len(y_index), dtype=bool)

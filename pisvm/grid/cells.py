@@ -60,7 +60,7 @@ class Unit:
     fold : int
         Cross-validation fold tested, or :data:`TEST_FOLD`.
     pairs : tuple of int or None
-        Indices into :func:`pisvm.svm.backends.class_pairs` of the binary problems
+        Indices into :func:`pisvm.svm.onevsone.class_pairs` of the binary problems
         to solve, or None for the whole multi-class problem.
     """
 

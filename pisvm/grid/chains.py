@@ -206,7 +206,7 @@ class PairModels:
     class_train : list of ndarray of shape (n_c, n_features)
         Training samples of each class.
     models : dict
-        ``{(a, b): Solution}`` for every pair of :func:`pisvm.svm.backends.class_pairs`.
+        ``{(a, b): Solution}`` for every pair of :func:`pisvm.svm.onevsone.class_pairs`.
     """
 
     def __init__(self, gamma, classes, class_train, models):

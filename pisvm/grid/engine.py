@@ -201,7 +201,7 @@ class TaskResults:
 
     A task is finished when one whole-task record exists, or when its pair
     records cover every binary problem; pair wins are then combined by
-    :func:`pisvm.svm.backends.vote`.
+    :func:`pisvm.svm.onevsone.vote`.
     """
 
     def __init__(self, problem):

@@ -84,7 +84,7 @@ def predict(model, X, chunk_mb=4.0, decision=False):
     labels : ndarray of shape (n_rows,), dtype of ``model.labels`` (float64)
         Identical to LIBSVM's ``svm_predict`` (and ``SVC.predict``).
     decision_values : ndarray of shape (n_rows, n_pairs), float64
-        Only with ``decision``: pair (i, j) in :func:`pisvm.svm.model.class_pairs`
+        Only with ``decision``: pair (i, j) in :func:`pisvm.svm.onevsone.class_pairs`
         order, > 0 where class i wins (LIBSVM's sign; ``SVC.decision_function``
         with ``decision_function_shape="ovo"`` gives the same values, negated
         for two classes).
