@@ -13,6 +13,7 @@ from pisvm.grid.cells import TEST_FOLD
 from pisvm.grid.chains import (
     ChainScheduler,
     PisvmSolver,
+    Solution,
     _exact_decision,
     _task_seconds,
     choose_groups,
@@ -25,6 +26,7 @@ from pisvm.grid.search import grid_search
 from pisvm.svm.backends import LibsvmBackend
 from pisvm.svm.onevsone import class_pairs
 from pisvm.svm.solver import rbf_block, squared_distances
+from pisvm.svm.train import solve_pair_rbf, train_model
 
 BAR_POINTS = 0.2
 
@@ -139,11 +141,24 @@ def test_task_seconds_split_the_shared_work():
     assert sum(seconds.values()) == 12.0
 
 
-def test_fit_predicts_what_the_grid_predicts_on_the_test_set(small_problem):
+def _pair_solutions(X, y, gamma, C):
+    """Every pair's solution of the one fit path (rows on demand), as the chains hold them."""
+    classes = np.unique(y)
+    members = [np.flatnonzero(y == label) for label in classes]
+    solutions = {}
+    for a, b in class_pairs(len(classes)):
+        samples, found = solve_pair_rbf(X, members[a], members[b], C, C, gamma)
+        signs = np.where(np.arange(len(samples)) < len(members[a]), 1.0, -1.0)
+        solutions[(a, b)] = Solution(found.alpha * signs, float(found.rho), int(found.n_iter), False)
+    return solutions
+
+
+def test_the_fitted_model_predicts_what_the_grid_predicts_on_the_test_set(small_problem):
+    # The grid's test phase (chains, pair blocks) and the model it saves (train_model: rows on demand)
     X, y = small_problem
     problem = Problem(X[:120], y[:120], stratified_folds(y[:120], 5, 0), X[120:], y[120:])
     summary = grid_search(problem, [4.0], [10.0], PisvmSolver(), n_parts=3, progress=False)
-    model = PisvmSolver().fit(X[:120], y[:120], 4.0, 10.0)
+    model = train_model(X[:120], y[:120], {"gamma": 4.0, "C": 10.0, "solver": "pisvm"})
     np.testing.assert_array_equal(model.predict(X[120:]), summary["test_predicted"])
 
 
@@ -153,9 +168,9 @@ def test_decisions_exact_path_and_column_sets(small_problem, monkeypatch):
     X, y = small_problem
     classes = np.unique(y)
     train = [X[:120][y[:120] == label] for label in classes]
-    model = PisvmSolver().fit(X[:120], y[:120], 8.0, 10.0)
+    found = _pair_solutions(X[:120], y[:120], 8.0, 10.0)
     pairs = class_pairs(4)
-    solutions = [model.models[pair] for pair in pairs]
+    solutions = [found[pair] for pair in pairs]
     together = decisions(X[120:], train, pairs, solutions, 8.0)
     alone = decisions(X[120:], train, pairs[2:3], solutions[2:3], 8.0)
     np.testing.assert_allclose(alone[:, 0], together[:, 2], rtol=1e-12, atol=1e-12)

@@ -168,24 +168,6 @@ class PisvmSolver:
             previous = solution
         return solutions, seconds
 
-    def fit(self, X, y, gamma, C):
-        """Train every one-vs-one pair on ``(X, y)``; return a :class:`PairModels` (``predict(X)``)."""
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        y = np.asarray(y)
-        classes = np.unique(y)
-        members = [np.flatnonzero(y == label) for label in classes]
-        models = {}
-        pairs = class_pairs(len(classes))
-        blocks = PairBlocks(X, dict(enumerate(members)), pairs, gamma)
-        with threadpool_limits(limits=1, user_api="blas"):
-            for a, b in pairs:
-                K = blocks.next_block()
-                index = np.arange(len(K), dtype=np.int64)
-                signs = np.where(index < len(members[a]), 1, -1)
-                weights = (self.weight(classes[a]), self.weight(classes[b]))
-                models[(a, b)] = self.solve_costs(K, index, signs, [C], weights)[0][0]
-        return PairModels(gamma, classes, [X[m] for m in members], models)
-
 
 class Solution:
     """A binary solution: ``coef = alpha * y`` over the training samples (class a's, then b's) and ``rho``."""
@@ -194,32 +176,6 @@ class Solution:
 
     def __init__(self, coef, rho, n_iter, free):
         self.coef, self.rho, self.n_iter, self.free = coef, rho, n_iter, free
-
-
-class PairModels:
-    """Trained one-vs-one binary classifiers of one (gamma, C), predicting LIBSVM's way.
-
-    Parameters
-    ----------
-    gamma : float
-    classes : ndarray of shape (n_classes,)
-    class_train : list of ndarray of shape (n_c, n_features)
-        Training samples of each class.
-    models : dict
-        ``{(a, b): Solution}`` for every pair of :func:`pisvm.svm.onevsone.class_pairs`.
-    """
-
-    def __init__(self, gamma, classes, class_train, models):
-        self.gamma, self.classes, self.class_train, self.models = gamma, classes, class_train, models
-
-    def predict(self, X):
-        """Predicted labels, shape (n_samples,)."""
-        pairs = class_pairs(len(self.classes))
-        solutions = [self.models[pair] for pair in pairs]
-        with threadpool_limits(limits=1, user_api="blas"):
-            decision = decisions(np.ascontiguousarray(X, dtype=np.float64), self.class_train,
-                                 pairs, solutions, self.gamma)
-        return self.classes[vote(dict(zip(pairs, (decision > 0).T)), len(self.classes))]
 
 
 def _borderline_threshold(gamma, squared_norm_max, solution):
