@@ -192,8 +192,8 @@ def test_c_shortcut_is_exact_and_used(small_problem):
     for a, b in class_pairs(4):
         samples = np.concatenate([members[a], members[b]])
         K = rbf_block(squared_distances(X[samples], X[samples]), 32.0)
-        index = np.arange(len(samples), dtype=np.int64)
-        signs = np.where(index < len(members[a]), 1, -1)
+        index = np.arange(len(samples), dtype=np.int32)
+        signs = np.where(index < len(members[a]), 1, -1).astype(np.int8)
         fast, _ = PisvmSolver().solve_costs(K, index, signs, costs, (1.0, 1.0))
         slow, _ = PisvmSolver(shortcut=False).solve_costs(K, index, signs, costs, (1.0, 1.0))
         for i in range(1, len(costs)):

@@ -137,9 +137,9 @@ class PisvmSolver:
 
         Parameters
         ----------
-        K : ndarray of shape (n_block, n_block)
-        index : ndarray of shape (n_train,), int64
-        y : ndarray of shape (n_train,), +1 / -1
+        K : ndarray of shape (n_block, n_block), float64, C-contiguous
+        index : ndarray of shape (n_train,), int32
+        y : ndarray of shape (n_train,), int8, +1 / -1
         costs : list of float, ascending
         weights : (float, float)
             C factors of the +1 and the -1 class.
@@ -157,12 +157,9 @@ class PisvmSolver:
             if self.shortcut and previous is not None and previous.free:
                 solution = previous
             else:
-                C_pos, C_neg = C * weights[0], C * weights[1]
-                result = solve_binary(K, index, y, C_pos, C_neg, tol=self.tol, shrinking=self.shrinking,
-                                      cache_mb=self.cache_mb)
-                bound = np.where(y > 0, C_pos, C_neg)
-                free = not np.any(result.alpha >= bound * (1.0 - 1e-12))
-                solution = Solution(result.alpha * y, float(result.rho), int(result.n_iter), free)
+                result = solve_binary(K, index, y, C * weights[0], C * weights[1], tol=self.tol,
+                                      shrinking=self.shrinking, cache_mb=self.cache_mb, check_input=False)
+                solution = Solution(result.alpha * y, float(result.rho), int(result.n_iter), result.n_bound == 0)
             solutions.append(solution)
             seconds.append(time.thread_time() - clock)
             previous = solution
@@ -414,9 +411,9 @@ def _compute_chain(chain, problem, solver):
         block_fold = problem.fold[samples]
         weights = (solver.weight(all_classes[a]), solver.weight(all_classes[b]))
         for fold, fold_costs in needed[pair].items():
-            index = (np.arange(len(samples), dtype=np.int64) if fold == TEST_FOLD
-                     else np.flatnonzero(block_fold != fold))
-            signs = np.where(index < len(members[a]), 1, -1)
+            index = (np.arange(len(samples), dtype=np.int32) if fold == TEST_FOLD
+                     else np.flatnonzero(block_fold != fold).astype(np.int32))
+            signs = np.where(index < len(members[a]), 1, -1).astype(np.int8)
             fold_costs = sorted(fold_costs)
             found, seconds = solver.solve_costs(K, index, signs, fold_costs, weights)
             for i, (C, solution, s) in enumerate(zip(fold_costs, found, seconds)):

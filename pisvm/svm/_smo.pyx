@@ -574,9 +574,11 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
         ``0.5 a'Qa - e'a`` at the solution.
     n_copies : int
         Compact copies of the active sub-block made.
+    n_bound : int
+        Variables at their upper bound ``C_k`` (the SMO's own flags: clipped values equal ``C_k``).
     """
     cdef Smo s
-    cdef Py_ssize_t k, l = index.shape[0], n_iter
+    cdef Py_ssize_t k, l = index.shape[0], n_iter, n_bound = 0
     cdef double rho, objective = 0.0
     if bi.shape[0] < l + PREFETCH_DISTANCE or ci.shape[0] < l + PREFETCH_DISTANCE:
         raise ValueError(f"bi has {bi.shape[0]} and ci {ci.shape[0]} entries, need {l + PREFETCH_DISTANCE}")
@@ -630,5 +632,6 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
             # a_k (G_k - 1) / 2 summed: 0.5 a'Qa - e'a, as LIBSVM computes it.
             objective += s.alpha[k] * (s.y[k] * s.yG[k] - 1.0)
             alpha[s.origin[k]] = s.alpha[k]
+            n_bound += _at_upper(&s, k)
         free(s.compact)
-    return n_iter, rho, objective / 2, s.n_copies
+    return n_iter, rho, objective / 2, s.n_copies, n_bound
