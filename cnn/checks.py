@@ -4,6 +4,13 @@ import numpy as np
 
 from pisvm.data.selection import TEST, TRAIN
 
+TRAINING_FILES = ("config.json", "classes.json", "history.csv", "checkpoint.keras", "checkpoint.json",
+                  "best.weights.h5", "model.keras")
+"""The files :func:`cnn.train.train_model` writes into its ``out_dir``."""
+
+RESULT_FILES = ("results.txt", "results.json", "classification_map.png", "classification_map.npy")
+"""The files :func:`cnn.predict.write_results` writes into its ``out_dir``."""
+
 
 def check_window(window_px, shape):
     """Raise ``ValueError`` unless ``window_px`` is odd, >= 1 and fits in a scene of ``shape`` (n_rows, n_cols)."""

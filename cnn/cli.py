@@ -16,6 +16,7 @@ set (e.g. to 0) applies to its log after the import.
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -131,8 +132,25 @@ def _evaluate(args, model, data, labels, selection, info, classes, mean, stddev,
     print(f"{args.out}: results.txt, results.json, classification_map.png ({predict_s:.1f} s prediction)")
 
 
+def _check_out(args):
+    """Refuse, before any work, an --out folder where a file this command writes is one of its inputs."""
+    from pisvm.data.atomic import check_outputs
+
+    from .checks import RESULT_FILES, TRAINING_FILES
+
+    inputs = [args.scene, args.split]
+    names = RESULT_FILES
+    if args.command == "train":
+        names = TRAINING_FILES + RESULT_FILES
+    else:
+        inputs += [os.path.join(args.model_dir, name) for name in ("model.keras", "classes.json")]
+    if os.path.isdir(args.out):  # a new folder holds no input
+        check_outputs([os.path.join(args.out, name) for name in names], inputs)
+
+
 def _main(argv):
     args = build_parser().parse_args(argv)
+    _check_out(args)
     if args.command == "train":
         from .config import CNNConfig
 

@@ -21,14 +21,14 @@ import time
 import numpy as np
 from sklearn.preprocessing import MinMaxScaler
 
-from pisvm.data.atomic import atomic_path, write_atomic
+from pisvm.data.atomic import atomic_path, check_outputs, write_atomic
 from pisvm.data.folds import stratified_folds
 from pisvm.data.sampling import make_selection, training_statistics
 from pisvm.data.scene import read_scene
 from pisvm.data.selection import TEST, TRAIN, read_selection, write_selection
 from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS, check_grid
 from pisvm.grid.engine import Problem
-from pisvm.grid.run import GridJob, end_grids, make_solver, run_grid, serve_grids
+from pisvm.grid.run import RESULT_FILES, GridJob, end_grids, make_solver, run_grid, serve_grids
 from pisvm.results.metrics import classification_report
 from pisvm.results.report import sha256_file
 from pisvm.svm.backends import make_backend
@@ -192,6 +192,51 @@ def check_split(selection, labels, name, folds=None):
                              "pixels: lower -v or raise --fraction")
 
 
+REPORT_FILES = ("scene.json", "report.json", "report.md")
+"""The files a comparison writes at the top of its output folder (and ``maps-<split>.png``)."""
+
+
+def check_out_folder(paths, scene_path, specs):
+    """Raise ValueError (one line) when a file of ``paths`` is one of the comparison's inputs, the scene or a split.
+
+    Only paths in existing folders are compared (a new folder holds no
+    input).  ``splits/`` and ``features/`` files are written only when absent,
+    so they never replace an input.
+    """
+    inputs = [scene_path] + [spec.path for spec in specs]
+    check_outputs([path for path in paths if os.path.isdir(os.path.dirname(path) or ".")], inputs)
+
+
+def method_folder(method, spec, split_sha, options, out_dir):
+    """The folder of ``method``'s results on a split: ``<out_dir>/<split>/<method>-<key>``."""
+    return os.path.join(out_dir, spec.tag, f"{method}-{options.key(method, split=split_sha)}")
+
+
+def method_files(method, spec, split_sha, options, out_dir):
+    """The files :func:`run_method` will write for ``method`` on a split: none when its result is cached."""
+    folder = method_folder(method, spec, split_sha, options, out_dir)
+    names = ["label_map.npy", "result.json"]
+    if all(os.path.exists(os.path.join(folder, name)) for name in names):
+        return []
+    if method == "cnn":
+        from cnn.checks import TRAINING_FILES
+
+        names += [os.path.join("model", name) for name in TRAINING_FILES]
+    else:
+        names += [name for name in RESULT_FILES if name != "model"]  # the grid keeps no model here
+    return [os.path.join(folder, name) for name in names]
+
+
+def _split_sha(spec, sampled, given, out_dir, shape):
+    """:func:`selection_sha256` of a split, from :func:`sample_split`'s result, before anything is written."""
+    if spec.path is not None:
+        return selection_sha256(*given[spec.tag])
+    selection, pending = sampled
+    if pending is None:  # cached in splits/
+        return selection_sha256(*read_selection(os.path.join(out_dir, "splits", f"{spec.tag}.h5"), shape=shape))
+    return selection_sha256(selection, {"mean": pending[0], "stddev": pending[1]})
+
+
 def load_inputs(scene_path, specs, methods, options, out_dir):
     """Read and check the scene, every given split and every option before anything is written or run.
 
@@ -208,6 +253,8 @@ def load_inputs(scene_path, specs, methods, options, out_dir):
     for method in methods:
         if method not in METHODS:
             raise ValueError(f"method {method!r} not in {{{', '.join(repr(m) for m in METHODS)}}}")
+    check_out_folder([os.path.join(out_dir, name) for name in REPORT_FILES]
+                     + [os.path.join(out_dir, f"maps-{spec.tag}.png") for spec in specs], scene_path, specs)
     data, labels = read_scene(scene_path)
     if not np.any(labels > 0):
         raise ValueError(f"{scene_path}: no labelled pixel (labels are all 0)")
@@ -376,7 +423,7 @@ def run_cnn(data, labels, selection, info, options, folder):
 
 def run_method(method, spec, selection, info, data, labels, options, out_dir, comm=None):
     """Run (or load from the cache) one method on one split; return its result dict and label map."""
-    folder = os.path.join(out_dir, spec.tag, f"{method}-{options.key(method, split=info['sha256'])}")
+    folder = method_folder(method, spec, info["sha256"], options, out_dir)
     result_path = os.path.join(folder, "result.json")
     map_path = os.path.join(folder, "label_map.npy")
     if os.path.exists(result_path) and os.path.exists(map_path):
@@ -441,6 +488,11 @@ def run_comparison(scene_path, specs, methods, options, out_dir, comm=None):
         data, labels, given, scene_sha = load_inputs(scene_path, specs, methods, options, out_dir)
         # Every split is sampled and checked (folds against its classes) before anything is written.
         sampled = [sample_split(spec, data, labels, given, out_dir, _folds(methods, options)) for spec in specs]
+        # No file a method will write may be an input (the method folders' names hash the splits' content).
+        check_out_folder([path for spec, split in zip(specs, sampled)
+                          for method in methods
+                          for path in method_files(method, spec, _split_sha(spec, split, given, out_dir, labels.shape),
+                                                   options, out_dir)], scene_path, specs)
         os.makedirs(out_dir, exist_ok=True)
         write_atomic(os.path.join(out_dir, "scene.json"),
                      json.dumps({"path": os.path.abspath(scene_path), "sha256": scene_sha,

@@ -1,5 +1,7 @@
 """Messages a user can act on, one line each, for the input a break-it run tried (in-process)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -101,10 +103,13 @@ def test_a_one_line_test_file_gives_no_kappa_warning(tmp_path, capsys):
     X, y = np.array([[0.0], [1.0], [0.1], [0.9]]), np.array([1, 2, 1, 2])
     SVMModel.from_svc(svc(gamma=1.0, C=1.0).fit(X, y)).write(tmp_path / "model")
     write_libsvm(tmp_path / "one.el", X[:1], y[:1])
-    with pytest.raises(SystemExit) as exit_info:
+    # pytest records warnings itself (they never reach stderr here): record every one, as a terminal would show it
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(SystemExit) as exit_info:
+        warnings.simplefilter("always")
         predict_main([str(tmp_path / "one.el"), str(tmp_path / "model"), str(tmp_path / "o"), "-q",
                       "--report", str(tmp_path / "r.json")])
     assert exit_info.value.code == 0
+    assert [str(warning.message) for warning in caught] == []
     assert capsys.readouterr().err == ""
     import json
 

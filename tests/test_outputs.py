@@ -285,3 +285,116 @@ def test_grid_refuses_an_output_folder_whose_result_file_is_an_input(tmp_path, c
     one_line_error(capsys, grid_main, [str(train), "-g", "1", "-c", "1", "-v", "2", "-q", "--out", str(out)],
                    f"output {out / 'grid.csv'} is the same file as the input {train}", prog="pisvm-grid")
     assert train.read_text() == text and sorted(p.name for p in out.iterdir()) == ["grid.csv"]
+
+
+def _compare_files(tmp_path):
+    """A tiny scene and a split file of it for pisvm-compare and pisvm-cnn: (scene, split, data, labels)."""
+    from pisvm.data.sampling import random_selection, training_statistics
+    from pisvm.data.selection import write_selection
+    from pisvm.data.synth import synthetic_scene
+
+    data, labels = synthetic_scene(16, 16, 24, 3, noise=0.05, random_state=2)
+    selection = random_selection(labels, 0.3, random_state=0)
+    write_scene(tmp_path / "scene.h5", data, labels)
+    write_selection(tmp_path / "split.h5", selection, *training_statistics(data, selection))
+    return tmp_path / "scene.h5", tmp_path / "split.h5", data, labels
+
+
+def _method_folder(split, method="svm-spectra"):
+    """The folder pisvm-compare -g 1 -c 1 -v 2 writes ``method``'s results of ``split`` to, below --out."""
+    from compare.pipeline import CompareOptions, selection_sha256
+    from pisvm.data.selection import read_selection
+
+    selection, info = read_selection(split)
+    key = CompareOptions(gammas=(1.0,), costs=(1.0,), folds=2).key(method, split=selection_sha256(selection, info))
+    return os.path.join(split.stem, f"{method}-{key}")
+
+
+@pytest.mark.parametrize("written, which, link", [
+    ("report.md", "scene", os.symlink),  # report.md replaced: through the link, the scene
+    ("maps-split.png", "split", os.symlink),
+    ("scene.json", "scene", os.link),  # a hard link: the same file too
+    ("{method}/grid.csv", "split", os.symlink),  # a file of a method's folder, <split>/<method>-<key>/
+    ("{method}/label_map.npy", "scene", os.symlink),
+])
+def test_compare_refuses_an_output_folder_whose_file_is_an_input(tmp_path, capsys, written, which, link):
+    from compare.cli import main as compare_main
+
+    scene, split, _, _ = _compare_files(tmp_path)
+    out = tmp_path / "out"
+    target = out / written.format(method=_method_folder(split))
+    target.parent.mkdir(parents=True)
+    source = scene if which == "scene" else split
+    before = source.read_bytes()
+    link(source, target)
+    one_line_error(capsys, compare_main, [str(scene), "--split", str(split), "--methods", "svm-spectra", "-g", "1",
+                                          "-c", "1", "-v", "2", "--out", str(out)],
+                   f"output {target} is the same file as the input {source}", prog="pisvm-compare")
+    assert source.read_bytes() == before
+    assert [path for path in out.rglob("*") if path.is_file() and not path.samefile(source)] == []
+
+
+def test_compare_refuses_a_sampled_runs_output_that_is_its_scene(tmp_path, capsys):
+    from compare.cli import main as compare_main
+
+    scene, _, _, _ = _compare_files(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    before = scene.read_bytes()
+    os.symlink(scene, out / "report.json")
+    one_line_error(capsys, compare_main, [str(scene), "--sampling", "random", "--fraction", "0.3", "--methods",
+                                          "svm-spectra", "-g", "1", "-c", "1", "-v", "2", "--out", str(out)],
+                   f"output {out / 'report.json'} is the same file as the input {scene}", prog="pisvm-compare")
+    assert scene.read_bytes() == before and sorted(path.name for path in out.iterdir()) == ["report.json"]
+
+
+@pytest.mark.parametrize("command, written, which", [
+    ("train", "results.json", "split"),
+    ("train", "history.csv", "scene"),  # Keras's CSVLogger writes in place, not through a temporary file
+    ("train", "model.keras", "scene"),
+    ("predict", "classification_map.npy", "scene"),
+    ("predict", "results.txt", "split"),
+])
+def test_cnn_refuses_an_output_folder_whose_file_is_an_input(tmp_path, capsys, monkeypatch, command, written, which):
+    from cnn.cli import main as cnn_main
+
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))  # if it were imported
+
+    scene, split, _, _ = _compare_files(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    source = scene if which == "scene" else split
+    before = source.read_bytes()
+    os.link(source, out / written)
+    if command == "train":
+        argv = ["train", str(scene), str(split), "--out", str(out), "--epochs", "1", "--window", "7",
+                "--verbose", "0"]
+    else:
+        model = tmp_path / "model"
+        model.mkdir()
+        (model / "classes.json").write_text('{"classes": [1, 2, 3], "window_px": 7}')
+        argv = ["predict", str(scene), str(split), str(model), "--out", str(out)]
+    one_line_error(capsys, cnn_main, argv, f"output {out / written} is the same file as the input {source}",
+                   prog="pisvm-cnn")
+    assert source.read_bytes() == before and sorted(path.name for path in out.iterdir()) == [written]
+
+
+def test_compare_refuses_a_method_folder_file_that_is_its_scene_on_a_cached_split(tmp_path, capsys):
+    from compare.cli import main as compare_main
+
+    scene, _, _, _ = _compare_files(tmp_path)
+    out = tmp_path / "out"
+    argv = [str(scene), "--sampling", "random", "--fraction", "0.3", "--methods", "svm-spectra", "-g", "1", "-c", "1",
+            "-v", "2", "--out", str(out)]
+    with pytest.raises(SystemExit) as exit_info:
+        compare_main(argv)
+    assert exit_info.value.code == 0
+    capsys.readouterr()
+    (folder,) = (out / "random-0.3-0").glob("svm-spectra-*")  # named after the cached split's content
+    (folder / "result.json").unlink()  # not cached: the method runs again and writes its folder
+    (folder / "table.md").unlink()
+    os.symlink(scene, folder / "table.md")
+    before = scene.read_bytes()
+    one_line_error(capsys, compare_main, argv, f"output {folder / 'table.md'} is the same file as the input {scene}",
+                   prog="pisvm-compare")
+    assert scene.read_bytes() == before
