@@ -9,7 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.svm import SVC
 
-from pisvm.svm.solver import rbf_block, solve_binary, solve_rbf, squared_distances
+from pisvm.svm._predict import rbf_rows
+from pisvm.svm.solver import LOG_KERNEL_FLOOR, rbf_block, solve_binary, solve_rbf, squared_distances
 
 
 def test_squared_distances_and_rbf_block():
@@ -28,6 +29,10 @@ def test_squared_distances_and_rbf_block():
     # Kernel values below exp(LOG_KERNEL_FLOOR) are exact zeros (subnormal exp is slow).
     tiny = rbf_block(np.array([[0.0, 100.0, 459.0, 461.0, 800.0]]), 1.0)
     np.testing.assert_array_equal(tiny, [[1.0, np.exp(-100.0), np.exp(-459.0), 0.0, 0.0]])
+    # The predictor's and the exact decision's kernel rows follow the same floor.
+    dots = np.zeros((1, 5))
+    rbf_rows(dots, np.array([0.0]), np.array([0.0, 100.0, 459.0, 461.0, 800.0]), 1.0, LOG_KERNEL_FLOOR)
+    np.testing.assert_array_equal(dots, tiny)
     with pytest.raises(ValueError, match="gamma == -1"):
         rbf_block(squared, -1)
     with pytest.raises(ValueError, match="same number of columns"):

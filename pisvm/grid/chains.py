@@ -248,7 +248,7 @@ def _exact_decision(row, train_a, train_b, solution, gamma):
     train = np.concatenate([train_a, train_b])
     used = np.flatnonzero(solution.coef)
     difference = train[used] - row
-    kernel = np.exp(-gamma * np.sum(difference * difference, axis=1))
+    kernel = rbf_block(np.sum(difference * difference, axis=1)[np.newaxis], gamma)[0]
     return math.fsum(np.concatenate([kernel * solution.coef[used], [-solution.rho]]))
 
 

@@ -24,6 +24,7 @@ from scipy import sparse
 
 from ._predict import rbf_rows, vote
 from .onevsone import class_pairs
+from .solver import LOG_KERNEL_FLOOR
 
 _ROW_BLOCK = 64
 
@@ -57,7 +58,7 @@ def kernel_rows(model, X):
     dots = np.ascontiguousarray(X[:, :width] @ model.support_vectors[:, :width].T)
     if model.kernel == "rbf":
         sv_norms = np.einsum("ij,ij->i", model.support_vectors, model.support_vectors)
-        rbf_rows(dots, np.einsum("ij,ij->i", X, X), sv_norms, model.gamma)
+        rbf_rows(dots, np.einsum("ij,ij->i", X, X), sv_norms, model.gamma, LOG_KERNEL_FLOOR)
     elif model.kernel == "polynomial":
         dots = (model.gamma * dots + model.coef0) ** model.degree
     elif model.kernel == "sigmoid":
