@@ -177,7 +177,7 @@ def test_decisions_exact_path_and_column_sets(small_problem, monkeypatch):
     exact = [_exact_decision(row, train[0], train[3], solutions[2], 8.0) for row in X[120:]]
     np.testing.assert_allclose(exact, together[:, 2], rtol=1e-10, atol=1e-10)
     # Every row "borderline": all come from the exact path, with the same signs.
-    monkeypatch.setattr(chains, "_borderline_threshold", lambda *args: np.inf)
+    monkeypatch.setattr(chains, "_borderline_thresholds", lambda *args: np.inf)
     recomputed = decisions(X[120:], train, pairs, solutions, 8.0)
     np.testing.assert_array_equal(recomputed[:, 2], exact)
     np.testing.assert_array_equal(recomputed > 0, together > 0)

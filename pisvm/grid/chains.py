@@ -26,7 +26,7 @@ Determinism: a pair's block and solutions do not depend on the group it is
 in, but its decision values can, in their last bits: BLAS sums a product in
 an order that can depend on the product's shape (how many classifiers share
 a class's kernel rows, which samples are support vectors of any of them).
-That changes a decision value by far less than :func:`_borderline_threshold`;
+That changes a decision value by far less than :func:`_borderline_thresholds`;
 rows whose decision value is within that threshold of 0 are recomputed one
 by one in a fixed order, so the sign of every decision, hence every table,
 is the same whatever the grouping, the number of ranks or which rank solved
@@ -175,14 +175,20 @@ class Solution:
         self.coef, self.rho, self.n_iter, self.free = coef, rho, n_iter, free
 
 
-def _borderline_threshold(gamma, squared_norm_max, solution):
-    """Decision values closer to 0 than this are recomputed in a fixed order.
+def _borderline_thresholds(gamma, squared_norm_max, solutions):
+    """Decision values closer to 0 than these are recomputed in a fixed order, one per solution.
 
     Far above the rounding of the BLAS path (kernel values: relative error of
     about ``gamma * 35 * eps * (|x|^2 + |y|^2)``; sums: ``n * eps * sum|coef|``)
     so that a decision beyond it has the sign of the exact value.
+
+    Returns
+    -------
+    ndarray of shape (n_solutions,)
     """
-    scale = float(np.sum(np.abs(solution.coef))) + abs(solution.rho)
+    coefs = [solution.coef for solution in solutions]
+    starts = np.cumsum([0] + [len(coef) for coef in coefs[:-1]])
+    scale = np.add.reduceat(np.abs(np.concatenate(coefs)), starts) + np.abs([s.rho for s in solutions])
     return (1e-9 + 1e-12 * gamma * squared_norm_max) * scale
 
 
@@ -236,10 +242,10 @@ def decisions(rows, class_train, pairs, solutions, gamma):
     squared_norm_max = max(float(np.max(np.einsum("ij,ij->i", rows, rows), initial=0.0)),
                            max(float(np.max(np.einsum("ij,ij->i", X, X), initial=0.0))
                                for X in (class_train[c] for c in weights)))
-    for m, (a, b) in enumerate(pairs):
-        threshold = _borderline_threshold(gamma, squared_norm_max, solutions[m])
-        for r in np.flatnonzero(np.abs(decision[:, m]) <= threshold):
-            decision[r, m] = _exact_decision(rows[r], class_train[a], class_train[b], solutions[m], gamma)
+    borderline = np.abs(decision) <= _borderline_thresholds(gamma, squared_norm_max, solutions)
+    for r, m in zip(*np.nonzero(borderline)):
+        a, b = pairs[m]
+        decision[r, m] = _exact_decision(rows[r], class_train[a], class_train[b], solutions[m], gamma)
     return decision
 
 
