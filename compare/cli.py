@@ -6,6 +6,7 @@
 
 import sys
 
+from features.profiles import AREA_THRESHOLDS
 from pisvm.cli.common import CollectiveError, OneLineParser, fraction, number, run
 from pisvm.data.sampling import MODES
 from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS
@@ -39,7 +40,7 @@ def build_parser():
                         help="library of --solver libsvm: libsvm or thundersvm")
     parser.add_argument("--pca", type=number(int, 0), default=4,
                         help="principal components profiled (svm-ap, svm-sdap)")
-    parser.add_argument("--area", nargs="+", type=number(float, 0), default=[25.0, 100.0, 500.0, 1000.0, 5000.0],
+    parser.add_argument("--area", nargs="+", type=number(float, 0), default=list(AREA_THRESHOLDS),
                         help="area thresholds of the attribute profiles, pixels")
     parser.add_argument("--epochs", type=number(int, 0), default=600, help="CNN epochs")
     parser.add_argument("--batch", type=number(int, 0), default=50, help="CNN batch size")

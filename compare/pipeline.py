@@ -21,6 +21,7 @@ import time
 import numpy as np
 from sklearn.preprocessing import MinMaxScaler
 
+from features.profiles import AREA_THRESHOLDS
 from pisvm.data.atomic import atomic_path, write_atomic
 from pisvm.data.folds import stratified_folds
 from pisvm.data.sampling import make_selection, training_statistics
@@ -56,7 +57,7 @@ class CompareOptions:
         The SVM grid's solver (see ``pisvm-grid --solver``).
     pca : int, default 4
         Principal components profiled for ``svm-ap`` and ``svm-sdap``.
-    area : tuple of float, default (25, 100, 500, 1000, 5000)
+    area : tuple of float, default :data:`features.profiles.AREA_THRESHOLDS`
         Area thresholds of the (self-dual) attribute profiles, in pixels.
     adjacency : {4, 8}, default 4
     epochs : int, default 600
@@ -73,7 +74,7 @@ class CompareOptions:
     backend: str = "libsvm"
     solver: str = "pisvm"
     pca: int = 4
-    area: tuple = (25.0, 100.0, 500.0, 1000.0, 5000.0)
+    area: tuple = AREA_THRESHOLDS
     adjacency: int = 4
     epochs: int = 600
     batch: int = 50

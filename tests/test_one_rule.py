@@ -77,3 +77,21 @@ def test_the_seeds_grid_is_written_once():
     holders = sorted(str(path.relative_to(REPO)) for folder in folders for path in (REPO / folder).rglob("*.py")
                      if spelled.search(path.read_text(encoding="utf-8")))
     assert holders == ["pisvm/grid/cells.py"]
+
+
+def _holders(pattern, folders=("pisvm", "compare", "studies", "features", "cnn"), suffixes=(".py",)):
+    """The files of ``folders`` (relative to the repository) whose text matches ``pattern``."""
+    from conftest import REPO
+
+    pattern = re.compile(pattern)
+    return sorted(str(path.relative_to(REPO)) for folder in folders for path in (REPO / folder).rglob("*")
+                  if path.suffix in suffixes and pattern.search(path.read_text(encoding="utf-8")))
+
+
+def test_the_area_thresholds_are_written_once():
+    from compare.cli import build_parser
+    from compare.pipeline import CompareOptions
+    from features.profiles import AREA_THRESHOLDS
+
+    assert CompareOptions().area == AREA_THRESHOLDS and build_parser().get_default("area") == list(AREA_THRESHOLDS)
+    assert _holders(r"25(\.0)?, 100(\.0)?, 500(\.0)?, 1000(\.0)?, 5000") == ["features/profiles.py"]
