@@ -8,6 +8,7 @@ import sys
 
 from features.profiles import AREA_THRESHOLDS
 from pisvm.cli.common import CollectiveError, OneLineParser, fraction, number, run
+from pisvm.data.folds import check_folds
 from pisvm.data.sampling import MODES
 from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS
 from pisvm.grid.run import SOLVERS
@@ -53,8 +54,10 @@ def _main(argv, comm):
     from .pipeline import CompareOptions, SplitSpec, run_comparison
 
     args = build_parser().parse_args(argv)
-    if args.folds < 2:
-        raise CollectiveError(f"folds == {args.folds}, must be >= 2")
+    try:
+        check_folds(args.folds)
+    except ValueError as error:  # every rank parsed the same -v: an error they all know
+        raise CollectiveError(str(error)) from None
     if args.window % 2 == 0:
         raise CollectiveError(f"window == {args.window}, must be odd")
     if args.split:

@@ -23,7 +23,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from features.profiles import AREA_THRESHOLDS
 from pisvm.data.atomic import atomic_path, write_atomic
-from pisvm.data.folds import stratified_folds
+from pisvm.data.folds import check_folds, stratified_folds
 from pisvm.data.sampling import make_selection, training_statistics
 from pisvm.data.scene import read_scene
 from pisvm.data.selection import TEST, TRAIN, read_selection, write_selection
@@ -113,8 +113,7 @@ class CompareOptions:
         """
         if any(method.startswith("svm") for method in methods):
             check_grid(list(self.gammas), list(self.costs))
-            if self.folds < 2:
-                raise ValueError(f"folds == {self.folds}, must be >= 2")
+            check_folds(self.folds)
             make_solver(self.solver, self.backend, {})
         if "svm-ap" in methods or "svm-sdap" in methods:
             if not 1 <= self.pca <= n_bands:

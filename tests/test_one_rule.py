@@ -95,3 +95,12 @@ def test_the_area_thresholds_are_written_once():
 
     assert CompareOptions().area == AREA_THRESHOLDS and build_parser().get_default("area") == list(AREA_THRESHOLDS)
     assert _holders(r"25(\.0)?, 100(\.0)?, 500(\.0)?, 1000(\.0)?, 5000") == ["features/profiles.py"]
+
+
+def test_the_folds_check_is_written_once():
+    from pisvm.data.folds import check_folds
+
+    with pytest.raises(ValueError, match=r"^folds == 1, must be >= 2$"):
+        check_folds(1)
+    check_folds(2)
+    assert _holders(r"must be >= 2\"|folds\w* < 2\b") == ["pisvm/data/folds.py"]

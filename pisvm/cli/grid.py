@@ -94,13 +94,13 @@ def grid_values(args):
 
     The one check of the grid options (pisvm-grid, and pisvm-jobs for its ``--grid``).
     """
+    from ..data.folds import check_folds
     from ..grid.cells import check_grid, log2_range
 
     gammas = list(args.gamma or []) + (log2_range(args.log2g, "--log2g") if args.log2g else [])
     costs = list(args.cost or []) + (log2_range(args.log2c, "--log2c") if args.log2c else [])
     gammas, costs = check_grid(gammas or SEED_GAMMAS, costs or SEED_COSTS)
-    if args.folds < 2:
-        raise ValueError(f"folds == {args.folds}, must be >= 2")
+    check_folds(args.folds)
     if args.parts is not None and args.parts < 1:
         raise ValueError(f"parts == {args.parts}, must be >= 1")
     return gammas, costs
