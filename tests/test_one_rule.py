@@ -104,3 +104,19 @@ def test_the_folds_check_is_written_once():
         check_folds(1)
     check_folds(2)
     assert _holders(r"must be >= 2\"|folds\w* < 2\b") == ["pisvm/data/folds.py"]
+
+
+def test_the_label_weight_option_is_parsed_once():
+    from pisvm.cli.common import class_weights, label_weight
+    from pisvm.cli.grid import build_parser as grid_parser
+    from pisvm.cli.train import build_parser as train_parser
+
+    for parser in (grid_parser(), train_parser()):
+        assert next(a for a in parser._actions if a.dest == "weight").type is label_weight
+    assert label_weight("3=2.5") == (3.0, 2.5)
+    with pytest.raises(argparse.ArgumentTypeError, match="'x=1' is not LABEL=WEIGHT"):
+        label_weight("x=1")
+    assert class_weights([(1.0, 2.0), (1.0, 3.0)], [1.0, 2.0], {2.0: 0.5}) == {1.0: 6.0, 2.0: 0.5}
+    with pytest.raises(ValueError, match=r"^-w 9=2: no such class in the training data$"):
+        class_weights([(9.0, 2.0)], [1.0, 2.0])
+    assert _holders(r"LABEL=WEIGHT\"|no such class in the training") == ["pisvm/cli/common.py"]

@@ -72,6 +72,38 @@ def fraction(text):
     return value
 
 
+def label_weight(text):
+    """An argparse type: ``LABEL=WEIGHT`` (LIBSVM ``-wi``, option ``-w``), returned as ``(float(label), weight)``."""
+    label, sep, value = text.partition("=")
+    try:
+        label = float(label)
+    except ValueError:
+        sep = ""
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=WEIGHT")
+    return label, number(float, 0)(value)
+
+
+def class_weights(pairs, labels, weights=None):
+    """``{label: weight}``: the ``-w LABEL=W`` pairs multiplied into ``weights``; ValueError naming an unknown label.
+
+    Parameters
+    ----------
+    pairs : list of (float, float)
+        Parsed by :func:`label_weight`; a label given twice gets the product.
+    labels : array-like
+        The classes of the training data.
+    weights : dict, optional
+        Weights to start from (balanced weights, for example).
+    """
+    weights = dict(weights or {})
+    for label, value in pairs:
+        if label not in labels:
+            raise ValueError(f"-w {label:g}={value:g}: no such class in the training data")
+        weights[label] = weights.get(label, 1.0) * value
+    return weights
+
+
 def _format_warning(message, category, filename, lineno, line=None):
     return f"warning: {message}\n"
 

@@ -10,7 +10,6 @@ pisvm-grid's cells are scored with); ``--solver libsvm`` and the other
 kernels by LIBSVM, whose model is the one ``svm-train`` writes.
 """
 
-import argparse
 import os
 import sys
 import time
@@ -20,22 +19,10 @@ import numpy as np
 from ..svm.solver import CACHE_MB
 from ..svm.train import SOLVERS
 from ..transport import bcast_when_ready
-from .common import CollectiveError, OneLineParser, number, run
+from .common import CollectiveError, OneLineParser, class_weights, label_weight, number, run
 
 PROG = "pisvm-train"
 KERNEL_CODES = {0: "linear", 1: "polynomial", 2: "rbf", 3: "sigmoid"}
-
-
-def weight(text):
-    """An argparse type: ``LABEL=WEIGHT`` (LIBSVM ``-wi``), returned as ``(float(label), weight)``."""
-    label, sep, value = text.partition("=")
-    try:
-        label = float(label)
-    except ValueError:
-        sep = ""
-    if not sep:
-        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=WEIGHT")
-    return label, number(float, 0)(value)
 
 
 def build_parser():
@@ -53,7 +40,7 @@ def build_parser():
     parser.add_argument("-m", "--cache-mb", type=number(float, 0), default=CACHE_MB, help="kernel cache per solver, MB")
     parser.add_argument("-e", "--tolerance", type=number(float, 0), default=1e-3, help="stopping tolerance")
     parser.add_argument("-h", "--shrinking", type=int, choices=[0, 1], default=1, help="shrinking heuristic")
-    parser.add_argument("-w", "--weight", type=weight, action="append", default=[], metavar="LABEL=W",
+    parser.add_argument("-w", "--weight", type=label_weight, action="append", default=[], metavar="LABEL=W",
                         help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
     parser.add_argument("--solver", choices=SOLVERS, default=None,
                         help="pisvm: the grid's own SMO (RBF kernel only); libsvm: scikit-learn's LIBSVM, "
@@ -73,11 +60,7 @@ def load_inputs(args):
         raise ValueError(f"{args.train}: labels must be integers (classes) for a LIBSVM model")
     if len(labels) < 2:
         raise ValueError(f"{args.train}: one class only ({labels[0]:g}); a classifier needs two")
-    class_weight = {}
-    for label, value in args.weight:
-        if label not in labels:
-            raise ValueError(f"-w {label:g}={value:g}: no such class in the training data")
-        class_weight[label] = class_weight.get(label, 1.0) * value
+    class_weight = class_weights(args.weight, labels)
     params = {"gamma": args.gamma if args.gamma is not None else 1.0 / X.shape[1], "C": args.cost,
               "kernel": KERNEL_CODES[args.kernel], "degree": args.degree, "coef0": args.coef0,
               "cache_mb": args.cache_mb, "tol": args.tolerance, "shrinking": bool(args.shrinking),
