@@ -120,3 +120,17 @@ def test_the_label_weight_option_is_parsed_once():
     with pytest.raises(ValueError, match=r"^-w 9=2: no such class in the training data$"):
         class_weights([(9.0, 2.0)], [1.0, 2.0])
     assert _holders(r"LABEL=WEIGHT\"|no such class in the training") == ["pisvm/cli/common.py"]
+
+
+def test_the_writable_folder_probe_is_written_once(tmp_path):
+    from pisvm.data.atomic import check_folder, check_outputs
+    from pisvm.grid.run import prepare_out
+
+    check_folder(tmp_path, "here")
+    prepare_out(str(tmp_path / "new" / "out"))
+    assert (tmp_path / "new" / "out").is_dir() and not list((tmp_path / "new" / "out").iterdir())
+    with pytest.raises(ValueError, match=r"^output folder /proc/version/out: cannot write"):
+        prepare_out("/proc/version/out")
+    with pytest.raises(ValueError, match=r"/no/such/x\.txt: cannot write"):
+        check_outputs([str(tmp_path / "no" / "such" / "x.txt")])
+    assert _holders(r"open\(probe") == ["pisvm/data/atomic.py"]

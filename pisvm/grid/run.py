@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from ..data.atomic import check_outputs
+from ..data.atomic import check_folder, check_outputs
 from ..results.report import TABLE_TIME, write_results
 from ..svm.backends import make_backend
 from ..svm.solver import CACHE_MB
@@ -108,14 +108,7 @@ def make_solver(svm_solver, backend, options):
 
 def prepare_out(out_dir):
     """Create ``out_dir`` and check that files can be written there; ValueError naming it otherwise."""
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-        probe = os.path.join(out_dir, f".write-test{os.getpid()}")
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as error:
-        raise ValueError(f"output folder {out_dir}: cannot write ({error.strerror or error})") from None
+    check_folder(out_dir, f"output folder {out_dir}", create=True)
 
 
 def run_grid(make_job, out_dir, comm=None, resume=False, progress=True, prog="pisvm-grid"):
