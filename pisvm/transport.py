@@ -105,6 +105,8 @@ def bcast_when_ready(obj, comm, root=0):
 def settle(comm):
     """Return once every rank of ``comm`` has called this, waiting in a back-off-polled ``Ibarrier``.
 
+    The one sleep-polled barrier (:meth:`Channel.barrier` and the ``*_when_ready`` collectives call it).
+
     Called before a blocking collective that some ranks reach long before
     others, it keeps the early ranks from spinning a core in that collective.
     """
@@ -171,10 +173,8 @@ class Channel:
         wait(request, self.poll_s)
 
     def barrier(self):
-        """Wait until every rank reaches the barrier, polling with back-off."""
-        with serialized():
-            request = self.comm.Ibarrier()
-        wait(request)
+        """Wait until every rank reaches the barrier, polling with back-off (:func:`settle`)."""
+        settle(self.comm)
 
     def close(self):
         """Free the duplicate communicator (every rank, after :meth:`barrier`)."""
@@ -213,5 +213,5 @@ def abort_job(comm, prog, error, code=1):
     abort(comm, code)
 
 
-__all__ = ["Backoff", "Channel", "CollectiveError", "abort", "abort_job", "bcast_when_ready", "serialized",
-           "thread_level", "wait"]
+__all__ = ["Backoff", "Channel", "CollectiveError", "abort", "abort_job", "bcast_when_ready", "gather_when_ready",
+           "serialized", "settle", "thread_level", "wait"]

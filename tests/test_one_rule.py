@@ -134,3 +134,11 @@ def test_the_writable_folder_probe_is_written_once(tmp_path):
     with pytest.raises(ValueError, match=r"/no/such/x\.txt: cannot write"):
         check_outputs([str(tmp_path / "no" / "such" / "x.txt")])
     assert _holders(r"open\(probe") == ["pisvm/data/atomic.py"]
+
+
+def test_the_sleep_polled_barrier_is_written_once():
+    from conftest import REPO
+
+    text = (REPO / "pisvm" / "transport.py").read_text(encoding="utf-8")
+    assert text.count("Ibarrier()") == 1
+    assert _holders(r"Ibarrier\(") == ["pisvm/transport.py"]
