@@ -142,3 +142,11 @@ def test_the_sleep_polled_barrier_is_written_once():
     text = (REPO / "pisvm" / "transport.py").read_text(encoding="utf-8")
     assert text.count("Ibarrier()") == 1
     assert _holders(r"Ibarrier\(") == ["pisvm/transport.py"]
+
+
+def test_aligned_text_tables_are_written_once():
+    from pisvm.results.report import aligned_text
+
+    assert aligned_text(["a", "bbb"], [["10", "2"]]) == " a  bbb\n10    2"
+    # The confusion matrix (pisvm.results.metrics) is another layout: one width for every column.
+    assert _holders(r"zip\(line, widths\)") == ["pisvm/results/report.py"]
