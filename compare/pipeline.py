@@ -19,11 +19,11 @@ import sys
 import time
 
 import numpy as np
-from sklearn.preprocessing import MinMaxScaler
 
 from features.profiles import AREA_THRESHOLDS
 from pisvm.data.atomic import atomic_path, write_atomic
 from pisvm.data.folds import check_folds, stratified_folds
+from pisvm.data.ranges import fit_unit_scaling
 from pisvm.data.sampling import make_selection, training_statistics
 from pisvm.data.scene import read_scene
 from pisvm.data.selection import TEST, TRAIN, read_selection, write_selection
@@ -305,7 +305,7 @@ def _svm_problem(pixels, labels, selection, options):
     train = (flat_selection == TRAIN) & (flat_labels > 0)
     # [0, 1] from the training pixels only; other pixels are not clipped (svm-scale -r).
     pixels = np.asarray(pixels, dtype=np.float64)
-    scaler = MinMaxScaler().fit(pixels[train])
+    scaler = fit_unit_scaling(pixels, train)
     X_train, X_all = scaler.transform(pixels[train]), scaler.transform(pixels)
     y_train = flat_labels[train]
     fold = stratified_folds(y_train, n_splits=options.folds, random_state=options.fold_seed)

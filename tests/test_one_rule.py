@@ -150,3 +150,14 @@ def test_aligned_text_tables_are_written_once():
     assert aligned_text(["a", "bbb"], [["10", "2"]]) == " a  bbb\n10    2"
     # The confusion matrix (pisvm.results.metrics) is another layout: one width for every column.
     assert _holders(r"zip\(line, widths\)") == ["pisvm/results/report.py"]
+
+
+def test_unit_scaling_by_the_training_rows_is_written_once():
+    import numpy as np
+
+    from pisvm.data.ranges import fit_unit_scaling
+
+    X = np.array([[0.0, 5.0], [2.0, 5.0], [4.0, 5.0]])
+    scaler = fit_unit_scaling(X, np.array([True, True, False]))
+    np.testing.assert_array_equal(scaler.transform(X), [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
+    assert _holders(r"MinMaxScaler\(\)") == ["pisvm/data/ranges.py"]
