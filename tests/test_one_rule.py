@@ -161,3 +161,16 @@ def test_unit_scaling_by_the_training_rows_is_written_once():
     scaler = fit_unit_scaling(X, np.array([True, True, False]))
     np.testing.assert_array_equal(scaler.transform(X), [[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
     assert _holders(r"MinMaxScaler\(\)") == ["pisvm/data/ranges.py"]
+
+
+def test_rank_0_validates_then_broadcasts_in_one_place():
+    from pisvm.transport import CollectiveError, decided_by_root
+
+    assert decided_by_root(lambda: {"x": 1}, None) == {"x": 1}
+
+    def bad():
+        raise OSError("in.el: no such file\nsecond line")
+
+    with pytest.raises(CollectiveError, match=r"^in\.el: no such file$"):
+        decided_by_root(bad, None)
+    assert _holders(r"\{\"error\": str\(|\"error\" in (payload|setup)\b") == []

@@ -18,8 +18,8 @@ import numpy as np
 
 from ..svm.solver import CACHE_MB
 from ..svm.train import SOLVERS
-from ..transport import bcast_when_ready
-from .common import CollectiveError, OneLineParser, class_weights, label_weight, number, run
+from ..transport import decided_by_root
+from .common import OneLineParser, class_weights, label_weight, number, run
 
 PROG = "pisvm-train"
 KERNEL_CODES = {0: "linear", 1: "polynomial", 2: "rbf", 3: "sigmoid"}
@@ -91,17 +91,12 @@ def _main(argv, comm):
     if args.solver == "pisvm" and args.kernel != 2:
         parser.error(f"--solver pisvm trains the RBF kernel (-t 2) only, not -t {args.kernel}: use --solver libsvm")
     model_path = args.model or os.path.basename(args.train) + ".model"
-    payload = None
-    if rank == 0:
-        try:
-            check_outputs([model_path], [args.train])
-            payload = load_inputs(args)
-        except (ValueError, OSError) as error:
-            payload = {"error": str(error)}
-    if comm is not None:
-        payload = bcast_when_ready(payload, comm)
-    if "error" in payload:
-        raise CollectiveError(payload["error"])
+
+    def check():
+        check_outputs([model_path], [args.train])
+        return load_inputs(args)
+
+    payload = decided_by_root(check, comm)
     X, y, params = payload["X"], payload["y"], payload["params"]
     if rank == 0 and not args.quiet:
         print(f"{PROG}: {args.train}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes; "
