@@ -32,8 +32,8 @@ def test_cli_choices_are_the_library_tuples():
     assert _choices(grid_parser())["--backend"] is BACKENDS
     compare = _choices(compare_parser())
     assert compare["--backend"] is BACKENDS and compare["--sampling"] is MODES and compare["--methods"] is METHODS
-    assert _choices(split_parser())["--mode"] is MODES
-    assert _choices(jobs_parser())["sampling --modes"] is MODES
+    assert _choices(split_parser())["--sampling"] is MODES
+    assert _choices(jobs_parser())["sampling --sampling"] is MODES
 
 
 def test_features_choices_are_the_library_tuples():
@@ -174,3 +174,26 @@ def test_rank_0_validates_then_broadcasts_in_one_place():
     with pytest.raises(CollectiveError, match=r"^in\.el: no such file$"):
         decided_by_root(bad, None)
     assert _holders(r"\{\"error\": str\(|\"error\" in (payload|setup)\b") == []
+
+
+@pytest.mark.parametrize("command, argv, old", [
+    ("split", ["s.h5", "--out", "o"], {"--mode": "--sampling"}),
+    ("compare", ["s.h5"], {"--seeds": "--seed"}),
+    ("jobs", ["sampling", "s.h5", "--out", "o"], {"--modes": "--sampling", "--fractions": "--fraction",
+                                                  "--seeds": "--seed"}),
+])
+def test_one_spelling_of_the_sampling_options(command, argv, old):
+    from compare.cli import build_parser as compare_parser
+    from pisvm.cli.split import build_parser as split_parser
+    from studies.cli import build_parser as jobs_parser
+
+    parser = {"split": split_parser, "compare": compare_parser, "jobs": jobs_parser}[command]()
+    args = vars(parser.parse_args(argv))
+    assert {"sampling", "fraction", "seed"} <= set(args) and args["sampling"] == ["random"] and args["seed"] == [0]
+    values = {"--sampling": ["size"], "--fraction": ["0.2"], "--seed": ["3", "4"]}
+    # An earlier release's spellings still parse, into the same options, and are hidden from the help.
+    spelled = parser.parse_args(argv + [word for option, new in old.items() for word in [option] + values[new]])
+    assert vars(spelled) == vars(parser.parse_args(argv + [word for new in old.values()
+                                                           for word in [new] + values[new]]))
+    sub = parser._subparsers._group_actions[0].choices["sampling"] if command == "jobs" else parser
+    assert not set(old) & set(sub.format_help().replace(",", " ").split())
