@@ -197,3 +197,20 @@ def test_one_spelling_of_the_sampling_options(command, argv, old):
                                                            for word in [new] + values[new]]))
     sub = parser._subparsers._group_actions[0].choices["sampling"] if command == "jobs" else parser
     assert not set(old) & set(sub.format_help().replace(",", " ").split())
+
+
+def test_the_prefetch_macro_is_written_once():
+    from conftest import REPO
+
+    suffixes = (".pyx", ".pxd", ".h")
+    assert _holders(r"__builtin_prefetch", suffixes=suffixes) == ["pisvm/prefetch.h"]
+    assert _holders(r"cimport prefetch", suffixes=(".pyx",)) == [
+        "features/_max_tree.pyx", "features/_tree_of_shapes.pyx", "pisvm/svm/_smo.pyx"]
+    # Shipped with the package, beside the .pxd that declares it (pip install and sdist build from them).
+    assert '"pisvm": ["*.h", "*.pxd"]' in (REPO / "setup.py").read_text(encoding="utf-8")
+
+
+def test_the_attribute_merge_of_both_tree_kernels_is_written_once():
+    assert _holders(r"moments\[4 \* \w+\] \+= moments\[", suffixes=(".pyx", ".pxd")) == ["features/_trees.pxd"]
+    assert _holders(r"cimport merge_attributes", suffixes=(".pyx",)) == [
+        "features/_max_tree.pyx", "features/_tree_of_shapes.pyx"]
