@@ -214,3 +214,17 @@ def test_the_attribute_merge_of_both_tree_kernels_is_written_once():
     assert _holders(r"moments\[4 \* \w+\] \+= moments\[", suffixes=(".pyx", ".pxd")) == ["features/_trees.pxd"]
     assert _holders(r"cimport merge_attributes", suffixes=(".pyx",)) == [
         "features/_max_tree.pyx", "features/_tree_of_shapes.pyx"]
+
+
+def test_progress_lines_are_written_once():
+    import io
+
+    from pisvm.results.progress import Progress
+
+    stream = io.StringIO()
+    meter = Progress(0, "pisvm-train: rank 0", stream=stream, unit="binary problems")
+    for done in (1, 2, 3):
+        meter(done, 3, 0.1)  # the train_model callback
+    assert stream.getvalue().startswith("pisvm-train: rank 0: 3/3 binary problems (100 %), 0.0 min elapsed")
+    assert _holders(r"min elapsed") == ["pisvm/results/progress.py"]
+    assert _holders(r"class \w*Progress\b") == ["pisvm/results/progress.py"]

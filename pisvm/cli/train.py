@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from ..results.progress import Progress
 from ..svm.solver import CACHE_MB
 from ..svm.train import SOLVERS
 from ..transport import decided_by_root
@@ -69,18 +70,6 @@ def load_inputs(args):
     return {"X": X, "y": y, "params": params}
 
 
-class _Progress:
-    """Progress lines on stderr at most every 10 s (and at the end)."""
-
-    def __init__(self, enabled):
-        self.enabled, self.shown = enabled, -10.0
-
-    def __call__(self, done, total, seconds):
-        if self.enabled and (done == total or seconds - self.shown >= 10.0):
-            self.shown = seconds
-            print(f"{PROG}: rank 0: {done}/{total} binary problems, {seconds:.1f} s", file=sys.stderr, flush=True)
-
-
 def _main(argv, comm):
     from ..data.atomic import check_outputs
     from ..svm.train import train_model
@@ -104,7 +93,8 @@ def _main(argv, comm):
               f"{size} rank(s)",
               file=sys.stderr, flush=True)
     started = time.perf_counter()
-    model = train_model(X, y, params, comm=comm, progress=_Progress(not args.quiet))
+    meter = Progress(0, f"{PROG}: rank 0", enabled=not args.quiet, unit="binary problems")
+    model = train_model(X, y, params, comm=comm, progress=meter)
     if rank != 0:
         return 0
     model.write(model_path)
