@@ -228,3 +228,17 @@ def test_progress_lines_are_written_once():
     assert stream.getvalue().startswith("pisvm-train: rank 0: 3/3 binary problems (100 %), 0.0 min elapsed")
     assert _holders(r"min elapsed") == ["pisvm/results/progress.py"]
     assert _holders(r"class \w*Progress\b") == ["pisvm/results/progress.py"]
+
+
+def test_rows_per_chunk_are_named_constants():
+    from pisvm.grid.chains import CHUNK_ROWS
+    from pisvm.svm.predict import MIN_CHUNK_ROWS, _chunk_rows
+
+    assert (CHUNK_ROWS, MIN_CHUNK_ROWS) == (256, 128)
+
+    class Tiny:
+        labels, support_vectors, rho = [1, 2], [[0.0]] * 10**6, [0.0]
+
+    assert _chunk_rows(Tiny, 1.0, False) == MIN_CHUNK_ROWS  # the floor: 1 MB holds no row of 10**6 SVs
+    # Two rules, two names (why they differ: MIN_CHUNK_ROWS's docstring), each defined once.
+    assert _holders(r"(?m)^(MIN_)?CHUNK_ROWS = ") == ["pisvm/grid/chains.py", "pisvm/svm/predict.py"]
