@@ -17,12 +17,12 @@ def cython_extensions():
 
     extensions = [
         Extension(".".join(source.relative_to(HERE).with_suffix("").parts), [str(source.relative_to(HERE))],
-                  include_dirs=[numpy.get_include()],
+                  include_dirs=[numpy.get_include(), str(HERE)],  # HERE: pisvm/prefetch.h
                   define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                   extra_compile_args=["-O3"])
         for source in sources
     ]
-    return cythonize(extensions, language_level=3)
+    return cythonize(extensions, language_level=3, include_path=[str(HERE)])
 
 
 setup(
@@ -35,7 +35,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["pisvm", "pisvm.*", "features", "features.*",
                                     "cnn", "cnn.*", "compare", "compare.*", "studies", "studies.*"]),
-    package_data={"pisvm.svm": ["*.pxd", "*.pyx"], "features": ["*.pxd", "*.pyx"]},
+    package_data={"pisvm": ["*.h", "*.pxd"], "pisvm.svm": ["*.pxd", "*.pyx"], "features": ["*.pxd", "*.pyx"]},
     ext_modules=cython_extensions(),
     install_requires=[
         "numpy>=1.24",

@@ -1,13 +1,14 @@
 """pisvm-compare: SVM on spectra, SVM on attribute profiles and the 3D-CNN on the same splits.
 
-    pisvm-compare scene.h5 --sampling random size --fraction 0.1 --seeds 0 1 2 --out cmp
+    pisvm-compare scene.h5 --sampling random size --fraction 0.1 --seed 0 1 2 --out cmp
     mpirun -n 8 pisvm-compare scene.h5 --split split.h5 --methods svm-spectra svm-ap --out cmp
 """
 
 import sys
 
-from pisvm.cli.common import CollectiveError, OneLineParser, fraction, number, run
-from pisvm.data.sampling import MODES
+from features.profiles import AREA_THRESHOLDS
+from pisvm.cli.common import CollectiveError, OneLineParser, add_sampling_options, number, run
+from pisvm.data.folds import check_folds
 from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS
 from pisvm.grid.run import SOLVERS
 from pisvm.svm.backends import BACKENDS
@@ -22,10 +23,7 @@ def build_parser():
     parser.add_argument("scene", help="scene HDF5 file (pisvm-data import)")
     splits = parser.add_mutually_exclusive_group()
     splits.add_argument("--split", nargs="+", metavar="SELECTION", help="selection files (pisvm-split)")
-    splits.add_argument("--sampling", nargs="+", choices=MODES,
-                        help="sample splits now (default: random)")
-    parser.add_argument("--fraction", nargs="+", type=fraction, default=[0.1], help="training fractions to sample")
-    parser.add_argument("--seeds", nargs="+", type=number(int, 0, False), default=[0], help="seeds of random sampling")
+    add_sampling_options(parser, group=splits, old={"--seed": "--seeds"})
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS), metavar="METHOD",
                         help=f"methods among {', '.join(METHODS)}")
     parser.add_argument("-g", "--gamma", nargs="+", type=number(float, 0), default=list(SEED_GAMMAS),
@@ -39,7 +37,7 @@ def build_parser():
                         help="library of --solver libsvm: libsvm or thundersvm")
     parser.add_argument("--pca", type=number(int, 0), default=4,
                         help="principal components profiled (svm-ap, svm-sdap)")
-    parser.add_argument("--area", nargs="+", type=number(float, 0), default=[25.0, 100.0, 500.0, 1000.0, 5000.0],
+    parser.add_argument("--area", nargs="+", type=number(float, 0), default=list(AREA_THRESHOLDS),
                         help="area thresholds of the attribute profiles, pixels")
     parser.add_argument("--epochs", type=number(int, 0), default=600, help="CNN epochs")
     parser.add_argument("--batch", type=number(int, 0), default=50, help="CNN batch size")
@@ -52,8 +50,10 @@ def _main(argv, comm):
     from .pipeline import CompareOptions, SplitSpec, run_comparison
 
     args = build_parser().parse_args(argv)
-    if args.folds < 2:
-        raise CollectiveError(f"folds == {args.folds}, must be >= 2")
+    try:
+        check_folds(args.folds)
+    except ValueError as error:  # every rank parsed the same -v: an error they all know
+        raise CollectiveError(str(error)) from None
     if args.window % 2 == 0:
         raise CollectiveError(f"window == {args.window}, must be odd")
     if args.split:
@@ -63,9 +63,9 @@ def _main(argv, comm):
             raise CollectiveError("two --split files share a name; rename one")
     else:
         specs = []
-        for mode in args.sampling or ["random"]:
+        for mode in args.sampling:
             for share in args.fraction:
-                for seed in (args.seeds if mode == "random" else args.seeds[:1]):
+                for seed in (args.seed if mode == "random" else args.seed[:1]):
                     specs.append(SplitSpec(mode=mode, fraction=share, seed=seed))
     if args.solver == "pisvm" and args.backend != "libsvm":
         raise CollectiveError(f"--backend {args.backend} runs with --solver libsvm only (--solver pisvm is its own)")

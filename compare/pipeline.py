@@ -19,10 +19,11 @@ import sys
 import time
 
 import numpy as np
-from sklearn.preprocessing import MinMaxScaler
 
+from features.profiles import AREA_THRESHOLDS
 from pisvm.data.atomic import atomic_path, check_outputs, write_atomic
-from pisvm.data.folds import stratified_folds
+from pisvm.data.folds import check_folds, stratified_folds
+from pisvm.data.ranges import fit_unit_scaling
 from pisvm.data.sampling import make_selection, training_statistics
 from pisvm.data.scene import read_scene
 from pisvm.data.selection import TEST, TRAIN, read_selection, write_selection
@@ -56,7 +57,7 @@ class CompareOptions:
         The SVM grid's solver (see ``pisvm-grid --solver``).
     pca : int, default 4
         Principal components profiled for ``svm-ap`` and ``svm-sdap``.
-    area : tuple of float, default (25, 100, 500, 1000, 5000)
+    area : tuple of float, default :data:`features.profiles.AREA_THRESHOLDS`
         Area thresholds of the (self-dual) attribute profiles, in pixels.
     adjacency : {4, 8}, default 4
     epochs : int, default 600
@@ -73,7 +74,7 @@ class CompareOptions:
     backend: str = "libsvm"
     solver: str = "pisvm"
     pca: int = 4
-    area: tuple = (25.0, 100.0, 500.0, 1000.0, 5000.0)
+    area: tuple = AREA_THRESHOLDS
     adjacency: int = 4
     epochs: int = 600
     batch: int = 50
@@ -112,8 +113,7 @@ class CompareOptions:
         """
         if any(method.startswith("svm") for method in methods):
             check_grid(list(self.gammas), list(self.costs))
-            if self.folds < 2:
-                raise ValueError(f"folds == {self.folds}, must be >= 2")
+            check_folds(self.folds)
             make_solver(self.solver, self.backend, {})
         if "svm-ap" in methods or "svm-sdap" in methods:
             if not 1 <= self.pca <= n_bands:
@@ -352,7 +352,7 @@ def _svm_problem(pixels, labels, selection, options):
     train = (flat_selection == TRAIN) & (flat_labels > 0)
     # [0, 1] from the training pixels only; other pixels are not clipped (svm-scale -r).
     pixels = np.asarray(pixels, dtype=np.float64)
-    scaler = MinMaxScaler().fit(pixels[train])
+    scaler = fit_unit_scaling(pixels, train)
     X_train, X_all = scaler.transform(pixels[train]), scaler.transform(pixels)
     y_train = flat_labels[train]
     fold = stratified_folds(y_train, n_splits=options.folds, random_state=options.fold_seed)

@@ -64,8 +64,14 @@ def _rows(parser):
             if action.nargs in ("?", "*"):
                 value = (value + " " if value else "") + "(optional)"
         required = "yes" if action.required else ""
+        if action.help == argparse.SUPPRESS:  # an earlier release's spelling, hidden from --help
+            current = next(other.option_strings[0] for other in parser._actions
+                           if other.dest == action.dest and other.help != argparse.SUPPRESS)
+            description = f"the earlier spelling of `{current}`, still accepted (hidden from --help)"
+        else:
+            description = formatter._expand_help(action)
         rows.append(f"| {names} | {_cell(f'`{value}`' if value and value != '(optional)' else value)} "
-                    f"| {required} | {_cell(formatter._expand_help(action))} |")
+                    f"| {required} | {_cell(description)} |")
     return rows
 
 

@@ -25,21 +25,13 @@ back with the same rule (``~v`` for integers, ``-v`` for floats).
 from libc.math cimport sqrt
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
-from features._trees cimport numeric
+from features._trees cimport merge_attributes, numeric
 
-cdef extern from *:
-    # Start loading a cache line (GCC/Clang builtin, a no-op elsewhere): the
-    # union-find visits pixels in value order, scattered over the image, so
-    # the loops below request the lines of the pixels PREFETCH_DISTANCE
-    # steps ahead.
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define PISVM_PREFETCH(address) __builtin_prefetch(address)
-    #else
-    #define PISVM_PREFETCH(address) ((void)0)
-    #endif
-    """
-    void _prefetch "PISVM_PREFETCH" (const void* address) nogil
+from pisvm._prefetch cimport prefetch as _prefetch
+
+# The union-find visits pixels in value order, scattered over the image, so
+# the loops below request the lines of the pixels PREFETCH_DISTANCE steps
+# ahead.
 
 cdef enum:
     PREFETCH_DISTANCE = 16
@@ -211,23 +203,7 @@ def _max_tree(const numeric[::1] image, const int32_t[::1] order, bint from_end,
                 if st[zp].rank == st[zq].rank:
                     st[zp].rank += 1
                 st[zp].top = <int32_t>p
-                if has_bbox:
-                    if b[4 * root] < b[4 * p]:
-                        b[4 * p] = b[4 * root]
-                    if b[4 * root + 1] > b[4 * p + 1]:
-                        b[4 * p + 1] = b[4 * root + 1]
-                    if b[4 * root + 2] < b[4 * p + 2]:
-                        b[4 * p + 2] = b[4 * root + 2]
-                    if b[4 * root + 3] > b[4 * p + 3]:
-                        b[4 * p + 3] = b[4 * root + 3]
-                if has_moments:
-                    mo[4 * p] += mo[4 * root]
-                    mo[4 * p + 1] += mo[4 * root + 1]
-                    mo[4 * p + 2] += mo[4 * root + 2]
-                    mo[4 * p + 3] += mo[4 * root + 3]
-                if has_sums:
-                    s[2 * p] += s[2 * root]
-                    s[2 * p + 1] += s[2 * root + 1]
+                merge_attributes(b, mo, s, p, root)
         # Canonicalise and number the nodes, root first (reverse processing
         # order): a parent is always visited before its children.  Slot 0
         # now receives the node index of each pixel.

@@ -22,7 +22,8 @@ inside ``with nogil:`` and writes its outputs in place.  Nothing validates.
 
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
-from features._trees cimport numeric
+from features._trees cimport merge_attributes, numeric
+from pisvm._prefetch cimport prefetch as _prefetch
 
 cdef extern from *:
     """
@@ -41,16 +42,6 @@ cdef enum:
     PREFETCH_DISTANCE = 16
     # Bitmap levels: 64**6 queue levels is beyond any image of fewer than 2**31 pixels.
     MAX_BITMAP_LEVELS = 6
-
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define PISVM_TOS_PREFETCH(address) __builtin_prefetch(address)
-    #else
-    #define PISVM_TOS_PREFETCH(address) ((void)0)
-    #endif
-    """
-    void _prefetch "PISVM_TOS_PREFETCH" (const void* address) nogil
 
 
 cdef packed struct QueuedFace:
@@ -626,21 +617,5 @@ def _accumulate(const numeric[::1] image, Py_ssize_t n_cols, const int32_t[::1] 
                 sums[2 * k] += v
                 sums[2 * k + 1] += v * v
         for k in range(m - 1, 0, -1):
-            q = node_parent[k]
-            if has_bbox:
-                if bbox[4 * k] < bbox[4 * q]:
-                    bbox[4 * q] = bbox[4 * k]
-                if bbox[4 * k + 1] > bbox[4 * q + 1]:
-                    bbox[4 * q + 1] = bbox[4 * k + 1]
-                if bbox[4 * k + 2] < bbox[4 * q + 2]:
-                    bbox[4 * q + 2] = bbox[4 * k + 2]
-                if bbox[4 * k + 3] > bbox[4 * q + 3]:
-                    bbox[4 * q + 3] = bbox[4 * k + 3]
-            if has_moments:
-                moments[4 * q] += moments[4 * k]
-                moments[4 * q + 1] += moments[4 * k + 1]
-                moments[4 * q + 2] += moments[4 * k + 2]
-                moments[4 * q + 3] += moments[4 * k + 3]
-            if has_sums:
-                sums[2 * q] += sums[2 * k]
-                sums[2 * q + 1] += sums[2 * k + 1]
+            merge_attributes(&bbox[0] if has_bbox else NULL, &moments[0] if has_moments else NULL,
+                             &sums[0] if has_sums else NULL, node_parent[k], k)

@@ -28,7 +28,6 @@ import os
 import time
 
 import numpy as np
-from sklearn.preprocessing import MinMaxScaler
 
 from features import profiles as _profiles
 from features import trees as _trees
@@ -98,20 +97,20 @@ def _libsvm_paths(prefix, split):
 def _write_libsvm(paths, samples, labels, selection, comment):
     """Write the LibSVM file(s) to ``paths`` (see :func:`_libsvm_paths`)."""
     from pisvm.data.libsvm import write_libsvm
-    from pisvm.data.ranges import write_ranges
+    from pisvm.data.ranges import fit_unit_scaling, write_ranges
     from pisvm.data.selection import TEST, TRAIN
 
     labelled = labels != 0
     if selection is None:
         index = np.flatnonzero(labelled)
-        scaled = MinMaxScaler().fit_transform(np.asarray(samples[index], dtype=np.float64))
+        scaled = fit_unit_scaling(samples, index).transform(np.asarray(samples[index], dtype=np.float64))
         write_libsvm(paths[0], scaled, labels.reshape(-1)[index], comment=comment)
         return
     train = np.flatnonzero(labelled & (selection == TRAIN))
     test = np.flatnonzero(labelled & (selection == TEST))
     # [0, 1] from the training pixels only; test values are not clipped (svm-scale -r).
     samples = np.asarray(samples, dtype=np.float64)
-    scaler = MinMaxScaler().fit(samples[train])
+    scaler = fit_unit_scaling(samples, train)
     scaled_train, scaled_test = scaler.transform(samples[train]), scaler.transform(samples[test])
     write_libsvm(paths[0], scaled_train, labels.reshape(-1)[train], comment=comment)
     write_libsvm(paths[1], scaled_test, labels.reshape(-1)[test], comment=comment)

@@ -22,6 +22,9 @@ import numpy as np
 from features import shapes as _shapes
 from features import trees as _trees
 
+AREA_THRESHOLDS = (25.0, 100.0, 500.0, 1000.0, 5000.0)
+"""Default area thresholds, pixels, of the (self-dual) attribute profiles that pisvm-compare computes."""
+
 
 def _check_attribute_dict(attributes):
     """Validate ``{name: thresholds}``; return a list of (name, tuple of float)."""

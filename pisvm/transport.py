@@ -102,8 +102,57 @@ def bcast_when_ready(obj, comm, root=0):
         return comm.bcast(obj, root=root)
 
 
+def decided_by_root(check, comm, share=None):
+    """Rank 0 runs ``check()`` and every rank learns the verdict: the one "rank 0 validates, then broadcasts" rule.
+
+    Rank 0 reads and checks the input alone (the other ranks wait without
+    spinning, :func:`bcast_when_ready`); a ``ValueError`` or ``OSError`` it
+    raises is bad input, which every rank then raises as one
+    :class:`CollectiveError` (printed by rank 0 only, no abort).
+
+    Parameters
+    ----------
+    check : callable
+        Called on rank 0 only, with no argument.
+    comm : mpi4py.MPI.Comm or None
+        None runs serially (rank 0 alone).
+    share : callable, optional
+        What the other ranks receive of rank 0's value (default: the value itself).
+
+    Returns
+    -------
+    ``check()``'s value on rank 0, ``share(value)`` on the other ranks.
+
+    Raises
+    ------
+    CollectiveError
+        On every rank, with the first line of rank 0's error.
+
+    Notes
+    -----
+    The broadcast message is ``(error, shared)``: ``(None, share(value))``,
+    or ``(first line of the error, None)``.
+    """
+    rank = 0 if comm is None else comm.rank
+    error = value = None
+    if rank == 0:
+        try:
+            value = check()
+        except (ValueError, OSError) as failure:
+            error = str(failure).splitlines()[0] if str(failure) else type(failure).__name__
+    if comm is not None:
+        message = (error, value if error is not None or share is None else share(value)) if rank == 0 else None
+        error, shared = bcast_when_ready(message, comm)
+        value = value if rank == 0 else shared
+    if error is not None:
+        raise CollectiveError(error)
+    return value
+
+
 def settle(comm):
     """Return once every rank of ``comm`` has called this, waiting in a back-off-polled ``Ibarrier``.
+
+    The one sleep-polled barrier (:meth:`Channel.barrier` and the ``*_when_ready`` collectives call it).
 
     Called before a blocking collective that some ranks reach long before
     others, it keeps the early ranks from spinning a core in that collective.
@@ -171,10 +220,8 @@ class Channel:
         wait(request, self.poll_s)
 
     def barrier(self):
-        """Wait until every rank reaches the barrier, polling with back-off."""
-        with serialized():
-            request = self.comm.Ibarrier()
-        wait(request)
+        """Wait until every rank reaches the barrier, polling with back-off (:func:`settle`)."""
+        settle(self.comm)
 
     def close(self):
         """Free the duplicate communicator (every rank, after :meth:`barrier`)."""
@@ -213,5 +260,6 @@ def abort_job(comm, prog, error, code=1):
     abort(comm, code)
 
 
-__all__ = ["Backoff", "Channel", "CollectiveError", "abort", "abort_job", "bcast_when_ready", "serialized",
-           "thread_level", "wait"]
+__all__ = ["Backoff", "Channel", "CollectiveError", "abort", "abort_job", "bcast_when_ready", "decided_by_root",
+           "gather_when_ready",
+           "serialized", "settle", "thread_level", "wait"]

@@ -1,7 +1,7 @@
 """pisvm-jobs: write one job script per job of a study (SLURM or PBS).
 
     pisvm-jobs scaling train.el --ranks 1 2 4 8 16 32 64 80 --account ACC --partition batch --out jobs/scaling
-    pisvm-jobs sampling indian.h5 --modes random size stddev --fractions 0.1 0.3 0.6 0.9 --seeds 0 1 2 \\
+    pisvm-jobs sampling indian.h5 --sampling random size stddev --fraction 0.1 0.3 0.6 0.9 --seed 0 1 2 \\
         --account ACC --partition gpus --modules CUDA TensorFlow --out jobs/sampling
 """
 
@@ -10,8 +10,7 @@ import os
 import shlex
 import sys
 
-from pisvm.cli.common import OneLineParser, fraction, number, run_serial
-from pisvm.data.sampling import MODES
+from pisvm.cli.common import OneLineParser, add_sampling_options, number, run_serial
 
 from .scripts import SCHEDULERS
 
@@ -46,12 +45,8 @@ def build_parser():
 
     sampling = studies.add_parser("sampling", parents=[common], help="splits x 3D-CNN training")
     sampling.add_argument("scene", help="scene HDF5 file")
-    sampling.add_argument("--modes", nargs="+", choices=MODES, default=["random"],
-                          help="sampling modes")
-    sampling.add_argument("--fractions", type=fraction, nargs="+", default=[0.1, 0.3, 0.6, 0.9],
-                          help="training fractions")
-    sampling.add_argument("--seeds", type=number(int, 0, False), nargs="+", default=[0],
-                          help="seeds of random sampling; cluster modes use the first")
+    add_sampling_options(sampling, fractions=(0.1, 0.3, 0.6, 0.9),
+                         old={"--sampling": "--modes", "--fraction": "--fractions", "--seed": "--seeds"})
     sampling.add_argument("--epochs", type=number(int, 0), default=600, help="CNN epochs")
     sampling.add_argument("--gpus", type=number(int, 0, False), default=1, help="GPUs per job")
     return parser
@@ -90,7 +85,7 @@ def _main(argv):
     if args.study == "scaling":
         written = scaling_study(args.out, args.train, args.ranks, args.grid, args.test, **options)
     else:
-        written = sampling_study(args.out, args.scene, args.modes, args.fractions, args.seeds, args.epochs,
+        written = sampling_study(args.out, args.scene, args.sampling, args.fraction, args.seed, args.epochs,
                                  gpus=args.gpus, **options)
     print(f"{PROG}: wrote {len(written)} scripts to {args.out}/ (submit.sh submits them all)")
     return 0

@@ -216,7 +216,7 @@ def sampling_study(folder, scene, modes, fractions, seeds, epochs=600, scheduler
                 tag = f"{mode}-{fraction:g}-{seed}"
                 split = f'"{results}/splits/{tag}.h5"'
                 payload = (f'mkdir -p "{results}/splits" && '
-                           f"pisvm-split {scene} --mode {mode} --fraction {fraction:g} --seed {seed} "
+                           f"pisvm-split {scene} --sampling {mode} --fraction {fraction:g} --seed {seed} "
                            f"--out {split} && pisvm-cnn train {scene} {split} "
                            f'--epochs "${{EPOCHS:-{epochs}}}" --out "{results}/{tag}"')
                 jobs.append({"name": f"cnn-{tag}", "payload": payload, "ntasks": 1, "gpus": gpus})

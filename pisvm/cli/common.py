@@ -72,6 +72,73 @@ def fraction(text):
     return value
 
 
+def add_sampling_options(parser, fractions=(0.1,), group=None, old=None):
+    """Add the options of split sampling, one spelling on every command: ``--sampling``, ``--fraction``, ``--seed``.
+
+    Each takes one or more values (``args.sampling``, ``args.fraction``,
+    ``args.seed`` are lists).  pisvm-split, pisvm-compare and pisvm-jobs
+    sampling call this.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    fractions : tuple of float, default (0.1,)
+        Default of ``--fraction``.
+    group : argparse group, optional
+        Where ``--sampling`` goes (pisvm-compare: exclusive with ``--split``).
+    old : dict, optional
+        ``{new option: old spelling}`` accepted but hidden from the help, for
+        one release (job scripts written before the options were renamed).
+    """
+    from ..data.sampling import MODES
+
+    (group or parser).add_argument("--sampling", nargs="+", choices=MODES, default=["random"], metavar="MODE",
+                                   help=f"sampling modes among {', '.join(MODES)}: random draws each class's "
+                                        "pixels at random; size / stddev sample DBSCAN clusters, largest / most "
+                                        "varied first")
+    parser.add_argument("--fraction", nargs="+", type=fraction, default=list(fractions),
+                        help="training shares of each class's pixels")
+    parser.add_argument("--seed", nargs="+", type=number(int, 0, False), default=[0],
+                        help="seeds of random sampling (cluster sampling is deterministic)")
+    kinds = {"--sampling": {"choices": MODES, "metavar": "MODE"}, "--fraction": {"type": fraction},
+             "--seed": {"type": number(int, 0, False)}}
+    for new, spelling in (old or {}).items():
+        parser.add_argument(spelling, dest=new.lstrip("-"), nargs="+", default=argparse.SUPPRESS,
+                            help=argparse.SUPPRESS, **kinds[new])
+
+
+def label_weight(text):
+    """An argparse type: ``LABEL=WEIGHT`` (LIBSVM ``-wi``, option ``-w``), returned as ``(float(label), weight)``."""
+    label, sep, value = text.partition("=")
+    try:
+        label = float(label)
+    except ValueError:
+        sep = ""
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=WEIGHT")
+    return label, number(float, 0)(value)
+
+
+def class_weights(pairs, labels, weights=None):
+    """``{label: weight}``: the ``-w LABEL=W`` pairs multiplied into ``weights``; ValueError naming an unknown label.
+
+    Parameters
+    ----------
+    pairs : list of (float, float)
+        Parsed by :func:`label_weight`; a label given twice gets the product.
+    labels : array-like
+        The classes of the training data.
+    weights : dict, optional
+        Weights to start from (balanced weights, for example).
+    """
+    weights = dict(weights or {})
+    for label, value in pairs:
+        if label not in labels:
+            raise ValueError(f"-w {label:g}={value:g}: no such class in the training data")
+        weights[label] = weights.get(label, 1.0) * value
+    return weights
+
+
 def _format_warning(message, category, filename, lineno, line=None):
     return f"warning: {message}\n"
 

@@ -6,7 +6,6 @@ Without a training file it runs the built-in synthetic workload (the
 seed-shaped problem, small scale, with a held-out test part).
 """
 
-import argparse
 import contextlib
 import os
 import sys
@@ -17,16 +16,9 @@ from ..grid.cells import SEED_COSTS, SEED_GAMMAS
 from ..grid.run import SOLVERS, make_solver
 from ..svm.backends import BACKENDS
 from ..svm.solver import CACHE_MB
-from .common import OneLineParser, number, run
+from .common import OneLineParser, class_weights, label_weight, number, run
 
 PROG = "pisvm-grid"
-
-
-def _weight(text):
-    label, sep, weight = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=WEIGHT")
-    return float(label), number(float, 0)(weight)
 
 
 def build_parser(rank=0):
@@ -46,7 +38,7 @@ def build_parser(rank=0):
     parser.add_argument("-e", "--tolerance", type=number(float, 0), default=1e-3, help="solver stopping tolerance")
     parser.add_argument("--no-shrinking", action="store_true", help="turn off LIBSVM's shrinking heuristic")
     parser.add_argument("--class-weight", choices=["balanced"], help="weigh C by inverse class frequency")
-    parser.add_argument("-w", "--weight", type=_weight, action="append", default=[], metavar="LABEL=W",
+    parser.add_argument("-w", "--weight", type=label_weight, action="append", default=[], metavar="LABEL=W",
                         help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
     parser.add_argument("--solver", choices=SOLVERS, default=SOLVERS[0],
                         help="pisvm: the grid's own solver (one kernel block per class pair and gamma, shared "
@@ -94,13 +86,13 @@ def grid_values(args):
 
     The one check of the grid options (pisvm-grid, and pisvm-jobs for its ``--grid``).
     """
+    from ..data.folds import check_folds
     from ..grid.cells import check_grid, log2_range
 
     gammas = list(args.gamma or []) + (log2_range(args.log2g, "--log2g") if args.log2g else [])
     costs = list(args.cost or []) + (log2_range(args.log2c, "--log2c") if args.log2c else [])
     gammas, costs = check_grid(gammas or SEED_GAMMAS, costs or SEED_COSTS)
-    if args.folds < 2:
-        raise ValueError(f"folds == {args.folds}, must be >= 2")
+    check_folds(args.folds)
     if args.parts is not None and args.parts < 1:
         raise ValueError(f"parts == {args.parts}, must be >= 1")
     return gammas, costs
@@ -160,11 +152,7 @@ def _class_weight(args, y):
     if args.class_weight == "balanced":
         counts = np.array([np.sum(y == label) for label in labels])
         weights = {float(label): len(y) / (len(labels) * count) for label, count in zip(labels, counts)}
-    for label, weight in args.weight:
-        if label not in labels:
-            raise ValueError(f"weight for label {label:g}: no such class in the training data")
-        weights[label] = weights.get(label, 1.0) * weight
-    return weights or None
+    return class_weights(args.weight, labels, weights) or None
 
 
 def _solver_options(args, class_weight, json_ready=False):

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from ..data.atomic import atomic_paths, check_outputs, is_stream, write_atomic
-from ..transport import bcast_when_ready, gather_when_ready, settle
+from ..transport import decided_by_root, gather_when_ready, settle
 from .common import CollectiveError, OneLineParser, number, run
 
 PROG = "pisvm-predict"
@@ -225,16 +225,7 @@ def _main(argv, comm):
     rank, size = (0, 1) if comm is None else (comm.rank, comm.size)
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
-    setup = None
-    if rank == 0:
-        try:
-            setup = _setup(args)
-        except (ValueError, OSError) as error:
-            setup = {"error": str(error)}
-    if comm is not None:
-        setup = bcast_when_ready(setup, comm)
-    if "error" in setup:
-        raise CollectiveError(setup["error"])
+    setup = decided_by_root(lambda: _setup(args), comm)
     model = setup["model"]
 
     if setup["scene"]:

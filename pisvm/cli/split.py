@@ -1,7 +1,7 @@
 """pisvm-split: train/test selection files of a scene, by random or cluster sampling.
 
-    pisvm-split indian.h5 --mode random --fraction 0.1 --seed 0 --out split.h5
-    pisvm-split indian.h5 --mode random size stddev --fraction 0.1 0.3 0.6 0.9 --seed 0 1 2 --out splits/
+    pisvm-split indian.h5 --sampling random --fraction 0.1 --seed 0 --out split.h5
+    pisvm-split indian.h5 --sampling random size stddev --fraction 0.1 0.3 0.6 0.9 --seed 0 1 2 --out splits/
 
 One selection file per (mode, fraction, seed) in the reference layout
 (``selection`` 0 removed / 1 test / 2 train, ``mean`` and ``stddev`` of the
@@ -16,9 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.atomic import atomic_path, atomic_paths, check_outputs
-from ..data.sampling import MODES
-from .common import OneLineParser, number, run_serial
-from .common import fraction as fraction_type
+from .common import OneLineParser, add_sampling_options, number, run_serial
 
 PROG = "pisvm-split"
 
@@ -26,12 +24,7 @@ PROG = "pisvm-split"
 def build_parser():
     parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("scene", help="scene HDF5 file (data, labels)")
-    parser.add_argument("--mode", nargs="+", choices=MODES, default=["random"],
-                        help="random: per-class random draw; size / stddev: DBSCAN cluster sampling, "
-                             "largest / most varied clusters first")
-    parser.add_argument("--fraction", nargs="+", type=fraction_type, default=[0.1],
-                        help="training share of each class's pixels")
-    parser.add_argument("--seed", nargs="+", type=number(int, 0, False), default=[0], help="seeds of the random mode")
+    add_sampling_options(parser, old={"--sampling": "--mode"})
     parser.add_argument("--remove-labels", nargs="*", type=int, default=[], metavar="LABEL",
                         help="classes left out of both sets")
     parser.add_argument("--epsilon", type=number(float, 0), default=1.5, help="DBSCAN radius, pixels")
@@ -45,7 +38,7 @@ def build_parser():
 def _jobs(args):
     """(mode, fraction, seed or None) for every file to write."""
     jobs = []
-    for mode in dict.fromkeys(args.mode):
+    for mode in dict.fromkeys(args.sampling):
         for fraction in dict.fromkeys(args.fraction):
             seeds = dict.fromkeys(args.seed) if mode == "random" else [None]
             jobs.extend((mode, fraction, seed) for seed in seeds)

@@ -10,32 +10,20 @@ pisvm-grid's cells are scored with); ``--solver libsvm`` and the other
 kernels by LIBSVM, whose model is the one ``svm-train`` writes.
 """
 
-import argparse
 import os
 import sys
 import time
 
 import numpy as np
 
+from ..results.progress import Progress
 from ..svm.solver import CACHE_MB
 from ..svm.train import SOLVERS
-from ..transport import bcast_when_ready
-from .common import CollectiveError, OneLineParser, number, run
+from ..transport import decided_by_root
+from .common import OneLineParser, class_weights, label_weight, number, run
 
 PROG = "pisvm-train"
 KERNEL_CODES = {0: "linear", 1: "polynomial", 2: "rbf", 3: "sigmoid"}
-
-
-def weight(text):
-    """An argparse type: ``LABEL=WEIGHT`` (LIBSVM ``-wi``), returned as ``(float(label), weight)``."""
-    label, sep, value = text.partition("=")
-    try:
-        label = float(label)
-    except ValueError:
-        sep = ""
-    if not sep:
-        raise argparse.ArgumentTypeError(f"{text!r} is not LABEL=WEIGHT")
-    return label, number(float, 0)(value)
 
 
 def build_parser():
@@ -53,7 +41,7 @@ def build_parser():
     parser.add_argument("-m", "--cache-mb", type=number(float, 0), default=CACHE_MB, help="kernel cache per solver, MB")
     parser.add_argument("-e", "--tolerance", type=number(float, 0), default=1e-3, help="stopping tolerance")
     parser.add_argument("-h", "--shrinking", type=int, choices=[0, 1], default=1, help="shrinking heuristic")
-    parser.add_argument("-w", "--weight", type=weight, action="append", default=[], metavar="LABEL=W",
+    parser.add_argument("-w", "--weight", type=label_weight, action="append", default=[], metavar="LABEL=W",
                         help="C of class LABEL is W*C (LIBSVM -wi); repeatable")
     parser.add_argument("--solver", choices=SOLVERS, default=None,
                         help="pisvm: the grid's own SMO (RBF kernel only); libsvm: scikit-learn's LIBSVM, "
@@ -73,29 +61,13 @@ def load_inputs(args):
         raise ValueError(f"{args.train}: labels must be integers (classes) for a LIBSVM model")
     if len(labels) < 2:
         raise ValueError(f"{args.train}: one class only ({labels[0]:g}); a classifier needs two")
-    class_weight = {}
-    for label, value in args.weight:
-        if label not in labels:
-            raise ValueError(f"-w {label:g}={value:g}: no such class in the training data")
-        class_weight[label] = class_weight.get(label, 1.0) * value
+    class_weight = class_weights(args.weight, labels)
     params = {"gamma": args.gamma if args.gamma is not None else 1.0 / X.shape[1], "C": args.cost,
               "kernel": KERNEL_CODES[args.kernel], "degree": args.degree, "coef0": args.coef0,
               "cache_mb": args.cache_mb, "tol": args.tolerance, "shrinking": bool(args.shrinking),
               "class_weight": class_weight or None,
               "solver": args.solver or ("pisvm" if args.kernel == 2 else "libsvm")}
     return {"X": X, "y": y, "params": params}
-
-
-class _Progress:
-    """Progress lines on stderr at most every 10 s (and at the end)."""
-
-    def __init__(self, enabled):
-        self.enabled, self.shown = enabled, -10.0
-
-    def __call__(self, done, total, seconds):
-        if self.enabled and (done == total or seconds - self.shown >= 10.0):
-            self.shown = seconds
-            print(f"{PROG}: rank 0: {done}/{total} binary problems, {seconds:.1f} s", file=sys.stderr, flush=True)
 
 
 def _main(argv, comm):
@@ -108,17 +80,12 @@ def _main(argv, comm):
     if args.solver == "pisvm" and args.kernel != 2:
         parser.error(f"--solver pisvm trains the RBF kernel (-t 2) only, not -t {args.kernel}: use --solver libsvm")
     model_path = args.model or os.path.basename(args.train) + ".model"
-    payload = None
-    if rank == 0:
-        try:
-            check_outputs([model_path], [args.train])
-            payload = load_inputs(args)
-        except (ValueError, OSError) as error:
-            payload = {"error": str(error)}
-    if comm is not None:
-        payload = bcast_when_ready(payload, comm)
-    if "error" in payload:
-        raise CollectiveError(payload["error"])
+
+    def check():
+        check_outputs([model_path], [args.train])
+        return load_inputs(args)
+
+    payload = decided_by_root(check, comm)
     X, y, params = payload["X"], payload["y"], payload["params"]
     if rank == 0 and not args.quiet:
         print(f"{PROG}: {args.train}: {len(y)} samples, {X.shape[1]} features, {len(np.unique(y))} classes; "
@@ -126,7 +93,8 @@ def _main(argv, comm):
               f"{size} rank(s)",
               file=sys.stderr, flush=True)
     started = time.perf_counter()
-    model = train_model(X, y, params, comm=comm, progress=_Progress(not args.quiet))
+    meter = Progress(0, f"{PROG}: rank 0", enabled=not args.quiet, unit="binary problems")
+    model = train_model(X, y, params, comm=comm, progress=meter)
     if rank != 0:
         return 0
     model.write(model_path)

@@ -49,20 +49,31 @@ def _identity(path):
     return (info.st_dev, info.st_ino), stat.S_ISCHR(info.st_mode)
 
 
+def check_folder(folder, name, create=False):
+    """Raise ValueError ``name: cannot write (reason)`` unless a file can be created in ``folder``.
+
+    The one writable-folder probe: an empty file is created there and removed
+    (permission bits alone miss read-only mounts, quotas and ACLs).  With
+    ``create`` the folder and its parents are made first.
+    """
+    probe = os.path.join(folder, f".pisvm-probe{os.getpid()}")
+    try:
+        if create:
+            os.makedirs(folder, exist_ok=True)
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise ValueError(f"{name}: cannot write ({error.strerror or error})") from None
+
+
 def _check_writable(path):
     """Raise ValueError unless a file can be created at ``path`` (a probe file in the real target's folder)."""
     if os.path.isdir(path):
         raise ValueError(f"{path}: is a folder, not a file name")
     if is_stream(path):
         return
-    target = os.path.realpath(path)
-    probe = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.probe{os.getpid()}")
-    try:
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as error:
-        raise ValueError(f"{path}: cannot write ({error.strerror or error})") from None
+    check_folder(os.path.dirname(os.path.realpath(path)), path)
 
 
 def check_outputs(outputs, inputs=()):

@@ -6,6 +6,12 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 
+def check_folds(n_folds):
+    """Raise ValueError unless ``n_folds`` (cross-validation folds) is at least 2: the one folds check."""
+    if n_folds < 2:
+        raise ValueError(f"folds == {n_folds}, must be >= 2")
+
+
 def stratified_folds(y, n_splits=10, random_state=0):
     """Assign every sample to one of ``n_splits`` stratified folds.
 
@@ -33,8 +39,7 @@ def stratified_folds(y, n_splits=10, random_state=0):
         some folds only, and those folds' training sets miss the class.
     """
     y = np.asarray(y)
-    if n_splits < 2:
-        raise ValueError(f"folds == {n_splits}, must be >= 2")
+    check_folds(n_splits)
     counts = np.unique(y, return_counts=True)[1]
     if len(counts) < 2:
         raise ValueError(f"only one class ({y[0]!r}) in the data: an SVM needs at least 2")

@@ -34,6 +34,21 @@ def fit_ranges(X):
     return X.min(axis=0), X.max(axis=0)
 
 
+def fit_unit_scaling(X, train):
+    """The [0, 1] scaling by the training rows: a MinMaxScaler fitted on ``X[train]`` only (no test leakage).
+
+    Its ``transform`` maps the other rows with the same ranges and does not
+    clip them (as ``svm-scale -r`` does); a feature constant on the training
+    rows keeps span 1.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    train : index array or boolean mask of the training rows
+    """
+    return MinMaxScaler().fit(np.asarray(np.asarray(X)[train], dtype=np.float64))
+
+
 def write_ranges(path, lower, upper, mins, maxs):
     """Write a range file in svm-scale's format (``%.17g``, varying features only)."""
     from .atomic import write_atomic

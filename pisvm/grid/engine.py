@@ -19,6 +19,7 @@ import time
 
 import numpy as np
 
+from ..results.progress import Progress
 from ..svm.onevsone import class_pairs, pair_costs, vote
 from ..transport import Backoff, Channel, abort, bcast_when_ready
 from .cells import TEST_FOLD, Scheduler, make_units, parts_per_task
@@ -252,32 +253,6 @@ class TaskResults:
     def predictions(self, task):
         """Predicted labels of a finished task, shape (n_test,)."""
         return self.problem.classes(task[2])[_unpack_labels(self.outcome[task]["predicted"])]
-
-
-class Progress:
-    """A progress line on stderr: units done, percent, elapsed and remaining minutes."""
-
-    def __init__(self, total, label, enabled=True, stream=None):
-        self.total, self.label, self.enabled = total, label, enabled
-        self.stream = stream or sys.stderr
-        self.done = 0
-        self.started = time.perf_counter()
-        self.shown = -1.0
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-
-    def step(self):
-        self.done += 1
-        if not self.enabled or self.total == 0:
-            return
-        elapsed = time.perf_counter() - self.started
-        if self.done < self.total and elapsed - self.shown < (0.5 if self.tty else 10.0):
-            return
-        self.shown = elapsed
-        remaining = elapsed / self.done * (self.total - self.done)
-        line = (f"{self.label}: {self.done}/{self.total} units ({100 * self.done / self.total:.0f} %), "
-                f"{elapsed / 60:.1f} min elapsed, ~{remaining / 60:.1f} min left")
-        end = "\n" if (not self.tty or self.done == self.total) else ""
-        print(("\r" if self.tty else "") + line, end=end, file=self.stream, flush=True)
 
 
 class _Recorder:

@@ -17,12 +17,12 @@ import time
 
 import numpy as np
 
-from ..data.atomic import check_outputs
+from ..data.atomic import check_folder, check_outputs
 from ..results.report import TABLE_TIME, write_results
 from ..svm.backends import make_backend
 from ..svm.solver import CACHE_MB
 from ..svm.train import SOLVERS
-from ..transport import CollectiveError, abort_job, bcast_when_ready
+from ..transport import abort_job, bcast_when_ready, decided_by_root
 from .chains import PisvmSolver
 from .engine import Problem, UnitSolver
 from .journal import Journal
@@ -108,14 +108,7 @@ def make_solver(svm_solver, backend, options):
 
 def prepare_out(out_dir):
     """Create ``out_dir`` and check that files can be written there; ValueError naming it otherwise."""
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-        probe = os.path.join(out_dir, f".write-test{os.getpid()}")
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
-    except OSError as error:
-        raise ValueError(f"output folder {out_dir}: cannot write ({error.strerror or error})") from None
+    check_folder(out_dir, f"output folder {out_dir}", create=True)
 
 
 def run_grid(make_job, out_dir, comm=None, resume=False, progress=True, prog="pisvm-grid"):
@@ -155,12 +148,7 @@ def run_grid(make_job, out_dir, comm=None, resume=False, progress=True, prog="pi
         folder, the journal) before the ranks started working together.
     """
     rank = 0 if comm is None else comm.rank
-    payload = open_job(make_job, out_dir, resume) if rank == 0 else None
-    if comm is not None:
-        shared = bcast_when_ready(_shareable(payload) if rank == 0 else None, comm)
-        payload = payload if rank == 0 else shared
-    if "error" in payload:
-        raise CollectiveError(payload["error"])
+    payload = decided_by_root(lambda: open_job(make_job, out_dir, resume), comm, share=_shareable)
     if rank == 0:
         return _work(payload, comm, progress, prog, out_dir)
     _work(payload, comm, False, prog, None)
@@ -173,8 +161,9 @@ def serve_grids(comm, prog="pisvm-grid"):
     A grid that rank 0 refuses (bad input) is skipped: rank 0 raises the
     error, and the job goes on or ends as rank 0 decides.
     """
-    while (payload := bcast_when_ready(None, comm)) is not None:
-        if "error" not in payload:
+    while (message := bcast_when_ready(None, comm)) is not None:
+        error, payload = message  # what rank 0's run_grid broadcasts (pisvm.transport.decided_by_root)
+        if error is None:
             _work(payload, comm, False, prog, None)
 
 
@@ -184,23 +173,20 @@ def end_grids(comm):
 
 
 def open_job(make_job, out_dir, resume):
-    """Rank 0: build the job, prepare the folder, open the journal; ``{"error": message}`` on bad input."""
+    """Rank 0: build the job, prepare the folder, open the journal; ValueError or OSError on bad input."""
     started = time.time()
-    try:
-        job = make_job()
-        make_solver(job.svm_solver, job.backend, job.solver)
-        if os.path.isdir(out_dir):  # a new folder holds no input
-            check_outputs([os.path.join(out_dir, name) for name in RESULT_FILES], job.inputs)
-        prepare_out(out_dir)
-        journal = Journal(os.path.join(out_dir, "journal.jsonl"), job.header, resume=resume)
-    except (ValueError, OSError) as error:
-        return {"error": str(error).splitlines()[0] if str(error) else type(error).__name__}
+    job = make_job()
+    make_solver(job.svm_solver, job.backend, job.solver)
+    if os.path.isdir(out_dir):  # a new folder holds no input
+        check_outputs([os.path.join(out_dir, name) for name in RESULT_FILES], job.inputs)
+    prepare_out(out_dir)
+    journal = Journal(os.path.join(out_dir, "journal.jsonl"), job.header, resume=resume)
     return {"job": job, "journal": journal, "resumed": len(journal.records), "started": started}
 
 
 def _shareable(payload):
-    """What the other ranks receive: the job (not rank 0's open journal) or the error."""
-    return {key: value for key, value in payload.items() if key in ("job", "error")}
+    """What the other ranks receive: the job (not rank 0's open journal)."""
+    return {"job": payload["job"]}
 
 
 def _work(payload, comm, progress, prog, out_dir):

@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from ..data.atomic import atomic_path
-from ..results.report import format_table
+from ..results.report import aligned_text, format_table
 from .cells import Unit, replay_schedule
 
 AGREEMENT_KEYS = ("data_sha256", "test_sha256", "folds", "seed", "svm_solver", "backend", "solver")
@@ -85,8 +85,7 @@ def speedup_rows(reference, run):
     header = ["gamma \\ C"] + [f"{c:g}" for c in costs]
     rows = [[f"{g:g}"] + [f"{ref[(g, c)]['seconds_span'] / max(cells[(g, c)]['seconds_span'], 1e-9):.2f}x"
                           for c in costs] for g in gammas]
-    widths = [max(len(line[i]) for line in [header] + rows) for i in range(len(header))]
-    return "\n".join("  ".join(t.rjust(w) for t, w in zip(line, widths)) for line in [header] + rows)
+    return aligned_text(header, rows)
 
 
 def scaling(runs):

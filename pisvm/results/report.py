@@ -65,10 +65,13 @@ def table_rows(cells, time_key=TABLE_TIME):
 
 def format_table(cells, time_key=TABLE_TIME):
     """The table as aligned text for a terminal."""
-    header, rows = table_rows(cells, time_key)
+    return aligned_text(*table_rows(cells, time_key))
+
+
+def aligned_text(header, rows):
+    """A text table: ``header`` and ``rows`` (lists of str), each column right-aligned, two spaces apart."""
     widths = [max(len(line[i]) for line in [header] + rows) for i in range(len(header))]
-    lines = ["  ".join(text.rjust(width) for text, width in zip(line, widths)) for line in [header] + rows]
-    return "\n".join(lines)
+    return "\n".join("  ".join(text.rjust(width) for text, width in zip(line, widths)) for line in [header] + rows)
 
 
 def format_markdown(cells, time_key=TABLE_TIME):

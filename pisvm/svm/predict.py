@@ -28,9 +28,18 @@ from .solver import LOG_KERNEL_FLOOR
 
 _ROW_BLOCK = 64
 
+MIN_CHUNK_ROWS = 2 * _ROW_BLOCK
+"""Fewest test rows the predictor scores together (128); more when ``chunk_mb`` holds more (multiples of 64).
+
+Not the grid's :data:`pisvm.grid.chains.CHUNK_ROWS` (256 held-out rows): that
+is a fixed count, bounding the kernel rows the fold scoring holds at once,
+while this is the floor of a chunk sized from the ``chunk_mb`` budget over a
+model's support vectors (measured on its own, see :func:`_chunk_rows`).
+"""
+
 
 def _chunk_rows(model, chunk_mb, keep_decision):
-    """Rows per chunk: a multiple of 64 that fits ``chunk_mb``, at least 128.
+    """Rows per chunk: a multiple of 64 that fits ``chunk_mb``, at least :data:`MIN_CHUNK_ROWS`.
 
     128 rows measured fastest on the seed-shaped problem (7,758 SVs: 128 rows 0.93x the time of 256,
     64 rows 1.03x; with two ranks busy on two cores 0.84x), and fewer rows mean more Python-level calls.
@@ -38,7 +47,7 @@ def _chunk_rows(model, chunk_mb, keep_decision):
     n_class = len(model.labels)
     per_row = 8 * (len(model.support_vectors) + n_class * max(n_class - 1, 1) + 2
                    + (len(model.rho) if keep_decision else 0))
-    return max(2, int(chunk_mb * 2**20 // per_row) // _ROW_BLOCK) * _ROW_BLOCK
+    return max(MIN_CHUNK_ROWS // _ROW_BLOCK, int(chunk_mb * 2**20 // per_row) // _ROW_BLOCK) * _ROW_BLOCK
 
 
 def kernel_rows(model, X):
