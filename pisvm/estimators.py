@@ -794,7 +794,7 @@ def _units(problem, folds, gammas, costs, solver, n_workers):
     """The work of one problem for ``n_workers`` ranks or threads (chains, or units for LIBSVM)."""
     if getattr(solver, "chains", False):
         groups = choose_groups(problem, len(gammas), len(costs), n_workers)
-        return make_chains(problem, gammas, costs, folds, groups)
+        return make_chains(problem, gammas, costs, folds, groups, n_ranks=n_workers)
     n_pairs = len(class_pairs(len(problem.classes(folds[0]))))
     n_parts = parts_per_task(len(gammas) * len(costs) * len(folds), n_workers, n_pairs)
     return make_units(gammas, costs, folds, n_parts=n_parts, pairs_cost=problem.pairs_cost)

@@ -47,7 +47,7 @@ def summarize_cells(results, gammas, costs, n_folds):
 
 
 def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(), on_record=None,
-                n_parts=None, progress=True):
+                n_parts=None, progress=True, plan_ranks=None):
     """Run the cross-validated grid, then (with a test set) the best cell on the test set.
 
     Parameters
@@ -70,6 +70,11 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
         for the number of ranks (1 for a backend without pair support).
     progress : bool, default True
         Progress line on rank 0's stderr.
+    plan_ranks : int, optional
+        With chains: make the chains (pair groups, splits by folds) that this
+        many ranks get (:func:`pisvm.chains.choose_groups`,
+        :func:`pisvm.chains.make_chains`), whatever the number of ranks that
+        compute them; by default the number of ranks of ``comm``.
 
     Returns
     -------
@@ -97,8 +102,10 @@ def grid_search(problem, gammas, costs, backend, comm=None, previous_records=(),
             phase_gammas, phase_costs = (gammas, costs) if folds[0] != TEST_FOLD else ([best["gamma"]], [best["C"]])
             n_tasks = len(phase_gammas) * len(phase_costs) * len(folds)
             if getattr(backend, "chains", False):
-                groups = choose_groups(problem, len(phase_gammas), len(phase_costs), size, n_parts)
-                units = make_chains(problem, phase_gammas, phase_costs, folds, groups, done=results.done)
+                planned = plan_ranks or size
+                groups = choose_groups(problem, len(phase_gammas), len(phase_costs), planned, n_parts)
+                units = make_chains(problem, phase_gammas, phase_costs, folds, groups, done=results.done,
+                                    n_ranks=planned)
                 n_records = sum(chain.n_records for chain in units)
             else:
                 if not backend.supports_pairs:
