@@ -18,7 +18,8 @@ def build_parser():
     parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="grid.json files (or pisvm-grid output folders)")
     parser.add_argument("--predict", type=number(int, 0), nargs="+", metavar="N",
-                        help="replay the first run's unit times through the scheduler on N ranks")
+                        help="replay the first run's unit times through the scheduler on N ranks (a --solver "
+                             "pisvm run: its chains, if made for N ranks with pisvm-grid --chains-for N)")
     parser.add_argument("--out", metavar="DIR", help="write timing.json, scaling.csv and scaling.png here")
     return parser
 
@@ -78,7 +79,7 @@ def _main(argv):
         document["scaling"] = rows
     for n_ranks in args.predict or []:
         cells, makespan, efficiency = predict(runs[0], n_ranks)
-        print(f"\npredicted on {n_ranks} ranks from {runs[0]['path']} (replaying measured unit times): "
+        print(f"\npredicted on {n_ranks} ranks from {runs[0]['path']} (replaying measured unit or chain times): "
               f"whole grid {makespan / 60:.2f} min, efficiency {100 * efficiency:.1f} %\n"
               + format_table(cells, "seconds_span"))
         document.setdefault("predictions", []).append({"ranks": n_ranks, "makespan_s": makespan,
