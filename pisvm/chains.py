@@ -1,10 +1,12 @@
 """Chains: the grid's unit of work with the pisvm solver.
 
-A chain is (gamma, a group of one-vs-one class pairs, every fold, every C).
-For each pair of the group it builds one RBF kernel block over all the pair's
-training samples (every fold; each class's own block is computed once per
-chain, see :class:`PairBlocks`) and solves every fold and every C on index
-subsets of that block with :func:`pisvm.solver.solve_binary`, C ascending,
+A chain is (gamma, a group of one-vs-one class pairs, every fold, every C);
+on many ranks a long chain is split into chains of contiguous folds
+(:func:`make_chains`).  For each pair of the group it builds one RBF kernel
+block over all the pair's training samples (every fold; each class's own
+block is computed once per chain, see :class:`PairBlocks`) and solves every
+fold and every C on index subsets of that block with
+:func:`pisvm.solver.solve_binary`, C ascending,
 with the exact C shortcut: a solution with no multiplier at its upper bound
 meets the optimality conditions of every larger C (they do not mention C,
 only the bounds, which no multiplier touches), so larger C reuse it (same
@@ -69,7 +71,7 @@ Each group a class is in computes the class's own block and its held-out
 kernel rows again, so few groups; the long chains are then split by folds
 (:data:`LONGEST_SHARE`), which only builds their blocks again.  Measured on
 the seed problem at scale 0.2 for 80 ranks: 8 groups per rank did 1.7 times
-one rank's work, 3 per rank with the splits about 1.3 times.
+one rank's work, 3 per rank with the splits 1.36 times (docs/benchmarks.md).
 """
 
 
@@ -447,9 +449,10 @@ def make_chains(problem, gammas, costs, folds, groups, done=None, n_ranks=1):
 
 
 def split_by_folds(chain, n_parts):
-    """Split a chain into up to ``n_parts`` chains of contiguous folds, of about equal estimated cost.
+    """Split a chain into up to ``n_parts`` chains of contiguous folds, each with about as many binary problems.
 
-    A part holds every task of its folds; its pairs are those its tasks record.
+    A part holds every task of its folds; its pairs are those its tasks
+    record, its estimated cost the chain's times its share of the binary problems.
 
     Returns
     -------

@@ -288,5 +288,6 @@ def test_a_run_with_the_chains_of_n_ranks_is_replayed_on_n_ranks(train_file, tmp
     replay = python_module("pisvm.cli.timing", str(tmp_path / "for6"), "--predict", "6")
     assert replay.returncode == 0, replay.stderr
     assert "predicted on 6 ranks" in replay.stdout
-    assert_one_line_error(python_module("pisvm.cli.timing", str(tmp_path / "n1"), "--predict", "6"),
-                          "made for 1 ranks", "--chains-for 6")
+    refused = python_module("pisvm.cli.timing", str(tmp_path / "n1"), "--predict", "6")
+    assert_one_line_error(refused, "made for 1 ranks", "--chains-for 6")
+    assert refused.stdout == ""  # refused before any table is printed
