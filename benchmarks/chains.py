@@ -24,19 +24,20 @@ sys.path.insert(0, str(REPO))
 
 from pisvm.data.folds import stratified_folds  # noqa: E402
 from pisvm.data.synth import seed_problem  # noqa: E402
-from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS  # noqa: E402
-from pisvm.grid.chains import PisvmSolver, choose_groups, make_chains  # noqa: E402
+from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS, simulate_schedule  # noqa: E402
+from pisvm.grid.chains import ChainScheduler, PisvmSolver, choose_groups, make_chains  # noqa: E402
 from pisvm.grid.engine import Problem, TaskResults, run_units  # noqa: E402
 
 GAMMAS, COSTS = list(SEED_GAMMAS), list(SEED_COSTS)  # the seeds' grid
 
 
 def work(problem, n_ranks):
-    """Pair groups per gamma, and the CPU seconds of each chain of the grid grouped for ``n_ranks``."""
+    """Pair groups per gamma, the chains of the grid made for ``n_ranks`` and the CPU seconds of each."""
     groups = choose_groups(problem, len(GAMMAS), len(COSTS), n_ranks)
-    chains = make_chains(problem, GAMMAS, COSTS, list(range(problem.n_folds)), groups)
+    chains = make_chains(problem, GAMMAS, COSTS, list(range(problem.n_folds)), groups, n_ranks=n_ranks)
     # run_units returns the seconds of the records it computed: the chain's CPU time.
-    return len(groups), [run_units([chain], problem, PisvmSolver(), TaskResults(problem)) for chain in chains]
+    return len(groups), chains, [run_units([chain], problem, PisvmSolver(), TaskResults(problem))
+                                 for chain in chains]
 
 
 def main(argv=None):
@@ -51,12 +52,15 @@ def main(argv=None):
     rows = {}
     for n_ranks in (1, args.ranks):
         started = time.perf_counter()
-        n_groups, per_chain = work(problem, n_ranks)
+        n_groups, chains, per_chain = work(problem, n_ranks)
         rows[n_ranks] = sum(per_chain)
+        seconds = dict(zip(chains, per_chain))
+        makespan, efficiency = simulate_schedule(chains, seconds.get, n_ranks, ChainScheduler(chains))
         print(f"grouping of {n_ranks:>3} rank(s): {n_groups:>4} pair groups per gamma, {len(per_chain):>4} chains, "
-              f"work {sum(per_chain):8.1f} CPU s, longest chain {max(per_chain):6.1f} s "
+              f"work {sum(per_chain):8.1f} CPU s, longest chain {max(per_chain):6.2f} s "
               f"({100 * max(per_chain) / sum(per_chain):.1f} % of the work: efficiency on {n_ranks} ranks "
-              f"<= {100 * min(1.0, sum(per_chain) / (n_ranks * max(per_chain))):.0f} %); "
+              f"<= {100 * min(1.0, sum(per_chain) / (n_ranks * max(per_chain))):.0f} %), "
+              f"replayed on {n_ranks} ranks {makespan:.2f} s ({100 * efficiency:.0f} % efficiency); "
               f"wall {time.perf_counter() - started:.1f} s", flush=True)
     print(f"ratio = work({args.ranks} ranks' grouping) / work(1 rank's) = {rows[args.ranks] / rows[1]:.2f} "
           "(target <= 1.30)")

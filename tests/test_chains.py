@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from sklearn.preprocessing import MinMaxScaler
 
-from conftest import mpirun, python_module
+from conftest import assert_one_line_error, mpirun, python_module
 from pisvm.data.folds import stratified_folds
 from pisvm.data.libsvm import write_libsvm
+from pisvm.grid import chains as chains_module
 from pisvm.grid.cells import TEST_FOLD
 from pisvm.grid.chains import (
     ChainScheduler,
@@ -20,6 +21,7 @@ from pisvm.grid.chains import (
     class_groups,
     decisions,
     make_chains,
+    split_by_folds,
 )
 from pisvm.grid.engine import Problem, UnitSolver
 from pisvm.grid.search import grid_search
@@ -89,6 +91,33 @@ def test_groups_cover_every_pair_once_and_grow_with_ranks(small_problem):
     assert len(choose_groups(problem, 1, 1, 1000)) == 6  # never more groups than pairs
 
 
+def test_split_by_folds_covers_every_task_once_in_contiguous_folds(small_problem):
+    X, y = small_problem
+    problem = Problem(X, y, stratified_folds(y, 5, 0))
+    chain = make_chains(problem, [1.0], [1.0, 10.0], list(range(5)), class_groups(4, 2))[0]
+    assert split_by_folds(chain, 1) == [chain]
+    for n_parts in (2, 3, 5, 9):
+        parts = split_by_folds(chain, n_parts)
+        assert len(parts) == min(n_parts, 5)
+        assert [task for part in parts for task in part.tasks] == list(chain.tasks)
+        folds = [sorted({fold for fold, _, _ in part.tasks}) for part in parts]
+        assert [fold for part in folds for fold in part] == list(range(5))
+        assert all(part.gamma == chain.gamma and set(part.pairs) <= set(chain.pairs) for part in parts)
+        assert sum(part.cost for part in parts) == pytest.approx(chain.cost)
+
+
+def test_chains_made_for_many_ranks_are_split_by_folds(small_problem):
+    X, y = small_problem
+    problem = Problem(X, y, stratified_folds(y, 5, 0))
+    groups = choose_groups(problem, 2, 2, 8)
+    whole = make_chains(problem, [1.0, 2.0], [1.0, 10.0], list(range(5)), groups)
+    split = make_chains(problem, [1.0, 2.0], [1.0, 10.0], list(range(5)), groups, n_ranks=8)
+    assert len(split) > len(whole)
+    assert max(c.cost for c in split) <= sum(c.cost for c in split) / (8 * chains_module.LONGEST_SHARE) * 1.5
+    tasks = sorted((c.gamma, fold, C, pair) for c in split for fold, C, pairs in c.tasks for pair in pairs)
+    assert tasks == sorted((c.gamma, fold, C, pair) for c in whole for fold, C, pairs in c.tasks for pair in pairs)
+
+
 def test_chain_scheduler_longest_first_and_learns_per_gamma(small_problem):
     X, y = small_problem
     problem = Problem(X, y, stratified_folds(y, 5, 0))
@@ -111,6 +140,9 @@ def test_tables_do_not_depend_on_the_grouping(small_problem):
     problem = Problem(X[:120], y[:120], stratified_folds(y[:120], 5, 0), X[120:], y[120:])
     runs = [grid_search(problem, [0.5, 32.0], [0.1, 10.0, 1000.0], PisvmSolver(), n_parts=parts, progress=False)
             for parts in (1, 3, 6)]
+    # Chains made for 40 ranks: pair groups split by folds, computed on this one.
+    runs.append(grid_search(problem, [0.5, 32.0], [0.1, 10.0, 1000.0], PisvmSolver(), plan_ranks=40,
+                            progress=False))
     assert runs[0]["records"][0]["pairs"] is None  # one group: whole tasks, voted in the chain
     assert runs[2]["records"][0]["pairs"] is not None
     for run in runs[1:]:
@@ -257,3 +289,21 @@ def test_one_and_two_ranks_give_the_same_table(train_file, tmp_path):
     assert header["svm_solver"] == "pisvm"
     other = python_module("pisvm.cli.grid", *args[:-1], "libsvm", "--out", str(tmp_path / "n1"), "--resume")
     assert other.returncode == 2 and "svm_solver differs" in other.stderr
+
+
+def test_a_run_with_the_chains_of_n_ranks_is_replayed_on_n_ranks(train_file, tmp_path):
+    args = [str(train_file / "train.el"), "-g", "1", "8", "-c", "1", "100", "-v", "4", "-q", "--solver", "pisvm"]
+    made = python_module("pisvm.cli.grid", *args, "--chains-for", "6", "--out", str(tmp_path / "for6"))
+    assert made.returncode == 0, made.stderr
+    plain = python_module("pisvm.cli.grid", *args, "--out", str(tmp_path / "n1"))
+    assert plain.returncode == 0, plain.stderr
+    run, one = (json.loads((tmp_path / name / "grid.json").read_text()) for name in ("for6", "n1"))
+    assert run["metadata"]["chain_ranks"] == 6 and one["metadata"]["chain_ranks"] == 1
+    assert [c["fold_accuracies"] for c in run["cells"]] == [c["fold_accuracies"] for c in one["cells"]]
+    assert len({u["chain"] for u in run["units"]}) > len({u["chain"] for u in one["units"]})
+    replay = python_module("pisvm.cli.timing", str(tmp_path / "for6"), "--predict", "6")
+    assert replay.returncode == 0, replay.stderr
+    assert "predicted on 6 ranks" in replay.stdout
+    refused = python_module("pisvm.cli.timing", str(tmp_path / "n1"), "--predict", "6")
+    assert_one_line_error(refused, "made for 1 ranks", "--chains-for 6")
+    assert refused.stdout == ""  # refused before any table is printed

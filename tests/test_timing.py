@@ -50,12 +50,36 @@ def test_scaling_speedups_and_efficiency():
     assert [c["seconds_span"] for c in cells] == [30.0, 10.0]
 
 
-def test_chain_runs_are_not_replayed_as_independent_units():
+def _chain_run(chain_ranks=2):
+    """A 1x2-grid chain run made for ``chain_ranks`` ranks: chain 0 holds fold 0 (25 s a cell), chain 1 fold 1 (5 s)."""
     run = _run(1, [30.0, 10.0])
     run["path"] = "chains"
-    run["metadata"]["svm_solver"] = "pisvm"
-    with pytest.raises(ValueError, match="chains: --predict replays independent units.*--solver pisvm"):
-        predict(run, 2)
+    run["metadata"].update(svm_solver="pisvm", chain_ranks=chain_ranks, parts=None, resumed_units=0)
+    for unit in run["units"]:
+        unit.update(chain=unit["fold"], chain_cost=2.0, seconds=25.0 if unit["fold"] == 0 else 5.0)
+    return run
+
+
+def test_chain_runs_are_replayed_chain_by_chain():
+    cells, makespan, efficiency = predict(_chain_run(), 2)
+    # Chains of 50 s and 10 s on 2 ranks (as independent units, 25, 25, 5, 5 s, it would be 30 s).
+    assert makespan == 50.0 and efficiency == pytest.approx(60.0 / 100.0)
+    assert [c["seconds_span"] for c in cells] == [50.0, 50.0]  # each cell waits for both chains
+
+
+def test_chain_runs_made_for_other_ranks_are_refused_with_the_run_needed():
+    with pytest.raises(ValueError, match="chains: its chains were made for 2 ranks.*--chains-for 80"):
+        predict(_chain_run(), 80)
+    with pytest.raises(ValueError, match="with --parts 3.*--chains-for 2"):
+        predict(_chain_run() | {"metadata": _chain_run()["metadata"] | {"parts": 3}}, 2)
+    older = _chain_run()
+    del older["metadata"]["chain_ranks"]
+    with pytest.raises(ValueError, match="chains are not recorded.*--chains-for 2"):
+        predict(older, 2)
+    resumed = _chain_run()
+    resumed["metadata"]["resumed_units"] = 3
+    with pytest.raises(ValueError, match="resumed"):
+        predict(resumed, 2)
 
 
 def test_disagreement_is_an_error():

@@ -55,6 +55,9 @@ def build_parser(rank=0):
     parser.add_argument("--parts", type=int, default=None, metavar="N",
                         help="split every task into N groups of one-vs-one problems (--solver pisvm: "
                              "about N pair groups per gamma) (default: as needed to give every rank work)")
+    parser.add_argument("--chains-for", type=number(int, 0), default=None, metavar="N",
+                        help="--solver pisvm: make the chains that N ranks get, whatever the number of ranks "
+                             "(so that pisvm-timing --predict N can replay this run)")
     parser.add_argument("--synth-scale", type=float, default=0.04, metavar="F",
                         help="size of the built-in workload as a fraction of the seeds' 33,396 samples")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress line")
@@ -175,7 +178,8 @@ def _job(args, argv):
                 "test_sha256": header["test_sha256"], "command": [PROG] + list(argv or sys.argv[1:])}
     return GridJob(problem=problem, gammas=inputs["gammas"], costs=inputs["costs"], backend=args.backend,
                    solver=_solver_options(args, inputs["class_weight"]), header=header, metadata=metadata,
-                   n_parts=args.parts, svm_solver=args.solver, model_path=_model_path(args, problem),
+                   n_parts=args.parts, plan_ranks=args.chains_for, svm_solver=args.solver,
+                   model_path=_model_path(args, problem),
                    inputs=tuple(path for path in (args.train, args.test) if path))
 
 

@@ -18,7 +18,8 @@ def build_parser():
     parser = OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", help="grid.json files (or pisvm-grid output folders)")
     parser.add_argument("--predict", type=number(int, 0), nargs="+", metavar="N",
-                        help="replay the first run's unit times through the scheduler on N ranks")
+                        help="replay the first run's unit times through the scheduler on N ranks (a --solver "
+                             "pisvm run: its chains, if made for N ranks with pisvm-grid --chains-for N)")
     parser.add_argument("--out", metavar="DIR", help="write timing.json, scaling.csv and scaling.png here")
     return parser
 
@@ -51,6 +52,7 @@ def _main(argv):
             os.path.join(args.out, name) if len(runs) > 1 else None for name in ("scaling.csv", "scaling.png")]
         check_outputs(outputs, [run["path"] for run in runs])
     runs.sort(key=lambda r: r["metadata"]["ranks"])
+    predictions = [(n_ranks, *predict(runs[0], n_ranks)) for n_ranks in args.predict or []]  # refusals first
     document = {"runs": []}
     for left, right in zip(runs[::2], runs[1::2] + [None]):
         def title(r):
@@ -76,9 +78,8 @@ def _main(argv):
                   f"{100 * row['efficiency']:10.1f} %"
                   f" {row['best_cell_s'] / 60:14.2f}")
         document["scaling"] = rows
-    for n_ranks in args.predict or []:
-        cells, makespan, efficiency = predict(runs[0], n_ranks)
-        print(f"\npredicted on {n_ranks} ranks from {runs[0]['path']} (replaying measured unit times): "
+    for n_ranks, cells, makespan, efficiency in predictions:
+        print(f"\npredicted on {n_ranks} ranks from {runs[0]['path']} (replaying measured unit or chain times): "
               f"whole grid {makespan / 60:.2f} min, efficiency {100 * efficiency:.1f} %\n"
               + format_table(cells, "seconds_span"))
         document.setdefault("predictions", []).append({"ranks": n_ranks, "makespan_s": makespan,

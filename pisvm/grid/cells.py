@@ -217,7 +217,7 @@ class Scheduler:
         return float(np.exp(coefficients @ [1.0, math.log2(cell[0]), math.log2(cell[1])]))
 
 
-def replay_schedule(units, seconds_of, n_ranks):
+def replay_schedule(units, seconds_of, n_ranks, scheduler=None):
     """Replay measured unit times through the engine's scheduler on ``n_ranks``.
 
     Every rank (rank 0 included) asks :class:`Scheduler` for the next unit as
@@ -230,13 +230,17 @@ def replay_schedule(units, seconds_of, n_ranks):
     seconds_of : callable
         ``seconds_of(unit)`` gives the unit's measured seconds.
     n_ranks : int
+    scheduler : object, optional
+        The scheduler the engine uses for ``units`` (``next_unit()``,
+        ``finished(unit, seconds)``): :class:`Scheduler` by default,
+        :class:`pisvm.grid.chains.ChainScheduler` for chains.
 
     Returns
     -------
     list of tuple
         ``(unit, start_s, end_s)`` in hand-out order, seconds from the start.
     """
-    scheduler = Scheduler(units)
+    scheduler = Scheduler(units) if scheduler is None else scheduler
     free = [(0.0, rank) for rank in range(n_ranks)]
     running = []
     timeline = []
@@ -254,7 +258,7 @@ def replay_schedule(units, seconds_of, n_ranks):
         timeline.append((unit, now, now + seconds))
 
 
-def simulate_schedule(units, seconds_of, n_ranks):
+def simulate_schedule(units, seconds_of, n_ranks, scheduler=None):
     """Makespan and parallel efficiency of :func:`replay_schedule`.
 
     Returns
@@ -264,7 +268,7 @@ def simulate_schedule(units, seconds_of, n_ranks):
     efficiency : float
         Summed unit seconds / (``n_ranks`` * makespan), in (0, 1].
     """
-    timeline = replay_schedule(units, seconds_of, n_ranks)
+    timeline = replay_schedule(units, seconds_of, n_ranks, scheduler)
     if not timeline:
         return 0.0, 1.0
     makespan = max(end for _, _, end in timeline)

@@ -1,10 +1,12 @@
 """Chains: the grid's unit of work with the pisvm solver.
 
-A chain is (gamma, a group of one-vs-one class pairs, every fold, every C).
-For each pair of the group it builds one RBF kernel block over all the pair's
-training samples (every fold; each class's own block is computed once per
-chain, see :class:`PairBlocks`) and solves every fold and every C on index
-subsets of that block with :func:`pisvm.svm.solver.solve_binary`, C ascending,
+A chain is (gamma, a group of one-vs-one class pairs, every fold, every C);
+on many ranks a long chain is split into chains of contiguous folds
+(:func:`make_chains`).  For each pair of the group it builds one RBF kernel
+block over all the pair's training samples (every fold; each class's own
+block is computed once per chain, see :class:`PairBlocks`) and solves every
+fold and every C on index subsets of that block with
+:func:`pisvm.svm.solver.solve_binary`, C ascending,
 with the exact C shortcut: a solution with no multiplier at its upper bound
 meets the optimality conditions of every larger C (they do not mention C,
 only the bounds, which no multiplier touches), so larger C reuse it (same
@@ -34,6 +36,7 @@ what.
 """
 
 import collections
+import dataclasses
 import itertools
 import math
 import resource
@@ -41,7 +44,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..svm.onevsone import class_pairs, vote
 from ..svm.solver import CACHE_MB, PairBlocks, rbf_block, solve_binary, squared_distances
@@ -51,14 +54,23 @@ from .engine import make_record
 CHUNK_ROWS = 256
 """Held-out rows scored together (bounds the kernel rows held at once)."""
 
+SUPPORT_COLUMNS = 4096
+"""Support vectors (of several classes) whose kernel rows with a chunk are computed by one product."""
+
+LONGEST_SHARE = 3.0
+"""On N ranks, a chain estimated at more than 1 / LONGEST_SHARE of a rank's share of the grid is split by folds."""
+
 SOLUTIONS_MB = 256.0
 """Budget for one chain's stored solutions (all its pairs, folds and C), in MB."""
 
-CHAINS_PER_RANK = 8
-"""Chains per rank wanted for load balance under MPI (more, smaller pair groups on more ranks).
+GROUPS_PER_RANK = 3
+"""Pair groups per rank (over all gammas) wanted under MPI: more, smaller groups on more ranks.
 
-A chain's cost varies tenfold with its gamma and pairs (iterations are
-concentrated in a few hard pairs), so a rank needs several to even out.
+Each group a class is in computes the class's own block and its held-out
+kernel rows again, so few groups; the long chains are then split by folds
+(:data:`LONGEST_SHARE`), which only builds their blocks again.  Measured on
+the seed problem at scale 0.2 for 80 ranks: 8 groups per rank did 1.7 times
+one rank's work, 3 per rank with the splits 1.36 times (docs/benchmarks.md).
 """
 
 
@@ -77,12 +89,15 @@ class Chain:
         pairs of ``pairs`` it records (those not in the journal yet).
     cost : float
         Estimated relative cost (sum over tasks of the squared pair sizes).
+    index : int
+        Position in :func:`make_chains`' list: the chain's number in its records (``chain``).
     """
 
     gamma: float
     pairs: tuple
     tasks: tuple
     cost: float
+    index: int = 0
 
     @property
     def n_records(self):
@@ -122,7 +137,7 @@ class PisvmSolver:
         """The chains of a grid phase for ``n_workers`` ranks or threads (the engine's solver protocol,
         see :class:`pisvm.grid.engine.UnitSolver`); ``n_parts`` pair groups per gamma if given."""
         groups = choose_groups(problem, len(gammas), len(costs), n_workers, n_parts)
-        return make_chains(problem, gammas, costs, folds, groups, done=done)
+        return make_chains(problem, gammas, costs, folds, groups, done=done, n_ranks=n_workers)
 
     def scheduler(self, chains):
         """A :class:`ChainScheduler` of ``chains``."""
@@ -197,8 +212,9 @@ def decisions(rows, class_train, pairs, solutions, gamma):
 
     Kernel rows are computed for the samples that are support vectors of at
     least one of the classifiers (of each class), in chunks of
-    :data:`CHUNK_ROWS` rows, and one product per (chunk, class) adds the
-    class's share to every classifier's decision values.
+    :data:`CHUNK_ROWS` rows (several classes' in one product, up to
+    :data:`SUPPORT_COLUMNS` samples), and one product per (chunk, class) adds
+    the class's share to every classifier's decision values.
 
     Parameters
     ----------
@@ -229,15 +245,25 @@ def decisions(rows, class_train, pairs, solutions, gamma):
         support = np.flatnonzero(np.any(W != 0.0, axis=1))  # samples no classifier uses need no kernel row
         weights[c] = (np.array([m for m, _ in parts]), np.ascontiguousarray(W[support]),
                       np.ascontiguousarray(class_train[c][support]))
+    batches, batch = [], []  # classes whose kernel rows are computed together, at most SUPPORT_COLUMNS a batch
+    for c in sorted(weights):
+        if batch and sum(len(weights[k][2]) for k in batch) + len(weights[c][2]) > SUPPORT_COLUMNS:
+            batches.append(batch)
+            batch = []
+        batch.append(c)
+    batches.append(batch)
+    batches = [(batch, np.concatenate([weights[c][2] for c in batch]),
+                np.cumsum([0] + [len(weights[c][2]) for c in batch])) for batch in batches if batch]
     decision = np.zeros((len(rows), n_models))
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start:start + CHUNK_ROWS]
         out = decision[start:start + CHUNK_ROWS]
-        for c in sorted(weights):
-            columns, W, support = weights[c]
+        for batch, support, edges in batches:
             K = squared_distances(chunk, support)
             rbf_block(K, gamma, out=K)
-            out[:, columns] += K @ W
+            for c, lo, hi in zip(batch, edges[:-1], edges[1:]):
+                columns, W, _ = weights[c]
+                out[:, columns] += K[:, lo:hi] @ W
     decision -= np.array([s.rho for s in solutions])
     squared_norm_max = max(float(np.max(np.einsum("ij,ij->i", rows, rows), initial=0.0)),
                            max(float(np.max(np.einsum("ij,ij->i", X, X), initial=0.0))
@@ -259,9 +285,13 @@ def _exact_decision(row, train_a, train_b, solution, gamma):
 
 
 class _FoldView:
-    """A fold's training samples per class, its held-out rows and its pair numbering."""
+    """A fold's training samples per class, its held-out rows and the fold's numbers of the chain's pairs.
 
-    def __init__(self, problem, fold, members):
+    Built once per fold of every chain, so it numbers only the chain's pairs
+    (:func:`_pair_number`), not all of the fold's.
+    """
+
+    def __init__(self, problem, fold, members, pairs):
         X = problem.X
         if fold == TEST_FOLD:
             self.rows, self.y = np.ascontiguousarray(problem.X_test, dtype=np.float64), problem.y_test
@@ -271,8 +301,19 @@ class _FoldView:
             self.rows, self.y = np.ascontiguousarray(X[held_out]), problem.y[held_out]
             self.train = {c: X[m[problem.fold[m] != fold]] for c, m in members.items()}
         self.classes = problem.classes(fold)
-        self.pair_index = _pair_numbering(problem, fold)
-        self.n_pairs = len(self.pair_index)
+        present = np.searchsorted(problem.classes(TEST_FOLD), self.classes)
+        n = len(present)
+        self.pair_index = {}
+        for a, b in pairs:
+            i, j = np.searchsorted(present, (a, b))
+            if i < n and j < n and present[i] == a and present[j] == b:
+                self.pair_index[(a, b)] = _pair_number(int(i), int(j), n)
+        self.n_pairs = n * (n - 1) // 2
+
+
+def _pair_number(i, j, n_classes):
+    """Index of pair ``(i, j)``, ``i < j``, in :func:`pisvm.svm.onevsone.class_pairs` order of ``n_classes`` classes."""
+    return i * n_classes - i * (i + 1) // 2 + j - i - 1
 
 
 def class_groups(n_classes, n_blocks):
@@ -305,7 +346,7 @@ def choose_groups(problem, n_gammas, n_costs, n_ranks, n_parts=None):
     n_parts : int, optional
         Groups wanted per gamma (``--parts``); by default 1 on one rank (the
         least kernel work: held-out kernel rows of a class are computed once
-        per group), else ``ceil(CHAINS_PER_RANK * n_ranks / n_gammas)``.
+        per group), else ``ceil(GROUPS_PER_RANK * n_ranks / n_gammas)``.
 
     Returns
     -------
@@ -313,7 +354,7 @@ def choose_groups(problem, n_gammas, n_costs, n_ranks, n_parts=None):
     """
     counts = np.unique(problem.y, return_counts=True)[1]
     n_classes = len(counts)
-    wanted = n_parts or (1 if n_ranks == 1 else -(-CHAINS_PER_RANK * n_ranks // n_gammas))
+    wanted = n_parts or (1 if n_ranks == 1 else -(-GROUPS_PER_RANK * n_ranks // n_gammas))
     mean_pair = 2.0 * counts.mean()
     max_pairs = max(1, int(SOLUTIONS_MB * 2**20 / (8 * mean_pair * problem.n_folds * n_costs)))
     n_pairs = n_classes * (n_classes - 1) // 2
@@ -324,8 +365,14 @@ def choose_groups(problem, n_gammas, n_costs, n_ranks, n_parts=None):
     return class_groups(n_classes, n_classes)
 
 
-def make_chains(problem, gammas, costs, folds, groups, done=None):
+def make_chains(problem, gammas, costs, folds, groups, done=None, n_ranks=1):
     """List the chains of a grid, largest estimated cost first (a fixed order).
+
+    On more than one rank, a chain whose estimated cost is more than
+    ``1 / LONGEST_SHARE`` of a rank's share of the grid is split by folds
+    (:func:`split_by_folds`), so that the longest chain does not bound the
+    grid's time: each part builds the pair blocks again (a small part of a
+    chain's work), but solves and scores only its folds.
 
     Parameters
     ----------
@@ -336,6 +383,8 @@ def make_chains(problem, gammas, costs, folds, groups, done=None):
         From :func:`choose_groups`.
     done : callable, optional
         ``done(task)``: pair indices of the task already recorded, or "all".
+    n_ranks : int, default 1
+        Ranks the chains are made for.
 
     Returns
     -------
@@ -362,8 +411,45 @@ def make_chains(problem, gammas, costs, folds, groups, done=None):
                         cost += sum((counts[a] + counts[b]) ** 2 for a, b in record)
             if tasks:
                 chains.append(Chain(gamma, tuple(p for p in group if p in used), tuple(tasks), cost))
+    if n_ranks > 1 and chains:
+        limit = sum(chain.cost for chain in chains) / (n_ranks * LONGEST_SHARE)
+        chains = [part for chain in chains for part in split_by_folds(chain, math.ceil(chain.cost / limit - 1e-9))]
     order = sorted(range(len(chains)), key=lambda i: (-chains[i].cost, i))
-    return [chains[i] for i in order]
+    return [dataclasses.replace(chains[i], index=k) for k, i in enumerate(order)]
+
+
+def split_by_folds(chain, n_parts):
+    """Split a chain into up to ``n_parts`` chains of contiguous folds, each with about as many binary problems.
+
+    A part holds every task of its folds; its pairs are those its tasks
+    record, its estimated cost the chain's times its share of the binary problems.
+
+    Returns
+    -------
+    list of Chain
+        ``[chain]`` when ``n_parts <= 1`` or the chain has one fold.
+    """
+    folds = list(dict.fromkeys(fold for fold, _, _ in chain.tasks))
+    n_parts = min(n_parts, len(folds))
+    if n_parts <= 1:
+        return [chain]
+    fold_cost = dict.fromkeys(folds, 0.0)
+    for fold, _, pairs in chain.tasks:
+        fold_cost[fold] += len(pairs)
+    cumulative = np.cumsum([fold_cost[fold] for fold in folds])
+    # the fold that ends each part: the first whose cumulative share reaches k / n_parts
+    ends = np.searchsorted(cumulative, cumulative[-1] * np.arange(1, n_parts) / n_parts - 1e-9)
+    bounds = [0] + sorted({int(end) + 1 for end in ends}) + [len(folds)]
+    parts = []
+    for lo, hi in itertools.pairwise(bounds):
+        if lo >= hi:
+            continue
+        mine = set(folds[lo:hi])
+        tasks = tuple(task for task in chain.tasks if task[0] in mine)
+        used = {pair for _, _, pairs in tasks for pair in pairs}
+        share = sum(fold_cost[fold] for fold in mine) / cumulative[-1]
+        parts.append(Chain(chain.gamma, tuple(p for p in chain.pairs if p in used), tasks, chain.cost * share))
+    return parts
 
 
 def _pair_numbering(problem, fold):
@@ -389,12 +475,24 @@ def compute_chain(chain, problem, solver):
     list of dict
         Journal records, in ``chain.tasks`` order, with ``n_iter`` (solver
         iterations of the task's pairs), ``shortcuts`` (pairs solved by the C
-        shortcut), ``peak_rss_mb`` (the process's peak memory so far) and
+        shortcut), ``peak_rss_mb`` (the process's peak memory so far),
+        ``chain`` and ``chain_cost`` (the chain's index and estimated cost, for
+        :func:`pisvm.grid.timing.predict`) and
         ``seconds``: the CPU seconds of the task (see :func:`_task_seconds`);
         the records' seconds add up to the chain's CPU time.
     """
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         return _compute_chain(chain, problem, solver)
+
+
+_CONTROLLER = []
+
+
+def _blas_controller():
+    """One :class:`threadpoolctl.ThreadpoolController` per process: finding the libraries costs milliseconds a chain."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
 
 
 def _compute_chain(chain, problem, solver):
@@ -431,7 +529,7 @@ def _compute_chain(chain, problem, solver):
     wins, score_s, views = {}, {}, {}
     for fold in dict.fromkeys(fold for fold, _, _ in chain.tasks):
         clock_fold = time.thread_time()
-        views[fold] = _FoldView(problem, fold, members)
+        views[fold] = _FoldView(problem, fold, members, chain.pairs)
         keys = [(pair, fold, C) for f, C, pairs in chain.tasks if f == fold for pair in pairs]
         wins.update(_score(views[fold], keys, solutions, chain.gamma))
         score_s[fold] = time.thread_time() - clock_fold
@@ -445,7 +543,8 @@ def _compute_chain(chain, problem, solver):
         order = np.argsort(numbers)
         solved = [(pair, fold, C) for pair in pairs if (pair, fold, C) not in shortcut]
         stats = dict(seconds=seconds[(fold, C)], start=start, end=end, n_iter=int(sum(solutions[key].n_iter
-                     for key in solved)), shortcuts=len(pairs) - len(solved), peak_rss_mb=peak_mb)
+                     for key in solved)), shortcuts=len(pairs) - len(solved), peak_rss_mb=peak_mb,
+                     chain=chain.index, chain_cost=chain.cost)
         if len(pairs) == view.n_pairs and fold != TEST_FOLD:
             fold_pairs = class_pairs(len(view.classes))
             predicted = view.classes[vote({fold_pairs[numbers[i]]: wins[(pairs[i], fold, C)] for i in order},

@@ -55,6 +55,7 @@ class Problem:
         self.X, self.y, self.fold = X, y, fold
         self.X_test, self.y_test = X_test, y_test
         self.n_folds = int(fold.max()) + 1
+        self._classes = {}
 
     def split(self, fold):
         """Return ``(X_train, y_train, X_test, y_test)`` of a fold (or :data:`TEST_FOLD`)."""
@@ -64,8 +65,10 @@ class Problem:
         return self.X[train], self.y[train], self.X[~train], self.y[~train]
 
     def classes(self, fold):
-        """Sorted classes of a fold's training set (the one-vs-one class order)."""
-        return np.unique(self.y if fold == TEST_FOLD else self.y[self.fold != fold])
+        """Sorted classes of a fold's training set (the one-vs-one class order); computed once per fold."""
+        if fold not in self._classes:
+            self._classes[fold] = np.unique(self.y if fold == TEST_FOLD else self.y[self.fold != fold])
+        return self._classes[fold]
 
     def pairs_cost(self, fold):
         """Estimated cost of each binary problem of a fold: squared sample count, shape (n_pairs,)."""
@@ -120,7 +123,8 @@ def make_record(task, n_test, *, seconds, start, end, correct=None, predicted=No
     wins : sequence of ndarray of bool, optional
         With ``pairs``: for each, True where the pair's first class wins.
     **solver_stats
-        What the solver adds (chains: ``n_iter``, ``shortcuts``, ``peak_rss_mb``).
+        What the solver adds (chains: ``n_iter``, ``shortcuts``, ``peak_rss_mb``, ``chain``,
+        ``chain_cost``).
 
     Returns
     -------

@@ -51,6 +51,9 @@ class GridJob:
         ``command``, ...), written into ``grid.json``.
     n_parts : int, optional
         Pair groups per task (see :func:`pisvm.grid.search.grid_search`).
+    plan_ranks : int, optional
+        With the pisvm solver, make the chains this many ranks get (see
+        :func:`pisvm.grid.search.grid_search`); by default the ranks there are.
     model_path : str, optional
         Keep the best cell's model: after the grid, fit it on all training
         data with the grid's solver (its pairs over the ranks,
@@ -74,6 +77,7 @@ class GridJob:
     header: dict
     metadata: dict
     n_parts: int = None
+    plan_ranks: int = None
     svm_solver: str = "pisvm"
     model_path: str = None
     inputs: tuple = ()
@@ -204,7 +208,7 @@ def _work(payload, comm, progress, prog, out_dir):
         summary = grid_search(problem, job.gammas, job.costs, backend, comm=comm,
                               previous_records=journal.records if journal else (),
                               on_record=journal.append if journal else None,
-                              n_parts=job.n_parts, progress=progress)
+                              n_parts=job.n_parts, progress=progress, plan_ranks=job.plan_ranks)
         if job.model_path is not None:
             model = fit_best_model(job.problem, summary, dict(job.solver, solver=job.svm_solver), comm=comm)
             if rank == 0:
@@ -237,7 +241,8 @@ def _metadata(job, started, resumed, size, hosts, records):
                 "n_classes": int(len(np.unique(problem.y))), "folds": job.header.get("folds"),
                 "seed": job.header.get("seed"), "ranks": size, "hosts": sorted(set(hosts)),
                 "backend": job.backend, "svm_solver": job.svm_solver, "solver": job.header.get("solver"),
-                "peak_rss_mb": peak_rss_mb(records), "model": job.model_path, "table_time": TABLE_TIME}
+                "peak_rss_mb": peak_rss_mb(records), "model": job.model_path, "table_time": TABLE_TIME,
+                "parts": job.n_parts, "chain_ranks": (job.plan_ranks or size) if job.svm_solver == "pisvm" else None}
     metadata.update(job.metadata)
     metadata.update(wall_s=time.time() - started, resumed_units=resumed, versions=versions())
     return metadata

@@ -41,7 +41,7 @@ def summarize_cells(results, gammas, costs, n_folds):
 
 
 def grid_search(problem, gammas, costs, solver, comm=None, previous_records=(), on_record=None,
-                n_parts=None, progress=True):
+                n_parts=None, progress=True, plan_ranks=None):
     """Run the cross-validated grid, then (with a test set) the best cell on the test set.
 
     Parameters
@@ -63,6 +63,11 @@ def grid_search(problem, gammas, costs, solver, comm=None, previous_records=(), 
         for the number of ranks (1 for a backend without pair support).
     progress : bool, default True
         Progress line on rank 0's stderr.
+    plan_ranks : int, optional
+        With chains: make the chains (pair groups, splits by folds) that this
+        many ranks get (:func:`pisvm.grid.chains.choose_groups`,
+        :func:`pisvm.grid.chains.make_chains`), whatever the number of ranks that
+        compute them; by default the number of ranks of ``comm``.
 
     Returns
     -------
@@ -88,7 +93,8 @@ def grid_search(problem, gammas, costs, solver, comm=None, previous_records=(), 
                 for record in previous_records:
                     results.add(record)
             phase_gammas, phase_costs = (gammas, costs) if folds[0] != TEST_FOLD else ([best["gamma"]], [best["C"]])
-            units = solver.plan(problem, phase_gammas, phase_costs, folds, size, n_parts=n_parts, done=results.done)
+            units = solver.plan(problem, phase_gammas, phase_costs, folds, plan_ranks or size, n_parts=n_parts,
+                                done=results.done)
             n_records = sum(unit.n_records for unit in units)
             meter = Progress(n_records, "grid" if folds[0] != TEST_FOLD else "test", enabled=progress)
 

@@ -114,15 +114,18 @@ def predict(run, n_ranks):
     """The table and grid time the engine's scheduler would reach on ``n_ranks``, from measured unit times.
 
     The run's cross-validation units are replayed through
-    :func:`pisvm.grid.cells.replay_schedule` with their measured seconds.  Only
-    runs of independent units (``--solver libsvm``) can be replayed: a chain
-    of the pisvm solver shares its kernel blocks over many cells, and its
-    grouping depends on the number of ranks.
+    :func:`pisvm.grid.cells.replay_schedule` with their measured seconds.  A run of
+    the pisvm solver computed chains, which share their kernel blocks over
+    many cells and whose grouping depends on the number of ranks: it is
+    replayed chain by chain (each chain's seconds: the sum of its records')
+    through :class:`pisvm.grid.chains.ChainScheduler`, and only if its chains are
+    the ones ``n_ranks`` ranks get (``pisvm-grid --chains-for N``, recorded as
+    ``chain_ranks``) and it was not resumed.
 
     Raises
     ------
     ValueError
-        For a run of the pisvm solver, naming the run needed.
+        For a run that cannot be replayed on ``n_ranks``, naming the run needed.
 
     Returns
     -------
@@ -131,19 +134,62 @@ def predict(run, n_ranks):
     makespan_s : float
     efficiency : float
     """
-    if run["metadata"].get("svm_solver", "libsvm") != "libsvm":
-        raise ValueError(f"{run['path']}: --predict replays independent units, and this run computed chains "
-                         f"(--solver {run['metadata']['svm_solver']}) whose grouping depends on the number of ranks; "
-                         "replay a --solver libsvm run, or measure the run on N ranks")
-    records = sorted(_cv_units(run), key=lambda unit: unit["start"])
-    seconds = {_unit(record): record["seconds"] for record in records}
-    timeline = replay_schedule(list(seconds), seconds.get, n_ranks)
+    metadata = run["metadata"]
+    if metadata.get("svm_solver", "libsvm") != "libsvm":
+        timeline, seconds = _replay_chains(run, n_ranks)
+
+        def cells_of(chain):
+            return {(chain.gamma, C) for _, C, _ in chain.tasks}
+    else:
+        records = sorted(_cv_units(run), key=lambda unit: unit["start"])
+        seconds = {_unit(record): record["seconds"] for record in records}
+        timeline = replay_schedule(list(seconds), seconds.get, n_ranks)
+
+        def cells_of(unit):
+            return {(unit.gamma, unit.C)}
     cells = []
     for cell in run["cells"]:
-        mine = [(start, end) for unit, start, end in timeline if (unit.gamma, unit.C) == (cell["gamma"], cell["C"])]
+        mine = [(start, end) for unit, start, end in timeline if (cell["gamma"], cell["C"]) in cells_of(unit)]
         cells.append(dict(cell, seconds_span=max(e for _, e in mine) - min(s for s, _ in mine)))
     makespan = max(end for _, _, end in timeline)
     return cells, makespan, sum(seconds.values()) / (n_ranks * makespan)
+
+
+def _replay_chains(run, n_ranks):
+    """Replay a chain run's chains on ``n_ranks`` through the chain scheduler; ValueError if they are not N ranks'.
+
+    Returns
+    -------
+    timeline : list of (Chain, start_s, end_s)
+    seconds : dict
+        ``{chain: CPU seconds}`` (the sum of its records' seconds).
+    """
+    from .chains import Chain, ChainScheduler
+
+    metadata, path = run["metadata"], run["path"]
+    made_for = metadata.get("chain_ranks")
+    needed = (f"to predict {n_ranks} ranks, replay a run whose chains were made for them "
+              f"(pisvm-grid --solver pisvm --chains-for {n_ranks}, on any number of ranks, not resumed)")
+    records = _cv_units(run)
+    if made_for is None or any("chain" not in record for record in records):
+        raise ValueError(f"{path}: this run's chains are not recorded (a run older than --chains-for); {needed}")
+    if made_for != n_ranks or metadata.get("parts") is not None:
+        made = f"for {made_for} ranks" + (f" with --parts {metadata['parts']}" if metadata.get("parts") else "")
+        raise ValueError(f"{path}: its chains were made {made}, and their grouping depends on the number of "
+                         f"ranks; {needed}")
+    if metadata.get("resumed_units"):
+        raise ValueError(f"{path}: a resumed run (its chains were made twice); {needed}")
+    parts = {}
+    for record in records:
+        parts.setdefault(record["chain"], []).append(record)
+    chains, seconds = [], {}
+    for index in sorted(parts):
+        mine = parts[index]
+        tasks = tuple((r["fold"], r["C"], tuple(r["pairs"] or ())) for r in mine)
+        chain = Chain(mine[0]["gamma"], (), tasks, mine[0]["chain_cost"], index)
+        chains.append(chain)
+        seconds[chain] = float(sum(r["seconds"] for r in mine))
+    return replay_schedule(chains, seconds.get, n_ranks, ChainScheduler(chains)), seconds
 
 
 def _unit(record):

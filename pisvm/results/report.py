@@ -142,7 +142,7 @@ def write_results(out_dir, summary, metadata):
         "test": summary["test"],
         "metadata": metadata,
         "units": [{key: record[key] for key in ("gamma", "C", "fold", "pairs", "seconds", "start", "end",
-                                                "rank", "host") if key in record}
+                                                "rank", "host", "chain", "chain_cost") if key in record}
                   for record in summary["records"]],
     }
     write_atomic(os.path.join(out_dir, "grid.json"), json.dumps(document, indent=1) + "\n")
