@@ -33,6 +33,7 @@ from pisvm.grid.run import RESULT_FILES, GridJob, end_grids, make_solver, run_gr
 from pisvm.results.metrics import classification_report
 from pisvm.results.report import sha256_file
 from pisvm.svm.backends import make_backend
+from pisvm.svm.train import train_model
 
 from .report import write_report
 
@@ -379,7 +380,11 @@ def run_svm(method, pixels, labels, selection, options, folder, comm=None, name=
     selection_s = time.perf_counter() - started
     best = summary["best"]
     started = time.perf_counter()
-    model = make_backend(options.backend).fit(problem.X, problem.y, best["gamma"], best["C"])
+    # The best cell fitted by the grid's own solver (as pisvm-grid --save-model), or by ThunderSVM.
+    if options.backend == "libsvm":
+        model = train_model(problem.X, problem.y, {"gamma": best["gamma"], "C": best["C"], "solver": options.solver})
+    else:
+        model = make_backend(options.backend).fit(problem.X, problem.y, best["gamma"], best["C"])
     train_s = time.perf_counter() - started
     started = time.perf_counter()
     label_map = np.asarray(model.predict(X_all)).astype(np.int64).reshape(labels.shape)
