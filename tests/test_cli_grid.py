@@ -12,7 +12,7 @@ import pytest
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.svm import SVC
 
-from conftest import REPO, assert_one_line_error, mpirun, python_module, run_command
+from conftest import REPO, assert_one_line_error, mpirun, one_line_error, python_module, run_command
 from pisvm.data.libsvm import write_libsvm
 
 GRID = ["-g", "1", "8", "-c", "1", "100", "-v", "4", "--seed", "3", "--solver", "libsvm"]
@@ -167,14 +167,15 @@ def test_resume_after_kill_skips_finished_units(files, tmp_path):
     (None, ["--out", "/proc/version/out"], ["output folder /proc/version/out: cannot write"]),
     (None, ["--test", "missing.el"], ["missing.el"]),
 ])
-def test_bad_input_gets_one_line_and_exit_2(files, tmp_path, content, extra, fragments):
+def test_bad_input_gets_one_line_and_exit_2(files, tmp_path, capsys, content, extra, fragments):
+    from pisvm.cli.grid import main
+
     train = files[0] / "train.el"
     if content is not None:
         train = tmp_path / "bad.el"
         train.write_text(content)
     args = [str(train), "-g", "1", "-c", "1", "-v", "3", "--out", str(tmp_path / "out"), "-q"]
-    result = python_module("pisvm.cli.grid", *(args + extra), timeout=120)
-    assert_one_line_error(result, *fragments)
+    one_line_error(capsys, main, args + extra, *fragments, prog="pisvm-grid")
 
 
 @pytest.mark.mpi
@@ -217,8 +218,13 @@ def test_default_run_uses_the_builtin_workload(tmp_path):
     grid = _grid(tmp_path / "out")
     assert grid["metadata"]["data"].startswith("synthetic seed-shaped problem")
     assert grid["metadata"]["n_features"] == 30 and grid["test"] is not None
-    assert_one_line_error(python_module("pisvm.cli.grid", "--test", "x.el", "--out", str(tmp_path / "o2")),
-                          "--test needs a training file")
+
+
+def test_test_file_needs_a_training_file(tmp_path, capsys):
+    from pisvm.cli.grid import main
+
+    one_line_error(capsys, main, ["--test", "x.el", "--out", str(tmp_path / "o2")], "--test needs a training file",
+                   prog="pisvm-grid")
 
 
 @pytest.mark.parametrize("ranks, extra", [(1, ["--parts", "2"]), pytest.param(2, [], marks=pytest.mark.mpi)])

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, mpirun, python_module, run_command
+from conftest import mpirun, one_line_error, python_module, run_command
 from pisvm.data.scene import write_scene
 from pisvm.data.selection import write_selection
 from pisvm.data.synth import synthetic_scene
@@ -111,29 +111,28 @@ def test_mpi_svm_equals_serial(first_run, scene, tmp_path):
     assert parallel["test"]["confusion"] == serial["test"]["confusion"]
 
 
-def test_bad_input_leaves_the_cache_intact(first_run, scene, tmp_path):
+def test_bad_input_leaves_the_cache_intact(first_run, scene, tmp_path, capsys):
+    from compare.cli import main
+
+    def refused(argv, fragment):
+        one_line_error(capsys, main, [*argv, "--out", str(out)], fragment, prog="pisvm-compare")
+
     out, _ = first_run
     files_before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     other = tmp_path / "other.h5"
     write_selection(other, np.ones((10, 10), dtype=np.int8), np.zeros(40), np.ones(40))
-    assert_one_line_error(python_module("compare.cli", str(scene[0]), "--split", str(other), "--out", str(out)),
-                          "does not match the scene's (28, 28)")
+    refused([str(scene[0]), "--split", str(other)], "does not match the scene's (28, 28)")
     data, labels = scene[1], scene[2]
     moved = np.ones(labels.shape, dtype=np.int8)  # selects unlabelled pixels too
     write_selection(tmp_path / "moved.h5", moved * 2 - (np.arange(labels.size).reshape(labels.shape) % 2),
                     np.zeros(40), np.ones(40))
-    assert_one_line_error(python_module("compare.cli", str(scene[0]), "--split", str(tmp_path / "moved.h5"),
-                                        "--out", str(out)), "unlabelled in this scene")
+    refused([str(scene[0]), "--split", str(tmp_path / "moved.h5")], "unlabelled in this scene")
     write_scene(tmp_path / "nolabels.h5", data, np.zeros_like(labels))
-    assert_one_line_error(python_module("compare.cli", str(tmp_path / "nolabels.h5"), "--out", str(out)),
-                          "no labelled pixel")
-    assert_one_line_error(python_module("compare.cli", str(scene[0]), "--methods", "random-forest",
-                                        "--out", str(out)), "random-forest")
+    refused([str(tmp_path / "nolabels.h5")], "no labelled pixel")
+    refused([str(scene[0]), "--methods", "random-forest"], "random-forest")
     write_scene(tmp_path / "another.h5", data + 1, labels)
-    assert_one_line_error(python_module("compare.cli", str(tmp_path / "another.h5"), "--out", str(out)),
-                          "caches a comparison of another scene")
+    refused([str(tmp_path / "another.h5")], "caches a comparison of another scene")
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == files_before
-
 
 
 SVM_ONLY = ["--methods", "svm-spectra", "-g", "1", "8", "-c", "10", "-v", "3"]
@@ -267,10 +266,12 @@ def test_cache_is_keyed_by_the_split_content_not_its_name(scene, tmp_path):
     (["--methods", "svm-spectra", "cnn", "--window", "5"], "window_px == 5, must be >= 7"),
     (["--methods", "svm-spectra", "svm-ap", "--pca", "41"], "pca == 41, must be in [1, 40]"),
 ])
-def test_every_option_is_checked_before_the_first_method(scene, tmp_path, extra, fragment):
+def test_every_option_is_checked_before_the_first_method(scene, tmp_path, capsys, extra, fragment):
+    from compare.cli import main
+
     out = tmp_path / "out"
     args = [str(scene[0]), "--sampling", "random", "--fraction", "0.3", *SVM_ONLY[2:], *extra, "--out", str(out)]
-    assert_one_line_error(python_module("compare.cli", *args, timeout=300), fragment)
+    one_line_error(capsys, main, args, fragment, prog="pisvm-compare")
     assert not list(out.rglob("result.json")) and not list(out.rglob("journal.jsonl"))
 
 
