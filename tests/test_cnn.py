@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
 
-from conftest import assert_one_line_error, python_module
+from conftest import one_line_error, python_module
 from pisvm.data.sampling import random_selection, training_statistics
 from pisvm.data.scene import write_scene
 from pisvm.data.selection import write_selection
@@ -259,7 +259,7 @@ def test_cli_trains_predicts_and_writes_the_results_layout(files):
     ("no_training_pixel", ["class 2 has no training pixel"]),
     ("nan", ["not finite"]),
 ])
-def test_cli_bad_input_is_one_line_without_traceback(files, case, fragments):
+def test_cli_bad_input_is_one_line_without_traceback(files, capsys, in_process_cli, case, fragments):
     tmp_path, data, labels, selection, mean, stddev = files
     scene, split, window = tmp_path / "scene.h5", tmp_path / "split.h5", "7"
     if case == "selection_shape":
@@ -281,9 +281,8 @@ def test_cli_bad_input_is_one_line_without_traceback(files, case, fragments):
             h5["data"] = bad
             h5["labels"] = labels
         scene = tmp_path / "nan.h5"
-    result = python_module("cnn.cli", "train", str(scene), str(split), "--out", str(tmp_path / "run"),
-                           "--window", window, "--epochs", "1")
-    assert_one_line_error(result, *fragments)
+    one_line_error(capsys, in_process_cli.main, ["train", str(scene), str(split), "--out", str(tmp_path / "run"),
+                                                 "--window", window, "--epochs", "1"], *fragments, prog="pisvm-cnn")
     assert not (tmp_path / "run").exists()
 
 

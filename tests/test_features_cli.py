@@ -4,7 +4,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, python_module
+from conftest import one_line_error, python_module
 from features import extended_profiles
 from pisvm.data.libsvm import read_libsvm
 from pisvm.data.scene import read_scene, write_scene
@@ -79,25 +79,27 @@ def test_ap_without_split_writes_every_labelled_pixel(scene_and_split):
     (["--area", "10", "--split", "SPLIT"], "--split is only used with --libsvm"),
     (["--area", "10", "--libsvm", "PREFIX", "--split", "WRONG"], "does not match the scene"),
 ])
-def test_bad_input_exits_2_with_one_line(scene_and_split, args, fragment):
+def test_bad_input_exits_2_with_one_line(scene_and_split, capsys, args, fragment):
+    from features.cli import main
+
     folder, scene, split, wrong, *_ = scene_and_split
     args = [{"SPLIT": str(split), "WRONG": str(wrong), "PREFIX": str(folder / "bad")}.get(a, a) for a in args]
     if "--libsvm" not in args:
         args += ["--out", str(folder / "bad.h5")]
-    result = python_module("features.cli", "ap", str(scene), *args)
-    assert_one_line_error(result, fragment)
+    one_line_error(capsys, main, ["ap", str(scene), *args], fragment, prog="pisvm-features")
 
 
-def test_non_finite_scene_and_unknown_command_exit_2(tmp_path):
+def test_non_finite_scene_and_unknown_command_exit_2(tmp_path, capsys):
+    from features.cli import main
+
     data = np.ones((6, 6, 3), dtype=np.float32)
     with h5py.File(tmp_path / "nan.h5", "w") as h5:
         data[2, 3, 1] = np.nan
         h5["data"] = data
         h5["labels"] = np.ones((6, 6), dtype=np.int32)
-    result = python_module("features.cli", "ap", str(tmp_path / "nan.h5"), "--area", "4", "--out",
-                           str(tmp_path / "x.h5"))
-    assert_one_line_error(result, "not finite")
-    assert_one_line_error(python_module("features.cli", "volume", "x.h5"), "invalid choice")
+    one_line_error(capsys, main, ["ap", str(tmp_path / "nan.h5"), "--area", "4", "--out", str(tmp_path / "x.h5")],
+                   "not finite", prog="pisvm-features")
+    one_line_error(capsys, main, ["volume", "x.h5"], "invalid choice", prog="pisvm-features")
 
 
 def test_pisvm_grid_reads_the_libsvm_files(scene_and_split):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, python_module
+from conftest import one_line_error, python_module
 from features import extended_self_dual_profiles, self_dual_profiles
 from pisvm.data.libsvm import read_libsvm
 from pisvm.data.scene import read_scene, write_scene
@@ -85,9 +85,11 @@ def test_pca_and_band_sources(scene_and_split):
     (["--panchromatic"], "no attribute given"),
     (["--panchromatic", "--area", "10", "--libsvm", "PREFIX", "--split", "WRONG"], "does not match the scene"),
 ])
-def test_bad_input_exits_2_with_one_line(scene_and_split, args, fragment):
+def test_bad_input_exits_2_with_one_line(scene_and_split, capsys, args, fragment):
+    from features.cli import main
+
     folder, scene, split, wrong, *_ = scene_and_split
     args = [{"SPLIT": str(split), "WRONG": str(wrong), "PREFIX": str(folder / "bad")}.get(a, a) for a in args]
     if "--libsvm" not in args:
         args += ["--out", str(folder / "bad.h5")]
-    assert_one_line_error(python_module("features.cli", "sdap", str(scene), *args), fragment)
+    one_line_error(capsys, main, ["sdap", str(scene), *args], fragment, prog="pisvm-features")

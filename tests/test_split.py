@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import DBSCAN
 
-from conftest import assert_one_line_error, python_module, run_command
+from conftest import one_line_error, python_module, run_command
 from pisvm.cli import split as split_cli
 from pisvm.data.sampling import (
     cluster_selection,
@@ -194,14 +194,16 @@ def test_cli_bad_input_is_one_line(tmp_path, scene_file, args, fragments, capsys
     assert not (tmp_path / "x.h5").exists()
 
 
-def test_cli_rejects_a_scene_with_nan(tmp_path):
+def test_cli_rejects_a_scene_with_nan(tmp_path, capsys):
+    from pisvm.cli.split import main
+
     data = np.ones((6, 6, 3))
     data[2, 3, 1] = np.nan
     with h5py.File(tmp_path / "nan.h5", "w") as h5:
         h5["data"] = data
         h5["labels"] = np.ones((6, 6), dtype=int)
-    result = python_module("pisvm.cli.split", str(tmp_path / "nan.h5"), "--out", str(tmp_path / "x.h5"))
-    assert_one_line_error(result, "not finite")
+    one_line_error(capsys, main, [str(tmp_path / "nan.h5"), "--out", str(tmp_path / "x.h5")], "not finite",
+                   prog="pisvm-split")
 
 
 def test_sampling_and_split_cli_do_not_import_tensorflow():
