@@ -13,8 +13,6 @@ from pisvm.data.selection import write_selection
 from pisvm.data.synth import synthetic_scene
 from pisvm.results.report import best_cell
 
-pytest.importorskip("tensorflow")
-
 COMMON = ["-g", "1", "8", "-c", "10", "-v", "3", "--pca", "2", "--area", "10", "40", "--epochs", "2",
           "--batch", "32", "--window", "7"]
 
@@ -29,6 +27,7 @@ def scene(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first_run(scene, tmp_path_factory):
+    pytest.importorskip("tensorflow")  # the cnn method; the svm-only tests below run without it
     out = tmp_path_factory.mktemp("compare") / "out"
     result = python_module("compare.cli", str(scene[0]), "--sampling", "random", "--fraction", "0.3",
                            "--seeds", "0", "1", *COMMON, "--out", str(out), timeout=600)
