@@ -110,12 +110,11 @@ def test_error_in_a_worker_rank_ends_the_job(files, tmp_path):
         "from pisvm.cli.grid import main\n"
         "main(sys.argv[1:])\n")
     launcher = [a for a in ("mpirun",)][0]
-    start = time.time()
+    # A hang would raise subprocess.TimeoutExpired after 120 s: no clock is read here.
     result = run_command([launcher, "--oversubscribe", "-n", "2", "-x", "PYTHONPATH", sys.executable, str(script),
                           str(folder / "train.el"), *GRID, "--out", str(tmp_path / "out"), "-q"], timeout=120)
     assert result.returncode != 0
     assert "rank 1 of 2" in result.stderr and "solver exploded" in result.stderr
-    assert time.time() - start < 100
 
 
 def test_resume_after_kill_skips_finished_units(files, tmp_path):
