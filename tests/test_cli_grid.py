@@ -120,6 +120,8 @@ def test_error_in_a_worker_rank_ends_the_job(files, tmp_path):
         "    def boom(*a, **k):\n"
         "        raise RuntimeError('solver exploded')\n"
         "    b.LibsvmBackend.fit_predict = boom\n"
+        "    import pisvm.grid.chains as c\n"
+        "    c.PisvmSolver.solve_costs = boom\n"  # the default solver's
         "from pisvm.cli.grid import main\n"
         "main(sys.argv[1:])\n")
     launcher = [a for a in ("mpirun",)][0]
@@ -227,10 +229,12 @@ def test_solver_options_change_the_result_and_are_recorded(serial_run, files, tm
         assert [c["fold_accuracies"] for c in changed["cells"]] != [c["fold_accuracies"] for c in reference["cells"]]
 
 
-def test_default_run_uses_the_builtin_workload(tmp_path):
-    result = python_module("pisvm.cli.grid", "-g", "8", "-c", "10", "-v", "3", "--synth-scale", "0.02",
-                           "--out", str(tmp_path / "out"), "-q")
-    assert result.returncode == 0, result.stderr
+def test_default_run_uses_the_builtin_workload(tmp_path, capsys):
+    from pisvm.cli.grid import main
+
+    status, _, err = run_main(capsys, main, ["-g", "8", "-c", "10", "-v", "3", "--synth-scale", "0.02",
+                                             "--out", str(tmp_path / "out"), "-q"])
+    assert status == 0, err
     grid = _grid(tmp_path / "out")
     assert grid["metadata"]["data"].startswith("synthetic seed-shaped problem")
     assert grid["metadata"]["n_features"] == 30 and grid["test"] is not None
