@@ -247,18 +247,18 @@ def test_test_file_needs_a_training_file(tmp_path, capsys):
                    prog="pisvm-grid")
 
 
-@pytest.mark.parametrize("ranks, extra", [(1, ["--parts", "2", *LIBSVM])])
-def test_class_weight_with_pair_groups_equals_one_weighted_svc(files, tmp_path, ranks, extra):
+def test_class_weight_with_pair_groups_equals_one_weighted_svc(files, tmp_path, capsys):
     # -w with tasks split into one-vs-one groups (--parts); LIBSVM's solver: equality with SVC is the point.
     # Several ranks, with the default solver: test_class_weight_of_the_default_solver_on_two_ranks.
+    from pisvm.cli.grid import main
+
     folder, X, y = files
     args = [str(folder / "train.el"), *GRID, "--test", str(folder / "test.el"), "-w", "5=20", "-w", "1=0.5",
-            "--out", str(tmp_path / "out"), "-q", *extra]
-    result = (python_module("pisvm.cli.grid", *args) if ranks == 1 else mpirun(ranks, "pisvm.cli.grid", *args))
-    assert result.returncode == 0, result.stderr
+            "--out", str(tmp_path / "out"), "-q", "--parts", "2", *LIBSVM]
+    status, _, err = run_main(capsys, main, args)
+    assert status == 0, err
     grid = _grid(tmp_path / "out")
-    if ranks == 1:  # --parts 2: the grid's tasks run as pair groups
-        assert any(unit["pairs"] is not None for unit in grid["units"])
+    assert any(unit["pairs"] is not None for unit in grid["units"])  # --parts 2: the tasks run as pair groups
     weights = {5: 20.0, 1: 0.5}
     cv = StratifiedKFold(4, shuffle=True, random_state=3)
     reference = GridSearchCV(SVC(class_weight=weights), {"gamma": [1.0, 8.0], "C": [1.0, 100.0]}, cv=cv).fit(X, y)
@@ -273,7 +273,7 @@ def test_class_weight_with_pair_groups_equals_one_weighted_svc(files, tmp_path, 
     X_test, y_test = read_libsvm(folder / "test.el")
     model = SVC(gamma=best["gamma"], C=best["C"], class_weight=weights).fit(X, y)
     assert grid["test"]["overall_accuracy"] == model.score(X_test, y_test)
-    # On 2 ranks the kept model's pairs were fitted on both ranks, each with its two classes' weights.
+    # The kept model: each pair fitted with its two classes' weights equals the one weighted fit.
     kept, one_fit = read_model(grid["metadata"]["model"]), SVMModel.from_svc(model)
     assert kept.header_text() == one_fit.header_text()
     np.testing.assert_array_equal(kept.dual_coef, one_fit.dual_coef)

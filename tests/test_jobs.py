@@ -216,17 +216,19 @@ def test_compare_script_runs_locally(local_env, tiny_scene, tmp_path):
     assert set(report["splits"][0]["methods"]) == {"svm-spectra", "svm-ap", "svm-sdap", "cnn"}
 
 
-def test_features_script_feeds_pisvm_grid(local_env, tiny_scene, tmp_path):
+def test_features_script_feeds_pisvm_grid(local_env, tiny_scene, tmp_path, capsys):
     out = tmp_path / "features"
     env = dict(local_env, OUT=str(out), PCA="2", AREA="5 20")
     result = subprocess.run(["bash", str(REPO / "jobs" / "features.slurm"), str(tiny_scene[0]), str(tiny_scene[1])],
                             env=env, capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (out / "features.h5").exists()
-    grid = subprocess.run([sys.executable, "-m", "pisvm.cli.grid", str(out / "ap_train.libsvm"), "-g", "1", "-c", "10",
-                           "-v", "3", "--test", str(out / "ap_test.libsvm"), "--out", str(tmp_path / "grid"), "-q"],
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert grid.returncode == 0, grid.stderr
+    from conftest import run_main
+    from pisvm.cli.grid import main
+
+    status, _, err = run_main(capsys, main, [str(out / "ap_train.libsvm"), "-g", "1", "-c", "10", "-v", "3", "--test",
+                                             str(out / "ap_test.libsvm"), "--out", str(tmp_path / "grid"), "-q"])
+    assert status == 0, err
     report = json.loads((tmp_path / "grid" / "grid.json").read_text())
     assert report["metadata"]["n_features"] == 2 * 5 and report["test"]["overall_accuracy"] > 0.5
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import DBSCAN
 
-from conftest import one_line_error, python_module, run_command
+from conftest import one_line_error, run_command, run_main
 from pisvm.cli import split as split_cli
 from pisvm.data.sampling import (
     cluster_selection,
@@ -151,11 +151,13 @@ def scene_file(tmp_path, scene):
     return tmp_path / "scene.h5"
 
 
-def test_cli_writes_one_selection_file_and_plot(tmp_path, scene_file, scene):
+def test_cli_writes_one_selection_file_and_plot(tmp_path, scene_file, scene, capsys):
+    from pisvm.cli.split import main
+
     data, labels = scene
-    result = python_module("pisvm.cli.split", str(scene_file), "--mode", "random", "--fraction", "0.1",
-                           "--seed", "3", "--remove-labels", "5", "--out", str(tmp_path / "split.h5"))
-    assert result.returncode == 0, result.stderr
+    status, _, err = run_main(capsys, main, [str(scene_file), "--mode", "random", "--fraction", "0.1", "--seed", "3",
+                                             "--remove-labels", "5", "--out", str(tmp_path / "split.h5")])
+    assert status == 0, err
     selection, info = read_selection(tmp_path / "split.h5", shape=labels.shape)
     np.testing.assert_array_equal(selection, random_selection(labels, 0.1, random_state=3, remove_labels=[5]))
     with h5py.File(tmp_path / "split.h5") as h5:
