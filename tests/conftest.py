@@ -72,6 +72,15 @@ def one_line_error(capsys, main, argv, *fragments, prog=None):
     return lines[0]
 
 
+def run_main(capsys, main, argv):
+    """In-process: run a console script's ``main(argv)``; return (exit status, stdout, stderr)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    captured = capsys.readouterr()
+    return exit_info.value.code or 0, captured.out, captured.err
+
+
 @pytest.fixture
 def small_problem():
     """A 4-class problem with overlapping classes: X (160, 5) in [0, 1], y in {1, 2, 3, 4}."""

@@ -1,5 +1,6 @@
 """The 3D-CNN package: model, windows, training, prediction, metrics and the pisvm-cnn command."""
 
+import importlib.util
 import json
 import os
 
@@ -8,21 +9,29 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
 
-from conftest import assert_one_line_error, python_module
+import cnn  # without TensorFlow: its public names load on first use
+from cnn import CNNConfig
+from conftest import one_line_error, python_module
 from pisvm.data.sampling import random_selection, training_statistics
 from pisvm.data.scene import write_scene
 from pisvm.data.selection import write_selection
 from pisvm.data.synth import synthetic_scene
 
-pytest.importorskip("tensorflow")
 
-import cnn  # noqa: E402
-from cnn import CNNConfig  # noqa: E402
-from cnn.windows import WindowSequence, normalised_padded_cube, window_view  # noqa: E402
+def _installed(module):
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# Per test, not per file: the configuration, input checks and bad-input tests run without TensorFlow.
+needs_tensorflow = pytest.mark.skipif(not _installed("tensorflow"), reason="TensorFlow is not installed")
 
 N_BANDS = 24  # the fewest bands the standard model's three conv/pool blocks take comfortably
 
 
+@needs_tensorflow
 @pytest.mark.parametrize("class_count, n_parameters", [(16, 578_544), (58, 583_962)])
 def test_standard_model_has_the_seeds_parameter_counts(class_count, n_parameters):
     model = cnn.build_standard_model((9, 9, 220, 1), class_count)
@@ -33,6 +42,7 @@ def test_standard_model_has_the_seeds_parameter_counts(class_count, n_parameters
                      "Conv3D", "MaxPooling3D", "Flatten", "Dense", "Dense", "Dense"]
 
 
+@needs_tensorflow
 def test_config_options_reach_the_model():
     plain = cnn.build_standard_model((7, 7, N_BANDS, 1), 3)
     changed = cnn.build_standard_model((7, 7, N_BANDS, 1), 3, CNNConfig(dropout=0.5, l2=1e-4))
@@ -61,7 +71,10 @@ def test_config_rejects_bad_values(changes, message):
     assert CNNConfig.from_json(CNNConfig(epochs=3).to_json()) == CNNConfig(epochs=3)
 
 
+@needs_tensorflow
 def test_windows_equal_direct_slicing_including_borders():
+    from cnn.windows import WindowSequence, normalised_padded_cube, window_view  # noqa: F401
+
     rng = np.random.default_rng(0)
     data = rng.normal(size=(6, 8, 4)).astype(np.float32)
     mean, stddev = data.reshape(-1, 4).mean(axis=0), data.reshape(-1, 4).std(axis=0)
@@ -79,8 +92,11 @@ def test_windows_equal_direct_slicing_including_borders():
     np.testing.assert_allclose(windows[3, 4], normalised[1:6, 2:7], rtol=1e-6)
 
 
+@needs_tensorflow
 @pytest.mark.parametrize("batch_size", [1, 7, 50])
 def test_one_epoch_visits_every_selected_pixel_exactly_once(batch_size):
+    from cnn.windows import WindowSequence, normalised_padded_cube, window_view  # noqa: F401
+
     n_rows, n_cols = 9, 11
     data = np.arange(n_rows * n_cols, dtype=np.float32).reshape(n_rows, n_cols, 1).repeat(3, axis=2)
     windows = window_view(normalised_padded_cube(data, np.zeros(3), np.ones(3), 3), 3)
@@ -106,8 +122,11 @@ def test_one_epoch_visits_every_selected_pixel_exactly_once(batch_size):
         sequence[len(sequence)]
 
 
+@needs_tensorflow
 @pytest.mark.parametrize("batch_size", [1, 7, 50])
 def test_tf_data_pipeline_cuts_the_same_windows_once_per_epoch(batch_size):
+    from cnn.windows import WindowSequence, normalised_padded_cube, window_view  # noqa: F401
+
     n_rows, n_cols = 9, 11
     rng = np.random.default_rng(2)
     data = rng.normal(size=(n_rows, n_cols, 3)).astype(np.float32)
@@ -148,6 +167,7 @@ def trained(tiny, tmp_path_factory):
     return first, resumed, out, config.replace(epochs=6)
 
 
+@needs_tensorflow
 def test_training_beats_chance_and_resumes(tiny, trained):
     data, labels, selection = tiny
     first, resumed, out, config = trained
@@ -166,6 +186,7 @@ def test_training_beats_chance_and_resumes(tiny, trained):
     assert set(np.unique(label_map)) <= {1, 2, 3}
 
 
+@needs_tensorflow
 def test_predict_scene_matches_direct_windows_and_respects_the_mask(tiny, trained):
     data, labels, selection = tiny
     _, resumed, _, _ = trained
@@ -183,6 +204,7 @@ def test_predict_scene_matches_direct_windows_and_respects_the_mask(tiny, traine
     np.testing.assert_array_equal(label_map[rows, cols], expected)
 
 
+@needs_tensorflow
 def test_metrics_equal_scikit_learn_with_true_classes_in_rows():
     labels = np.array([[1, 1, 1, 2], [2, 3, 3, 0]])
     selection = np.array([[1, 1, 1, 1], [1, 1, 1, 1]])
@@ -230,6 +252,7 @@ def files(tmp_path, tiny):
     return tmp_path, data, labels, selection, mean, stddev
 
 
+@needs_tensorflow
 def test_cli_trains_predicts_and_writes_the_results_layout(files):
     tmp_path, data, labels, selection, _, _ = files
     result = python_module("cnn.cli", "train", str(tmp_path / "scene.h5"), str(tmp_path / "split.h5"),
@@ -259,7 +282,7 @@ def test_cli_trains_predicts_and_writes_the_results_layout(files):
     ("no_training_pixel", ["class 2 has no training pixel"]),
     ("nan", ["not finite"]),
 ])
-def test_cli_bad_input_is_one_line_without_traceback(files, case, fragments):
+def test_cli_bad_input_is_one_line_without_traceback(files, capsys, in_process_cli, case, fragments):
     tmp_path, data, labels, selection, mean, stddev = files
     scene, split, window = tmp_path / "scene.h5", tmp_path / "split.h5", "7"
     if case == "selection_shape":
@@ -281,9 +304,8 @@ def test_cli_bad_input_is_one_line_without_traceback(files, case, fragments):
             h5["data"] = bad
             h5["labels"] = labels
         scene = tmp_path / "nan.h5"
-    result = python_module("cnn.cli", "train", str(scene), str(split), "--out", str(tmp_path / "run"),
-                           "--window", window, "--epochs", "1")
-    assert_one_line_error(result, *fragments)
+    one_line_error(capsys, in_process_cli.main, ["train", str(scene), str(split), "--out", str(tmp_path / "run"),
+                                                 "--window", window, "--epochs", "1"], *fragments, prog="pisvm-cnn")
     assert not (tmp_path / "run").exists()
 
 
@@ -296,6 +318,7 @@ def in_process_cli(monkeypatch):
     return cli
 
 
+@needs_tensorflow
 def test_cli_predict_reloads_a_trained_model(files, trained, capsys, in_process_cli):
     tmp_path, data, labels, selection, _, _ = files
     cli = in_process_cli
@@ -317,6 +340,7 @@ def test_cli_predict_reloads_a_trained_model(files, trained, capsys, in_process_
     assert exit_info.value.code == 2 and "not a pisvm-cnn train directory" in capsys.readouterr().err
 
 
+@needs_tensorflow
 def test_choose_strategy_uses_one_device_without_several_gpus_or_slurm_nodes(monkeypatch):
     import tensorflow as tf
 
@@ -328,6 +352,7 @@ def test_choose_strategy_uses_one_device_without_several_gpus_or_slurm_nodes(mon
         cnn.choose_strategy("bogus")
 
 
+@needs_tensorflow
 def test_training_that_does_not_learn_is_reported(tiny):
     # a learning rate of 1e-12 leaves the weights as initialised: the loss cannot move
     data, labels, selection = tiny
@@ -340,6 +365,7 @@ def test_training_that_does_not_learn_is_reported(tiny):
         cnn.train_model(data, labels, selection, config.replace(epochs=3), collapse_patience=2)
 
 
+@needs_tensorflow
 def test_cli_prints_training_warnings_and_keeps_them_in_the_results(files, capsys, in_process_cli):
     tmp_path = files[0]
     cli = in_process_cli
@@ -355,6 +381,7 @@ def test_cli_prints_training_warnings_and_keeps_them_in_the_results(files, capsy
     assert any("training loss has stayed" in message for message in results["training_warnings"])
 
 
+@needs_tensorflow
 def test_tensorflow_log_level_set_by_the_user_is_kept(monkeypatch):
     from cnn.quiet import import_tensorflow_quietly
 
@@ -366,6 +393,7 @@ def test_tensorflow_log_level_set_by_the_user_is_kept(monkeypatch):
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "3"
 
 
+@needs_tensorflow
 def test_cli_names_a_collapse_shorter_than_the_detectors_patience(files, capsys, in_process_cli):
     tmp_path = files[0]
     with pytest.raises(SystemExit) as exit_info:
@@ -379,6 +407,7 @@ def test_cli_names_a_collapse_shorter_than_the_detectors_patience(files, capsys,
     assert any(message.startswith("from epoch 1 to 6") for message in results["training_warnings"])
 
 
+@needs_tensorflow
 def test_a_failed_start_leaves_no_config_or_classes_file(tiny, tmp_path, monkeypatch):
     import cnn.train
 
@@ -392,6 +421,7 @@ def test_a_failed_start_leaves_no_config_or_classes_file(tiny, tmp_path, monkeyp
     assert not (tmp_path / "run" / "config.json").exists() and not (tmp_path / "run" / "classes.json").exists()
 
 
+@needs_tensorflow
 def test_tensorflow_start_up_log_is_quiet_whatever_the_users_log_level(tmp_path):
     import subprocess
     import sys

@@ -2,18 +2,17 @@
 
 import dataclasses
 import json
+import os
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, mpirun, python_module, run_command
+from conftest import mpirun, one_line_error, python_module, run_command, run_main
 from pisvm.data.scene import write_scene
 from pisvm.data.selection import write_selection
 from pisvm.data.synth import synthetic_scene
 from pisvm.results.report import best_cell
-
-pytest.importorskip("tensorflow")
 
 COMMON = ["-g", "1", "8", "-c", "10", "-v", "3", "--pca", "2", "--area", "10", "40", "--epochs", "2",
           "--batch", "32", "--window", "7"]
@@ -29,6 +28,7 @@ def scene(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def first_run(scene, tmp_path_factory):
+    pytest.importorskip("tensorflow")  # the cnn method; the svm-only tests below run without it
     out = tmp_path_factory.mktemp("compare") / "out"
     result = python_module("compare.cli", str(scene[0]), "--sampling", "random", "--fraction", "0.3",
                            "--seeds", "0", "1", *COMMON, "--out", str(out), timeout=600)
@@ -82,21 +82,25 @@ def test_report_contents(first_run, scene):
     assert split["methods"]["svm-spectra"]["test"]["overall_accuracy"] == np.mean(label_map[test] == labels[test])
 
 
-def test_second_run_reuses_the_cache(first_run, scene):
+def test_second_run_reuses_the_cache(first_run, scene, capsys, monkeypatch):
+    from compare.cli import main
+
+    # In-process: keep the TensorFlow log level the cnn method sets out of later tests' subprocesses.
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
     out, _ = first_run
     results = sorted(out.glob("random-0.3-*/*/result.json"))
     before = {path: path.stat().st_mtime_ns for path in results}
-    again = python_module("compare.cli", str(scene[0]), "--sampling", "random", "--fraction", "0.3",
-                          "--seeds", "0", "1", *COMMON, "--out", str(out), timeout=600)
-    assert again.returncode == 0, again.stderr
-    assert again.stdout.count("(cached)") == 8   # 2 splits x 4 methods
+    status, stdout, err = run_main(capsys, main, [str(scene[0]), "--sampling", "random", "--fraction", "0.3",
+                                                  "--seeds", "0", "1", *COMMON, "--out", str(out)])
+    assert status == 0, err
+    assert stdout.count("(cached)") == 8   # 2 splits x 4 methods
     assert {path: path.stat().st_mtime_ns for path in results} == before
     # One more method option redoes only that method.
-    more = python_module("compare.cli", str(scene[0]), "--sampling", "random", "--fraction", "0.3", "--seeds", "0",
-                         *COMMON[:-6], "--epochs", "3", "--batch", "32", "--window", "7", "--out", str(out),
-                         timeout=600)
-    assert more.returncode == 0, more.stderr
-    assert more.stdout.count("(cached)") == 3 and "cnn: OA" in more.stdout
+    status, stdout, err = run_main(capsys, main, [str(scene[0]), "--sampling", "random", "--fraction", "0.3",
+                                                  "--seeds", "0", *COMMON[:-6], "--epochs", "3", "--batch", "32",
+                                                  "--window", "7", "--out", str(out)])
+    assert status == 0, err
+    assert stdout.count("(cached)") == 3 and "cnn: OA" in stdout
 
 
 @pytest.mark.mpi
@@ -111,29 +115,28 @@ def test_mpi_svm_equals_serial(first_run, scene, tmp_path):
     assert parallel["test"]["confusion"] == serial["test"]["confusion"]
 
 
-def test_bad_input_leaves_the_cache_intact(first_run, scene, tmp_path):
+def test_bad_input_leaves_the_cache_intact(first_run, scene, tmp_path, capsys):
+    from compare.cli import main
+
+    def refused(argv, fragment):
+        one_line_error(capsys, main, [*argv, "--out", str(out)], fragment, prog="pisvm-compare")
+
     out, _ = first_run
     files_before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
     other = tmp_path / "other.h5"
     write_selection(other, np.ones((10, 10), dtype=np.int8), np.zeros(40), np.ones(40))
-    assert_one_line_error(python_module("compare.cli", str(scene[0]), "--split", str(other), "--out", str(out)),
-                          "does not match the scene's (28, 28)")
+    refused([str(scene[0]), "--split", str(other)], "does not match the scene's (28, 28)")
     data, labels = scene[1], scene[2]
     moved = np.ones(labels.shape, dtype=np.int8)  # selects unlabelled pixels too
     write_selection(tmp_path / "moved.h5", moved * 2 - (np.arange(labels.size).reshape(labels.shape) % 2),
                     np.zeros(40), np.ones(40))
-    assert_one_line_error(python_module("compare.cli", str(scene[0]), "--split", str(tmp_path / "moved.h5"),
-                                        "--out", str(out)), "unlabelled in this scene")
+    refused([str(scene[0]), "--split", str(tmp_path / "moved.h5")], "unlabelled in this scene")
     write_scene(tmp_path / "nolabels.h5", data, np.zeros_like(labels))
-    assert_one_line_error(python_module("compare.cli", str(tmp_path / "nolabels.h5"), "--out", str(out)),
-                          "no labelled pixel")
-    assert_one_line_error(python_module("compare.cli", str(scene[0]), "--methods", "random-forest",
-                                        "--out", str(out)), "random-forest")
+    refused([str(tmp_path / "nolabels.h5")], "no labelled pixel")
+    refused([str(scene[0]), "--methods", "random-forest"], "random-forest")
     write_scene(tmp_path / "another.h5", data + 1, labels)
-    assert_one_line_error(python_module("compare.cli", str(tmp_path / "another.h5"), "--out", str(out)),
-                          "caches a comparison of another scene")
+    refused([str(tmp_path / "another.h5")], "caches a comparison of another scene")
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == files_before
-
 
 
 SVM_ONLY = ["--methods", "svm-spectra", "-g", "1", "8", "-c", "10", "-v", "3"]
@@ -141,11 +144,13 @@ SVM_ONLY = ["--methods", "svm-spectra", "-g", "1", "8", "-c", "10", "-v", "3"]
 
 @pytest.fixture(scope="module")
 def svm_run(scene, tmp_path_factory):
-    """A finished svm-spectra run whose journal the error cases below damage."""
+    """A finished svm-spectra run whose journal the error cases below damage (in-process)."""
+    from compare.cli import main
+
     out = tmp_path_factory.mktemp("svm") / "out"
-    result = python_module("compare.cli", str(scene[0]), "--sampling", "random", "--fraction", "0.3", *SVM_ONLY,
-                           "--out", str(out), timeout=300)
-    assert result.returncode == 0, result.stderr
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(scene[0]), "--sampling", "random", "--fraction", "0.3", *SVM_ONLY, "--out", str(out)])
+    assert exit_info.value.code in (0, None)
     return out
 
 
@@ -234,7 +239,8 @@ def test_mpi_error_on_rank_0_inside_the_grid_aborts_the_job(scene, svm_run, tmp_
     assert len(errors) == 1 and fragment.format(host=socket.gethostname()) in errors[0], result.stderr
 
 
-def test_cache_is_keyed_by_the_split_content_not_its_name(scene, tmp_path):
+def test_cache_is_keyed_by_the_split_content_not_its_name(scene, tmp_path, capsys):
+    from compare.cli import main
     from pisvm.data.sampling import make_selection, training_statistics
 
     data, labels = scene[1], scene[2]
@@ -245,21 +251,21 @@ def test_cache_is_keyed_by_the_split_content_not_its_name(scene, tmp_path):
     out = tmp_path / "out"
 
     def compare(folder, *methods):
-        result = python_module("compare.cli", str(scene[0]), "--split", str(tmp_path / folder / "sp.h5"),
-                               *SVM_ONLY[2:], "--methods", *methods, "--out", str(out), timeout=300)
-        assert result.returncode == 0, result.stderr
-        return result, json.loads((out / "report.json").read_text())["splits"][0]["methods"]
+        status, stdout, err = run_main(capsys, main, [str(scene[0]), "--split", str(tmp_path / folder / "sp.h5"),
+                                                      *SVM_ONLY[2:], "--methods", *methods, "--out", str(out)])
+        assert status == 0, err
+        return stdout, json.loads((out / "report.json").read_text())["splits"][0]["methods"]
 
     _, first = compare("A", "svm-spectra")
     again, second = compare("B", "svm-spectra")
-    assert "(cached)" not in again.stdout
+    assert "(cached)" not in again
     from pisvm.data.selection import read_selection
 
     selection_b, _ = read_selection(tmp_path / "B" / "sp.h5")
     assert second["svm-spectra"]["n_train"] == int(np.sum(selection_b == 2))
     assert second["svm-spectra"]["train_pixels_sha256"] != first["svm-spectra"]["train_pixels_sha256"]
     more, third = compare("B", "svm-spectra", "svm-ap")
-    assert more.stdout.count("(cached)") == 1
+    assert more.count("(cached)") == 1
     assert third["svm-spectra"] == second["svm-spectra"]
 
 
@@ -267,10 +273,12 @@ def test_cache_is_keyed_by_the_split_content_not_its_name(scene, tmp_path):
     (["--methods", "svm-spectra", "cnn", "--window", "5"], "window_px == 5, must be >= 7"),
     (["--methods", "svm-spectra", "svm-ap", "--pca", "41"], "pca == 41, must be in [1, 40]"),
 ])
-def test_every_option_is_checked_before_the_first_method(scene, tmp_path, extra, fragment):
+def test_every_option_is_checked_before_the_first_method(scene, tmp_path, capsys, extra, fragment):
+    from compare.cli import main
+
     out = tmp_path / "out"
     args = [str(scene[0]), "--sampling", "random", "--fraction", "0.3", *SVM_ONLY[2:], *extra, "--out", str(out)]
-    assert_one_line_error(python_module("compare.cli", *args, timeout=300), fragment)
+    one_line_error(capsys, main, args, fragment, prog="pisvm-compare")
     assert not list(out.rglob("result.json")) and not list(out.rglob("journal.jsonl"))
 
 

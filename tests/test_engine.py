@@ -159,42 +159,68 @@ def test_engine_traffic_runs_on_a_duplicate_communicator_that_is_freed(tmp_path)
 
 @pytest.mark.mpi
 def test_a_rank_gets_its_next_unit_before_the_record_is_kept(tmp_path):
-    # A slow journal (on_record sleeps 0.4 s) must not delay the reply that hands rank 1 its next unit.
+    # on_record blocks until rank 1 has been told that no unit is left: rank 1 gets every unit while no record
+    # can be kept.  An engine that kept the record before replying would never tell it (the gate's 20 s
+    # wait is a safety net against a hang, not a measurement).
     out = _mpi_script(tmp_path, (
+        "import threading\n"
+        "import pisvm.transport as transport\n"
         "from pisvm.grid.search import grid_search\n"
         "from pisvm.svm.backends import LibsvmBackend\n"
         "from pisvm.grid.engine import UnitSolver\n"
-        "slow = lambda record: time.sleep(0.4)\n"
+        "gate, kept = threading.Event(), []\n"
+        "send = transport.Channel.send\n"
+        "def send_and_open(self, obj, dest):\n"
+        "    send(self, obj, dest)\n"
+        "    if obj is None and dest == 1:\n"
+        "        kept.append(-1 if gate.is_set() else len(kept))\n"
+        "        gate.set()\n"
+        "transport.Channel.send = send_and_open\n"
+        "def blocked(record):\n"
+        "    if not gate.wait(20):\n"
+        "        kept.append('gate never opened')\n"
         "summary = grid_search(problem, [0.5, 1.0, 2.0], [1.0, 10.0], UnitSolver(LibsvmBackend()), comm=comm,\n"
-        "                      on_record=slow if comm.rank == 0 else None, progress=False)\n"
+        "                      on_record=blocked if comm.rank == 0 else None, progress=False)\n"
         "if comm.rank == 0:\n"
-        "    mine = sorted((r for r in summary['records'] if r['rank'] == 1), key=lambda r: r['start'])\n"
-        "    gaps = [b['start'] - a['end'] for a, b in zip(mine, mine[1:])]\n"
-        "    print(json.dumps({'units': len(mine), 'gaps': gaps}))\n"))
+        "    mine = [r for r in summary['records'] if r['rank'] == 1]\n"
+        "    print(json.dumps({'units': len(mine), 'kept': kept}))\n"))
     found = json.loads(out.splitlines()[-1])
-    assert found["units"] >= 3
-    assert max(found["gaps"]) < 0.2, found
+    assert found["units"] >= 3, found
+    assert found["kept"] == [0], found  # told "no unit left" before the first record was kept
 
 
 @pytest.mark.mpi
 def test_waiting_ranks_do_not_spin_while_rank_0_reads_the_input(tmp_path):
-    # Rank 0 takes 3 s to build the job; rank 1 waits in run_grid without burning that CPU time.
+    # Rank 0 builds the job only after rank 1 has slept between 20 polls while waiting for it in run_grid: a rank
+    # that waited in a spinning collective would never poll (and rank 0 would never build the job).
     out = _mpi_script(tmp_path, (
-        "import os, tempfile\n"
+        "import os\n"
+        "import pisvm.transport as transport\n"
         "from pisvm.grid.run import GridJob, run_grid\n"
+        "delays = []\n"
+        "if comm.rank == 1:\n"
+        "    sleep = transport.Backoff.sleep\n"
+        "    def counted(self):\n"
+        "        delays.append(self.delay)\n"
+        "        if len(delays) == 20:\n"
+        "            comm.send('polled 20 times', dest=0, tag=77)\n"
+        "        sleep(self)\n"
+        "    transport.Backoff.sleep = counted\n"
         "def slow_job():\n"
-        "    time.sleep(3.0)\n"
+        "    told = comm.recv(source=1, tag=77)\n"
         "    header = {'data_sha256': 'x', 'test_sha256': None, 'gammas': [1.0], 'costs': [1.0], 'folds': 3,\n"
         "              'seed': 0, 'backend': 'libsvm', 'solver': {}}\n"
-        "    return GridJob(problem, [1.0], [1.0], 'libsvm', {}, header, {'data': 'test'})\n"
+        "    return GridJob(problem, [1.0], [1.0], 'libsvm', {}, header, {'data': told})\n"
         f"out = os.path.join({str(tmp_path)!r}, 'out')\n"
-        "cpu, wall = time.process_time(), time.time()\n"
         "run_grid(slow_job, out, comm=comm, progress=False)\n"
-        "print(json.dumps({'rank': comm.rank, 'cpu': time.process_time() - cpu, 'wall': time.time() - wall}))\n"))
+        "print(json.dumps({'rank': comm.rank, 'delays': delays[:20]}))\n"))
     printed = (text for text in out.splitlines() if text.startswith("{"))
     lines = {line["rank"]: line for line in map(json.loads, printed)}
-    assert lines[1]["wall"] > 2.0
-    assert lines[1]["cpu"] < 0.5, lines
+    delays = lines[1]["delays"]
+    # Back-off: at once, then doubling up to the longest sleep, never a busy loop of zero-length sleeps.
+    assert len(delays) == 20 and delays[0] == 0.0 and all(0 < d <= 0.02 for d in delays[1:]), delays
+    assert delays == sorted(delays) and delays[-1] == 0.02, delays
+    assert json.loads((tmp_path / "out" / "grid.json").read_text())["metadata"]["data"] == "polled 20 times"
 
 
 @pytest.mark.mpi

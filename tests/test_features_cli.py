@@ -4,12 +4,33 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, python_module
+from conftest import one_line_error, run_main
 from features import extended_profiles
 from pisvm.data.libsvm import read_libsvm
 from pisvm.data.scene import read_scene, write_scene
 from pisvm.data.selection import write_selection
 from pisvm.data.synth import synthetic_scene
+
+
+def features_main(argv):
+    from features.cli import main
+
+    main(argv)
+
+
+def grid_main(argv):
+    from pisvm.cli.grid import main
+
+    main(argv)
+
+
+@pytest.fixture
+def ran(capsys):
+    """In-process: ``ran(main, *argv)`` runs a console script and checks that it succeeded."""
+    def run(main, *argv):
+        status, _, err = run_main(capsys, main, list(argv))
+        assert status == 0, err
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +48,12 @@ def scene_and_split(tmp_path_factory):
     return folder, scene, split, wrong, data, labels, selection
 
 
-def test_ap_writes_features_and_scaled_libsvm(scene_and_split):
+def test_ap_writes_features_and_scaled_libsvm(scene_and_split, ran):
     folder, scene, split, _, data, labels, selection = scene_and_split
     out = folder / "features.h5"
     prefix = folder / "ap"
-    result = python_module("features.cli", "ap", str(scene), "--pca", "2", "--area", "5", "20",
+    ran(features_main, "ap", str(scene), "--pca", "2", "--area", "5", "20",
                            "--inertia", "0.3", "--out", str(out), "--libsvm", str(prefix), "--split", str(split))
-    assert result.returncode == 0, result.stderr
     features, stored_labels = read_scene(out)
     expected = extended_profiles(data, 2, {"area": [5, 20], "moment_of_inertia": [0.3]})
     assert features.shape == (30, 36, expected.shape[0]) == (30, 36, 16)
@@ -57,13 +77,12 @@ def test_ap_writes_features_and_scaled_libsvm(scene_and_split):
     assert X_train.min() >= 0 and X_train.max() <= 1 and np.isclose(X_train.max(), 1)
 
 
-def test_ap_without_split_writes_every_labelled_pixel(scene_and_split):
+def test_ap_without_split_writes_every_labelled_pixel(scene_and_split, ran):
     folder, scene, _, _, _, labels, _ = scene_and_split
     prefix = folder / "all"
-    result = python_module("features.cli", "ap", str(scene), "--pca", "1", "--std", "0.05",
+    ran(features_main, "ap", str(scene), "--pca", "1", "--std", "0.05",
                            "--diagonal", "4", "--spectra", "--adjacency", "8", "--rule", "subtractive",
                            "--libsvm", str(prefix))
-    assert result.returncode == 0, result.stderr
     X, y = read_libsvm(f"{prefix}.libsvm")
     assert X.shape[0] == np.count_nonzero(labels) and X.shape[1] <= 6 + 10
     assert X.min() >= 0 and X.max() <= 1
@@ -79,34 +98,34 @@ def test_ap_without_split_writes_every_labelled_pixel(scene_and_split):
     (["--area", "10", "--split", "SPLIT"], "--split is only used with --libsvm"),
     (["--area", "10", "--libsvm", "PREFIX", "--split", "WRONG"], "does not match the scene"),
 ])
-def test_bad_input_exits_2_with_one_line(scene_and_split, args, fragment):
+def test_bad_input_exits_2_with_one_line(scene_and_split, capsys, args, fragment):
+    from features.cli import main
+
     folder, scene, split, wrong, *_ = scene_and_split
     args = [{"SPLIT": str(split), "WRONG": str(wrong), "PREFIX": str(folder / "bad")}.get(a, a) for a in args]
     if "--libsvm" not in args:
         args += ["--out", str(folder / "bad.h5")]
-    result = python_module("features.cli", "ap", str(scene), *args)
-    assert_one_line_error(result, fragment)
+    one_line_error(capsys, main, ["ap", str(scene), *args], fragment, prog="pisvm-features")
 
 
-def test_non_finite_scene_and_unknown_command_exit_2(tmp_path):
+def test_non_finite_scene_and_unknown_command_exit_2(tmp_path, capsys):
+    from features.cli import main
+
     data = np.ones((6, 6, 3), dtype=np.float32)
     with h5py.File(tmp_path / "nan.h5", "w") as h5:
         data[2, 3, 1] = np.nan
         h5["data"] = data
         h5["labels"] = np.ones((6, 6), dtype=np.int32)
-    result = python_module("features.cli", "ap", str(tmp_path / "nan.h5"), "--area", "4", "--out",
-                           str(tmp_path / "x.h5"))
-    assert_one_line_error(result, "not finite")
-    assert_one_line_error(python_module("features.cli", "volume", "x.h5"), "invalid choice")
+    one_line_error(capsys, main, ["ap", str(tmp_path / "nan.h5"), "--area", "4", "--out", str(tmp_path / "x.h5")],
+                   "not finite", prog="pisvm-features")
+    one_line_error(capsys, main, ["volume", "x.h5"], "invalid choice", prog="pisvm-features")
 
 
-def test_pisvm_grid_reads_the_libsvm_files(scene_and_split):
+def test_pisvm_grid_reads_the_libsvm_files(scene_and_split, ran):
     folder, scene, split, *_ = scene_and_split
     prefix = folder / "grid"
-    result = python_module("features.cli", "ap", str(scene), "--pca", "2", "--area", "5", "20",
+    ran(features_main, "ap", str(scene), "--pca", "2", "--area", "5", "20",
                            "--libsvm", str(prefix), "--split", str(split))
-    assert result.returncode == 0, result.stderr
-    result = python_module("pisvm.cli.grid", f"{prefix}_train.libsvm", "-g", "2", "-c", "10", "-v", "2",
+    ran(grid_main, f"{prefix}_train.libsvm", "-g", "2", "-c", "10", "-v", "2",
                            "--test", f"{prefix}_test.libsvm", "--out", str(folder / "grid-out"), "-q")
-    assert result.returncode == 0, result.stderr
     assert (folder / "grid-out" / "grid.json").is_file()

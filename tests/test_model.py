@@ -8,10 +8,14 @@ from pisvm.svm.model import SVMModel, read_model
 from pisvm.svm.predict import predict
 from pisvm.svm.train import fit_pairs, svc
 
-svmutil = pytest.importorskip("libsvm.svmutil")
+
+@pytest.fixture
+def svmutil():
+    """libsvm-official's svmutil: only the tests that compare with it are skipped without it."""
+    return pytest.importorskip("libsvm.svmutil")
 
 
-def _libsvm_predict(model_path, X, y):
+def _libsvm_predict(svmutil, model_path, X, y):
     model = svmutil.svm_load_model(str(model_path))
     assert model is not None
     labels, _, values = svmutil.svm_predict(list(map(float, y)), [list(map(float, row)) for row in X], model, "-q")
@@ -20,19 +24,19 @@ def _libsvm_predict(model_path, X, y):
 
 @pytest.mark.parametrize("kernel, gamma, C", [("rbf", 2.0, 1.0), ("rbf", 16.0, 100.0), ("linear", 1.0, 10.0),
                                               ("poly", 2.0, 1.0), ("sigmoid", 0.5, 1.0)])
-def test_pisvm_model_loads_in_libsvm_with_the_same_labels(small_problem, tmp_path, kernel, gamma, C):
+def test_pisvm_model_loads_in_libsvm_with_the_same_labels(small_problem, tmp_path, svmutil, kernel, gamma, C):
     X, y = small_problem
     fitted = SVC(kernel=kernel, gamma=gamma, C=C, coef0=0.5 if kernel != "rbf" else 0.0, degree=2).fit(X, y)
     model = SVMModel.from_svc(fitted)
     model.write(tmp_path / "model")
-    labels, values = _libsvm_predict(tmp_path / "model", X, y)
+    labels, values = _libsvm_predict(svmutil, tmp_path / "model", X, y)
     ours, decision = predict(model, X, decision=True)
     np.testing.assert_array_equal(ours, fitted.predict(X))
     np.testing.assert_array_equal(labels, ours)
     np.testing.assert_allclose(decision, values, rtol=1e-9, atol=1e-9 * np.abs(values).max())
 
 
-def test_libsvm_trained_model_loads_in_pisvm_with_the_same_labels(small_problem, tmp_path):
+def test_libsvm_trained_model_loads_in_pisvm_with_the_same_labels(small_problem, tmp_path, svmutil):
     X, y = small_problem
     y = np.where(y == 1, 7, y)  # labels not sorted by first appearance: LIBSVM keeps that order
     order = np.argsort(y != 3, kind="stable")  # class 3 first in the file
@@ -41,7 +45,7 @@ def test_libsvm_trained_model_loads_in_pisvm_with_the_same_labels(small_problem,
     svmutil.svm_save_model(str(tmp_path / "libsvm.model"), trained)
     model = read_model(tmp_path / "libsvm.model")
     assert model.labels[0] == 3
-    labels, values = _libsvm_predict(tmp_path / "libsvm.model", X, y)
+    labels, values = _libsvm_predict(svmutil, tmp_path / "libsvm.model", X, y)
     ours, decision = predict(model, X, decision=True)
     np.testing.assert_array_equal(ours, labels)
     np.testing.assert_allclose(decision, values, rtol=1e-9, atol=1e-9 * np.abs(values).max())
@@ -52,7 +56,7 @@ def test_libsvm_trained_model_loads_in_pisvm_with_the_same_labels(small_problem,
     np.testing.assert_array_equal(again.rho, model.rho)
 
 
-def test_binary_model_keeps_libsvm_signs(small_problem, tmp_path):
+def test_binary_model_keeps_libsvm_signs(small_problem, tmp_path, svmutil):
     X, y = small_problem
     keep = y <= 2
     fitted = SVC(gamma=8.0, C=10.0).fit(X[keep], y[keep])
@@ -61,7 +65,7 @@ def test_binary_model_keeps_libsvm_signs(small_problem, tmp_path):
     np.testing.assert_array_equal(labels, fitted.predict(X))
     np.testing.assert_allclose(decision[:, 0], -fitted.decision_function(X), rtol=1e-9, atol=1e-12)
     model.write(tmp_path / "model")
-    np.testing.assert_array_equal(_libsvm_predict(tmp_path / "model", X, y)[0], labels)
+    np.testing.assert_array_equal(_libsvm_predict(svmutil, tmp_path / "model", X, y)[0], labels)
 
 
 def test_write_read_write_is_exact(small_problem, tmp_path):
@@ -90,7 +94,7 @@ def test_pair_fits_assemble_the_model_of_one_fit(small_problem):
     np.testing.assert_array_equal(assembled.n_support, whole.n_support)
 
 
-def test_tie_rules_are_libsvm_s(tmp_path):
+def test_tie_rules_are_libsvm_s(tmp_path, svmutil):
     # No support vectors: the decision value of pair p is -rho[p].
     X = np.zeros((1, 2))
     for rho, expected in (([-1.0, 1.0, -1.0], 5), ([0.0, 0.0, 0.0], 9), ([1.0, 1.0, -1.0], 6)):
@@ -98,7 +102,7 @@ def test_tie_rules_are_libsvm_s(tmp_path):
         model.write(tmp_path / "model")
         assert predict(model, X)[0] == expected
         assert predict(read_model(tmp_path / "model"), X)[0] == expected
-        assert _libsvm_predict(tmp_path / "model", X, [5])[0][0] == expected
+        assert _libsvm_predict(svmutil, tmp_path / "model", X, [5])[0][0] == expected
 
 
 GOOD_HEADER = "svm_type c_svc\nkernel_type rbf\ngamma 0.5\nnr_class 2\ntotal_sv 2\nrho 0.1\nlabel 1 2\nnr_sv 1 1\nSV\n"

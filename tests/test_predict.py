@@ -8,7 +8,7 @@ import pytest
 from scipy import sparse
 from sklearn.preprocessing import MinMaxScaler
 
-from conftest import assert_one_line_error, mpirun, one_line_error, python_module
+from conftest import assert_one_line_error, mpirun, one_line_error, run_main
 from pisvm.data.libsvm import read_libsvm, write_libsvm
 from pisvm.data.ranges import read_ranges, scale_features, write_ranges
 from pisvm.data.synth import seed_problem, synthetic_scene
@@ -81,25 +81,35 @@ def files(tmp_path_factory):
     return folder, X, y
 
 
-def test_train_on_one_and_two_ranks_writes_the_model_of_one_svc_fit(files):
+def _cli(capsys, module, n_ranks, *args):
+    """``module``'s main in-process on one rank, under mpirun on more: (exit status, stdout, stderr)."""
+    if n_ranks > 1:
+        result = mpirun(n_ranks, module, *args)
+        return result.returncode, result.stdout, result.stderr
+    import importlib
+
+    return run_main(capsys, importlib.import_module(module).main, list(args))
+
+
+def test_train_on_one_and_two_ranks_writes_the_model_of_one_svc_fit(files, capsys):
     folder, _, _ = files
     for n_ranks, name in ((1, "n1.model"), (2, "n2.model")):
         args = (str(folder / "train.el"), str(folder / name), "-g", "8", "-c", "100", "--solver", "libsvm")
-        result = mpirun(n_ranks, "pisvm.cli.train", *args) if n_ranks > 1 else python_module("pisvm.cli.train", *args)
-        assert result.returncode == 0, result.stderr
-        assert "model written to" in result.stderr
+        status, _, err = _cli(capsys, "pisvm.cli.train", n_ranks, *args)
+        assert status == 0, err
+        assert "model written to" in err
     reference = (folder / "reference.model").read_bytes()
     assert (folder / "n1.model").read_bytes() == reference
     assert (folder / "n2.model").read_bytes() == reference
 
 
-def test_train_with_the_grids_solver_on_one_and_two_ranks(files):
+def test_train_with_the_grids_solver_on_one_and_two_ranks(files, capsys):
     folder, X, y = files
     for n_ranks, name in ((1, "p1.model"), (2, "p2.model")):
         args = (str(folder / "train.el"), str(folder / name), "-g", "8", "-c", "100")  # RBF: --solver pisvm
-        result = mpirun(n_ranks, "pisvm.cli.train", *args) if n_ranks > 1 else python_module("pisvm.cli.train", *args)
-        assert result.returncode == 0, result.stderr
-        assert "solver pisvm" in result.stderr
+        status, _, err = _cli(capsys, "pisvm.cli.train", n_ranks, *args)
+        assert status == 0, err
+        assert "solver pisvm" in err
     assert (folder / "p1.model").read_bytes() == (folder / "p2.model").read_bytes()
     mine, reference = read_model(folder / "p1.model"), read_model(folder / "reference.model")
     # The same optimum as LIBSVM's within its tolerance: support vectors, offsets and labels.
@@ -116,13 +126,13 @@ def test_train_refuses_the_grids_solver_for_other_kernels(files, capsys):
                    "--solver pisvm trains the RBF kernel (-t 2) only, not -t 0")
 
 
-def test_predict_on_one_and_three_ranks_matches_libsvm(files, tmp_path):
+def test_predict_on_one_and_three_ranks_matches_libsvm(files, tmp_path, capsys):
     svmutil = pytest.importorskip("libsvm.svmutil")
     folder, X, y = files
     model_path, test = str(folder / "reference.model"), str(folder / "test.el")
-    one = python_module("pisvm.cli.predict", test, model_path, str(tmp_path / "n1"), "--report",
-                        str(tmp_path / "report.json"))
-    assert one.returncode == 0, one.stderr
+    status, one_stdout, err = _cli(capsys, "pisvm.cli.predict", 1, test, model_path, str(tmp_path / "n1"), "--report",
+                                   str(tmp_path / "report.json"))
+    assert status == 0, err
     three = mpirun(3, "pisvm.cli.predict", test, model_path, str(tmp_path / "n3"))
     assert three.returncode == 0, three.stderr
     assert (tmp_path / "n1").read_bytes() == (tmp_path / "n3").read_bytes()
@@ -132,13 +142,13 @@ def test_predict_on_one_and_three_ranks_matches_libsvm(files, tmp_path):
     np.testing.assert_array_equal(predicted, labels)
     correct = int(np.sum(predicted == y[500:]))
     expected = f"Accuracy = {100 * correct / len(predicted):g}% ({correct}/{len(predicted)}) (classification)"
-    assert one.stdout.strip() == expected and three.stdout.strip() == expected
+    assert one_stdout.strip() == expected and three.stdout.strip() == expected
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["report"]["overall_accuracy"] == correct / len(predicted)
     assert {"average_accuracy", "kappa", "per_class_accuracy", "per_class_f1", "confusion"} <= set(report["report"])
 
 
-def test_scene_map_on_one_and_two_ranks(tmp_path):
+def test_scene_map_on_one_and_two_ranks(tmp_path, capsys):
     from pisvm.data.scene import write_scene
 
     data, labels = synthetic_scene(n_rows=24, n_cols=20, n_bands=12, n_classes=4, random_state=3)
@@ -154,23 +164,22 @@ def test_scene_map_on_one_and_two_ranks(tmp_path):
     for n_ranks in (1, 2):
         args = (str(tmp_path / "scene.h5"), str(tmp_path / "model"), str(tmp_path / f"map{n_ranks}.h5"),
                 "--range", str(tmp_path / "scene.range"))
-        result = mpirun(n_ranks, "pisvm.cli.predict", *args) if n_ranks > 1 else python_module("pisvm.cli.predict",
-                                                                                               *args)
-        assert result.returncode == 0, result.stderr
-        assert result.stdout.startswith("Accuracy = ")
+        status, stdout, err = _cli(capsys, "pisvm.cli.predict", n_ranks, *args)
+        assert status == 0, err
+        assert stdout.startswith("Accuracy = ")
         with h5py.File(tmp_path / f"map{n_ranks}.h5") as h5:
             np.testing.assert_array_equal(h5["map"][()], expected)
         assert (tmp_path / f"map{n_ranks}.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("solver", ["pisvm", "libsvm"])
-def test_grid_save_model_is_the_best_cell_fitted_on_all_data(small_problem, tmp_path, solver):
+def test_grid_save_model_is_the_best_cell_fitted_on_all_data(small_problem, tmp_path, capsys, solver):
     X, y = small_problem
     write_libsvm(tmp_path / "train.el", X, y)
     X, y = read_libsvm(tmp_path / "train.el")  # the file's digits, as pisvm-grid reads them
-    result = python_module("pisvm.cli.grid", str(tmp_path / "train.el"), "-g", "1", "8", "-c", "10", "-v", "3",
-                           "--save-model", "--out", str(tmp_path / "out"), "-q", "--solver", solver)
-    assert result.returncode == 0, result.stderr
+    status, _, err = _cli(capsys, "pisvm.cli.grid", 1, str(tmp_path / "train.el"), "-g", "1", "8", "-c", "10", "-v",
+                          "3", "--save-model", "--out", str(tmp_path / "out"), "-q", "--solver", solver)
+    assert status == 0, err
     grid = json.loads((tmp_path / "out" / "grid.json").read_text())
     assert grid["metadata"]["model"] == str(tmp_path / "out" / "model")
     best = grid["best"]
@@ -190,7 +199,9 @@ def _bad_file(tmp_path, name, text):
 
 
 @pytest.mark.parametrize("n_ranks", [1, 2])
-def test_bad_inputs_are_one_line_and_leave_no_output(files, tmp_path, n_ranks):
+def test_bad_inputs_are_one_line_and_leave_no_output(files, tmp_path, capsys, n_ranks):
+    from pisvm.cli.predict import main
+
     folder, _, _ = files
     model = str(folder / "reference.model")
     test = str(folder / "test.el")
@@ -215,31 +226,36 @@ def test_bad_inputs_are_one_line_and_leave_no_output(files, tmp_path, n_ranks):
     if n_ranks > 1:  # the errors found by one rank only, under mpirun
         cases = cases[2:5]
     for test_file, model_file, output, fragments in cases:
-        args = (test_file, model_file, output)
-        result = mpirun(n_ranks, "pisvm.cli.predict", *args) if n_ranks > 1 else python_module("pisvm.cli.predict",
-                                                                                               *args)
-        assert_one_line_error(result, *fragments)
+        if n_ranks > 1:
+            assert_one_line_error(mpirun(n_ranks, "pisvm.cli.predict", test_file, model_file, output), *fragments)
+        else:  # in-process
+            one_line_error(capsys, main, [test_file, model_file, output], *fragments, prog="pisvm-predict")
     assert not any(p.name.startswith("out") for p in tmp_path.iterdir())
+    if n_ranks > 1:
+        return
     # More features than the model knows: accepted as svm-predict does, with a warning.
     wide = _bad_file(tmp_path, "wide.el", "\n".join(line + " 45:0.5" if line and not line.startswith("#") else line
                                                     for line in lines) + "\n")
-    result = python_module("pisvm.cli.predict", wide, model, out)
-    assert result.returncode == 0, result.stderr
-    assert "warning: " in result.stderr and "45" in result.stderr
+    status, _, err = run_main(capsys, main, [wide, model, out])
+    assert status == 0, err
+    assert "warning: " in err and "45" in err
 
 
-def test_train_bad_inputs(files, tmp_path):
+def test_train_bad_inputs(files, tmp_path, capsys):
+    from pisvm.cli.train import main
+
     folder, _, _ = files
     train = str(folder / "train.el")
-    assert_one_line_error(python_module("pisvm.cli.train", train, str(tmp_path / "m"), "-w", "99=2"),
-                          "-w 99=2", "no such class")
+    one_line_error(capsys, main, [train, str(tmp_path / "m"), "-w", "99=2"], "-w 99=2", "no such class",
+                   prog="pisvm-train")
+    # Under mpirun: rank 0 finds the unwritable folder and every rank ends with its one line.
     assert_one_line_error(mpirun(2, "pisvm.cli.train", train, str(tmp_path / "no" / "m")), "cannot write")
     one_class = _bad_file(tmp_path, "one.el", "1 1:0.5\n1 1:0.25\n")
-    assert_one_line_error(python_module("pisvm.cli.train", one_class, str(tmp_path / "m")), "one class")
+    one_line_error(capsys, main, [one_class, str(tmp_path / "m")], "one class", prog="pisvm-train")
     assert list(tmp_path.iterdir()) == [tmp_path / "one.el"]
 
 
-def test_features_train_predict_workflow_on_a_scene(tmp_path):
+def test_features_train_predict_workflow_on_a_scene(tmp_path, capsys):
     """pisvm-features --libsvm --split, pisvm-train, then pisvm-predict on the test file and on the whole scene."""
     from pisvm.data.scene import write_scene
     from pisvm.data.selection import write_selection
@@ -256,10 +272,10 @@ def test_features_train_predict_workflow_on_a_scene(tmp_path):
              ("pisvm.cli.predict", f"{prefix}_test.libsvm", str(tmp_path / "model"), str(tmp_path / "test.out")),
              ("pisvm.cli.predict", str(tmp_path / "features.h5"), str(tmp_path / "model"), str(tmp_path / "map.h5"),
               "--range", f"{prefix}.range")]
-    results = [python_module(*step) for step in steps]
-    for result in results:
-        assert result.returncode == 0, result.stderr
+    results = [_cli(capsys, step[0], 1, *step[1:]) for step in steps]  # in-process
+    for status, _, err in results:
+        assert status == 0, err
     with h5py.File(tmp_path / "map.h5") as h5:
         label_map = h5["map"][()]
     np.testing.assert_array_equal(label_map[selection == 1], np.loadtxt(tmp_path / "test.out"))
-    assert results[2].stdout.startswith("Accuracy = ") and results[3].stdout.startswith("Accuracy = ")
+    assert results[2][1].startswith("Accuracy = ") and results[3][1].startswith("Accuracy = ")

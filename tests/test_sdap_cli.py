@@ -3,12 +3,33 @@
 import numpy as np
 import pytest
 
-from conftest import assert_one_line_error, python_module
+from conftest import one_line_error, run_main
 from features import extended_self_dual_profiles, self_dual_profiles
 from pisvm.data.libsvm import read_libsvm
 from pisvm.data.scene import read_scene, write_scene
 from pisvm.data.selection import write_selection
 from pisvm.data.synth import synthetic_scene
+
+
+def features_main(argv):
+    from features.cli import main
+
+    main(argv)
+
+
+def grid_main(argv):
+    from pisvm.cli.grid import main
+
+    main(argv)
+
+
+@pytest.fixture
+def ran(capsys):
+    """In-process: ``ran(main, *argv)`` runs a console script and checks that it succeeded."""
+    def run(main, *argv):
+        status, _, err = run_main(capsys, main, list(argv))
+        assert status == 0, err
+    return run
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +47,11 @@ def scene_and_split(tmp_path_factory):
     return folder, scene, split, wrong, data, labels, selection
 
 
-def test_panchromatic_sdap_writes_scaled_train_and_test_files(scene_and_split):
+def test_panchromatic_sdap_writes_scaled_train_and_test_files(scene_and_split, ran):
     folder, scene, split, _, data, labels, selection = scene_and_split
     prefix = folder / "pan"
-    result = python_module("features.cli", "sdap", str(scene), "--panchromatic", "--area", "5", "25", "100",
+    ran(features_main, "sdap", str(scene), "--panchromatic", "--area", "5", "25", "100",
                            "--libsvm", str(prefix), "--split", str(split), "--out", str(folder / "pan.h5"))
-    assert result.returncode == 0, result.stderr
     expected = self_dual_profiles(data.mean(axis=2, dtype=np.float64), {"area": [5, 25, 100]})
     features, stored_labels = read_scene(folder / "pan.h5")
     np.testing.assert_array_equal(features, np.moveaxis(expected, 0, 2))
@@ -48,23 +68,20 @@ def test_panchromatic_sdap_writes_scaled_train_and_test_files(scene_and_split):
     np.testing.assert_allclose(X_train, (samples[train] - low) / span, atol=1e-12)
     np.testing.assert_allclose(X_test, (samples[test] - low) / span, atol=1e-12)
     # pisvm-grid reads them.
-    result = python_module("pisvm.cli.grid", f"{prefix}_train.libsvm", "-g", "2", "-c", "10", "-v", "2",
+    ran(grid_main, f"{prefix}_train.libsvm", "-g", "2", "-c", "10", "-v", "2",
                            "--test", f"{prefix}_test.libsvm", "--out", str(folder / "grid-out"), "-q")
-    assert result.returncode == 0, result.stderr
     assert (folder / "grid-out" / "grid.json").is_file()
 
 
-def test_pca_and_band_sources(scene_and_split):
+def test_pca_and_band_sources(scene_and_split, ran):
     folder, scene, _, _, data, _, _ = scene_and_split
-    result = python_module("features.cli", "sdap", str(scene), "--pca", "2", "--area", "5", "40",
+    ran(features_main, "sdap", str(scene), "--pca", "2", "--area", "5", "40",
                            "--inertia", "0.3", "--rule", "max", "--out", str(folder / "esdap.h5"))
-    assert result.returncode == 0, result.stderr
     expected = extended_self_dual_profiles(data, 2, {"area": [5, 40], "moment_of_inertia": [0.3]},
                                            filtering_rule="max")
     np.testing.assert_array_equal(read_scene(folder / "esdap.h5")[0], np.moveaxis(expected, 0, 2))
-    result = python_module("features.cli", "sdap", str(scene), "--band", "3", "--std", "0.05", "--spectra",
+    ran(features_main, "sdap", str(scene), "--band", "3", "--std", "0.05", "--spectra",
                            "--out", str(folder / "band.h5"))
-    assert result.returncode == 0, result.stderr
     band = self_dual_profiles(np.ascontiguousarray(data[:, :, 3]), {"std": [0.05]}).astype(np.float64)
     features = read_scene(folder / "band.h5")[0]
     assert features.shape == (24, 28, 2 + 8)
@@ -85,9 +102,11 @@ def test_pca_and_band_sources(scene_and_split):
     (["--panchromatic"], "no attribute given"),
     (["--panchromatic", "--area", "10", "--libsvm", "PREFIX", "--split", "WRONG"], "does not match the scene"),
 ])
-def test_bad_input_exits_2_with_one_line(scene_and_split, args, fragment):
+def test_bad_input_exits_2_with_one_line(scene_and_split, capsys, args, fragment):
+    from features.cli import main
+
     folder, scene, split, wrong, *_ = scene_and_split
     args = [{"SPLIT": str(split), "WRONG": str(wrong), "PREFIX": str(folder / "bad")}.get(a, a) for a in args]
     if "--libsvm" not in args:
         args += ["--out", str(folder / "bad.h5")]
-    assert_one_line_error(python_module("features.cli", "sdap", str(scene), *args), fragment)
+    one_line_error(capsys, main, ["sdap", str(scene), *args], fragment, prog="pisvm-features")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import DBSCAN
 
-from conftest import assert_one_line_error, python_module, run_command
+from conftest import one_line_error, run_command, run_main
 from pisvm.cli import split as split_cli
 from pisvm.data.sampling import (
     cluster_selection,
@@ -151,11 +151,13 @@ def scene_file(tmp_path, scene):
     return tmp_path / "scene.h5"
 
 
-def test_cli_writes_one_selection_file_and_plot(tmp_path, scene_file, scene):
+def test_cli_writes_one_selection_file_and_plot(tmp_path, scene_file, scene, capsys):
+    from pisvm.cli.split import main
+
     data, labels = scene
-    result = python_module("pisvm.cli.split", str(scene_file), "--mode", "random", "--fraction", "0.1",
-                           "--seed", "3", "--remove-labels", "5", "--out", str(tmp_path / "split.h5"))
-    assert result.returncode == 0, result.stderr
+    status, _, err = run_main(capsys, main, [str(scene_file), "--mode", "random", "--fraction", "0.1", "--seed", "3",
+                                             "--remove-labels", "5", "--out", str(tmp_path / "split.h5")])
+    assert status == 0, err
     selection, info = read_selection(tmp_path / "split.h5", shape=labels.shape)
     np.testing.assert_array_equal(selection, random_selection(labels, 0.1, random_state=3, remove_labels=[5]))
     with h5py.File(tmp_path / "split.h5") as h5:
@@ -194,14 +196,16 @@ def test_cli_bad_input_is_one_line(tmp_path, scene_file, args, fragments, capsys
     assert not (tmp_path / "x.h5").exists()
 
 
-def test_cli_rejects_a_scene_with_nan(tmp_path):
+def test_cli_rejects_a_scene_with_nan(tmp_path, capsys):
+    from pisvm.cli.split import main
+
     data = np.ones((6, 6, 3))
     data[2, 3, 1] = np.nan
     with h5py.File(tmp_path / "nan.h5", "w") as h5:
         h5["data"] = data
         h5["labels"] = np.ones((6, 6), dtype=int)
-    result = python_module("pisvm.cli.split", str(tmp_path / "nan.h5"), "--out", str(tmp_path / "x.h5"))
-    assert_one_line_error(result, "not finite")
+    one_line_error(capsys, main, [str(tmp_path / "nan.h5"), "--out", str(tmp_path / "x.h5")], "not finite",
+                   prog="pisvm-split")
 
 
 def test_sampling_and_split_cli_do_not_import_tensorflow():

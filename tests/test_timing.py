@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import assert_one_line_error, python_module
+from conftest import one_line_error, python_module
 from pisvm.grid.timing import check_agreement, predict, scaling
 
 
@@ -111,13 +111,15 @@ def test_cli_prints_tables_side_by_side_and_writes_files(tmp_path):
     assert (tmp_path / "t" / "scaling.csv").read_text().startswith("ranks,grid_s,speedup")
 
 
-def test_cli_disagreement_and_bad_files_exit_2(tmp_path):
+def test_cli_disagreement_and_bad_files_exit_2(tmp_path, capsys):
+    from pisvm.cli.timing import main
+
     a = _write(tmp_path, "n1", _run(1, [6.0, 3.0]))
     b = _write(tmp_path, "n2", _run(2, [6.0, 3.0], accuracies=(0.5, 0.7)))
-    assert_one_line_error(python_module("pisvm.cli.timing", a, b), "accuracies disagree at gamma 1, C 10")
+    one_line_error(capsys, main, [a, b], "accuracies disagree at gamma 1, C 10", prog="pisvm-timing")
     (tmp_path / "junk.json").write_text("{not json")
-    assert_one_line_error(python_module("pisvm.cli.timing", str(tmp_path / "junk.json")), "not JSON")
-    assert_one_line_error(python_module("pisvm.cli.timing", str(tmp_path / "missing.json")), "missing.json")
+    one_line_error(capsys, main, [str(tmp_path / "junk.json")], "not JSON", prog="pisvm-timing")
+    one_line_error(capsys, main, [str(tmp_path / "missing.json")], "missing.json", prog="pisvm-timing")
 
 
 def test_runs_of_different_solvers_are_refused():
