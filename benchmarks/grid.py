@@ -9,7 +9,7 @@ Prints, for one run of each (the full grid is too long to repeat):
 - wall seconds of ``pisvm-grid`` on 1 rank and on 2 ranks (``mpirun -n 2``), speed-up = t_1 / t_2;
 - wall seconds of ``GridSearchCV(SVC(), cv=PredefinedSplit(<the same folds>), n_jobs=2, refit=False)``
   (no refit: pisvm-grid without --test does not refit either),
-  ratio = t_gridsearchcv / t_pisvm_2 (target >= 3 with ``--solver pisvm``, >= 1 with ``libsvm``),
+  ratio = t_gridsearchcv / t_pisvm_2 (target >= 5 with ``--solver pisvm``, issue 15; >= 1 with ``libsvm``),
   the largest difference of a cell's accuracy (percentage points; 0 and "equal" with ``libsvm``)
   and whether the best cell is the same;
 - with ``--solver pisvm``: solver iterations, binary problems solved by the exact C shortcut and
@@ -128,7 +128,7 @@ def main(argv=None):
         difference = max(abs(cell["accuracy"] - scores[(cell["gamma"], cell["C"])]) for cell in parallel["cells"])
         best = (parallel["best"]["gamma"], parallel["best"]["C"])
         best_reference = max(scores, key=lambda cell: (scores[cell], -cell[1], -cell[0]))
-        target = 3.0 if args.solver == "pisvm" else 1.0
+        target = 5.0 if args.solver == "pisvm" else 1.0
         print(f"GridSearchCV n_jobs=2: {t_ref:7.1f} s   ratio = t_gridsearchcv / t_pisvm_2 = {t_ref / t2:.2f} "
               f"(target >= {target:.2f}; {t_ref / e2:.2f} against the time inside pisvm-grid, which like "
               f"GridSearchCV's excludes interpreter start-up)", flush=True)
