@@ -238,7 +238,7 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     BinarySolution
     """
     if not check_input:
-        return _run(K, index, y, C_pos, C_neg, tol, shrinking, max(10_000_000, 100 * len(index)), cache_mb)
+        return _run(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb)
     K = np.ascontiguousarray(K, dtype=np.float64)
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
         raise ValueError(f"K of shape {K.shape}: need a square kernel block")
@@ -302,18 +302,17 @@ def _solve(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb, rows=N
             raise ValueError(f"{name} == {value}, must be > 0 and finite")
     if not 0 <= cache_mb < np.inf:
         raise ValueError(f"cache_mb == {cache_mb}, must be >= 0 and finite")
-    n_train = len(index)
-    if max_iter is None:
-        max_iter = max(10_000_000, 100 * n_train)
-    elif max_iter < 0:
+    if max_iter is not None and max_iter < 0:
         raise ValueError(f"max_iter == {max_iter}, must be >= 0")
     return _run(K, index.astype(np.int32), y.astype(np.int8), C_pos, C_neg, tol, shrinking, max_iter, cache_mb,
                 rows)
 
 
 def _run(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb, rows=None):
-    """Run the SMO on checked arguments (``index`` int32, ``y`` int8)."""
+    """Run the SMO on checked arguments (``index`` int32, ``y`` int8); ``max_iter`` None: LIBSVM's limit."""
     n_train = len(index)
+    if max_iter is None:
+        max_iter = max(10_000_000, 100 * n_train)
     C = np.where(y > 0, float(C_pos), float(C_neg))
     alpha = np.zeros(n_train)
     n_iter, rho, objective, n_copies, n_bound = _smo.solve(
