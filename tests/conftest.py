@@ -82,6 +82,15 @@ def run_main(capsys, main, argv):
 
 
 @pytest.fixture
+def ran(capsys):
+    """In-process: ``ran(main, *argv)`` runs a console script's ``main`` and checks that it succeeded."""
+    def run(main, *argv):
+        status, _, err = run_main(capsys, main, list(argv))
+        assert status == 0, err
+    return run
+
+
+@pytest.fixture
 def small_problem():
     """A 4-class problem with overlapping classes: X (160, 5) in [0, 1], y in {1, 2, 3, 4}."""
     rng = np.random.RandomState(3)

@@ -4,33 +4,14 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import one_line_error, run_main
+from conftest import one_line_error
 from features import extended_profiles
+from features.cli import main as features_main
+from pisvm.cli.grid import main as grid_main
 from pisvm.data.libsvm import read_libsvm
 from pisvm.data.scene import read_scene, write_scene
 from pisvm.data.selection import write_selection
 from pisvm.data.synth import synthetic_scene
-
-
-def features_main(argv):
-    from features.cli import main
-
-    main(argv)
-
-
-def grid_main(argv):
-    from pisvm.cli.grid import main
-
-    main(argv)
-
-
-@pytest.fixture
-def ran(capsys):
-    """In-process: ``ran(main, *argv)`` runs a console script and checks that it succeeded."""
-    def run(main, *argv):
-        status, _, err = run_main(capsys, main, list(argv))
-        assert status == 0, err
-    return run
 
 
 @pytest.fixture(scope="module")
