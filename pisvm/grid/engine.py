@@ -19,9 +19,8 @@ import time
 
 import numpy as np
 
-from ..results.progress import Progress
 from ..svm.onevsone import class_pairs, pair_costs, vote
-from ..transport import Backoff, Channel, abort, bcast_when_ready
+from ..transport import Backoff, Channel, abort
 from .cells import TEST_FOLD, Scheduler, make_units, parts_per_task
 from .journal import pack_bools, unpack_bools
 
@@ -419,5 +418,4 @@ def _serve(channel, take, recorder, n_workers, failure):
         abort(channel.comm, 1)
 
 
-__all__ = ["Problem", "Progress", "TaskResults", "UnitSolver", "bcast_when_ready", "compute_unit", "make_record",
-           "run_units"]
+__all__ = ["Problem", "TaskResults", "UnitSolver", "compute_unit", "make_record", "run_units"]

@@ -5,10 +5,12 @@ import time
 import numpy as np
 
 from ..results.metrics import classification_report
+from ..results.progress import Progress
 from ..results.report import best_cell
 from ..svm.train import train_model
+from ..transport import bcast_when_ready
 from .cells import TEST_FOLD
-from .engine import Progress, TaskResults, bcast_when_ready, run_units
+from .engine import TaskResults, run_units
 
 
 def summarize_cells(results, gammas, costs, n_folds):
