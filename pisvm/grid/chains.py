@@ -37,6 +37,7 @@ what.
 
 import collections
 import dataclasses
+import functools
 import itertools
 import math
 import resource
@@ -485,14 +486,10 @@ def compute_chain(chain, problem, solver):
         return _compute_chain(chain, problem, solver)
 
 
-_CONTROLLER = []
-
-
+@functools.cache
 def _blas_controller():
     """One :class:`threadpoolctl.ThreadpoolController` per process: finding the libraries costs milliseconds a chain."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
+    return ThreadpoolController()
 
 
 def _compute_chain(chain, problem, solver):
@@ -542,9 +539,9 @@ def _compute_chain(chain, problem, solver):
         numbers = [view.pair_index[pair] for pair in pairs]
         order = np.argsort(numbers)
         solved = [(pair, fold, C) for pair in pairs if (pair, fold, C) not in shortcut]
-        stats = dict(seconds=seconds[(fold, C)], start=start, end=end, n_iter=int(sum(solutions[key].n_iter
-                     for key in solved)), shortcuts=len(pairs) - len(solved), peak_rss_mb=peak_mb,
-                     chain=chain.index, chain_cost=chain.cost)
+        n_iter = int(sum(solutions[key].n_iter for key in solved))
+        stats = dict(seconds=seconds[(fold, C)], start=start, end=end, n_iter=n_iter,
+                     shortcuts=len(pairs) - len(solved), peak_rss_mb=peak_mb, chain=chain.index, chain_cost=chain.cost)
         if len(pairs) == view.n_pairs and fold != TEST_FOLD:
             fold_pairs = class_pairs(len(view.classes))
             predicted = view.classes[vote({fold_pairs[numbers[i]]: wins[(pairs[i], fold, C)] for i in order},
