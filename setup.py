@@ -35,7 +35,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["pisvm", "pisvm.*", "features", "features.*",
                                     "cnn", "cnn.*", "compare", "compare.*", "studies", "studies.*"]),
-    package_data={"pisvm": ["*.h", "*.pxd"], "pisvm.svm": ["*.pxd", "*.pyx"], "features": ["*.pxd", "*.pyx"]},
+    package_data={"pisvm": ["*.h", "*.pxd"], "pisvm.svm": ["*.h", "*.pxd", "*.pyx"], "features": ["*.pxd", "*.pyx"]},
     ext_modules=cython_extensions(),
     install_requires=[
         "numpy>=1.24",

@@ -166,7 +166,8 @@ def test_max_iter_stops_and_warns():
 
 def test_compact_copy_keeps_the_iterates_under_any_memory_budget():
     # Label noise keeps many multipliers at their bound: shrinking drops them, the active set
-    # gets small, and the SMO copies the active sub-block (again as it shrinks further).
+    # gets small, and the SMO copies the active sub-block, then keeps the copy in active-set
+    # order as shrinking goes on (copied again only after the unshrink).
     X, y, train, _ = _blobs(n_pos=400, n_neg=400, n_held_out=100, seed=4)
     y = np.where(np.random.RandomState(5).uniform(size=len(y)) < 0.15, -y, y)
     K = rbf_block(squared_distances(X, X), 0.5)
@@ -176,8 +177,8 @@ def test_compact_copy_keeps_the_iterates_under_any_memory_budget():
     full_copy_mb = len(index) ** 2 * 8 / 2**20
     budgets = [full_copy_mb, full_copy_mb / 4, full_copy_mb / 100]
     solutions = [solve_binary(K, index, y[index], 1000.0, 1000.0, cache_mb=mb) for mb in budgets]
-    assert solutions[0].n_copies >= 3  # copied again as the active set shrank
-    assert 0 < solutions[1].n_copies < solutions[0].n_copies  # a tight budget copies only late
+    assert solutions[0].n_copies >= 2  # before and after the unshrink
+    assert solutions[1].n_copies > 0  # the active set fell under half the samples
     assert solutions[2].n_copies == 0
     for solution in solutions:
         np.testing.assert_array_equal(solution.alpha, block.alpha)

@@ -41,8 +41,17 @@ runs without the GIL, so threads can solve several problems at once.
 from libc.math cimport INFINITY, exp
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
 from pisvm._prefetch cimport prefetch
+
+cdef extern from "pisvm/svm/smo_rows.h":
+    Py_ssize_t select_j_rows "pisvm_select_j_rows" (
+        Py_ssize_t n, const double *Ki, const double *yG, const double *QD, const uint8_t *flag, double QDi,
+        double gmax, double tau, double margin, double *gmax_low) noexcept nogil
+    Py_ssize_t update_rows "pisvm_update_rows" (
+        Py_ssize_t n, const double *Ri, const double *Rj, double c_i, double c_j, double *yG, const uint8_t *flag,
+        double *best) noexcept nogil
 
 # The O(l) loops read a kernel row at scattered columns, so the loops below
 # request the column PREFETCH_DISTANCE steps ahead (measured: 10 to 25 % less
@@ -60,6 +69,9 @@ cdef enum:
     FREE = 3     # 0 < a_k < C_k
 
 cdef double TAU = 1e-12  # LIBSVM's floor for a non-positive second derivative
+# smo_rows.h divides only where g^2 >= -best * quad * DIVISION_MARGIN: a product rounds by at
+# most 1e-16 relative, so the test keeps every candidate that LIBSVM's division would pick.
+cdef double DIVISION_MARGIN = 1.0 - 1e-9
 cdef double _LOG_KERNEL_FLOOR = -460.0
 
 LOG_KERNEL_FLOOR = _LOG_KERNEL_FLOOR
@@ -70,7 +82,6 @@ LOG_KERNEL_FLOOR = _LOG_KERNEL_FLOOR
 the same way; LIBSVM itself stores kernel values as float32, which rounds
 every value below about 1e-45 to 0.
 """
-cdef double RECOMPACT = 0.75  # compact again once the active set is this share of the compact one
 cdef Py_ssize_t COPY_AFTER = 2  # copy only after this many iterations per active variable
 
 
@@ -97,9 +108,9 @@ cdef struct Smo:
     double *yG            # y * gradient of the dual objective
     double *yGbar         # y * sum of C_t Q_kt over variables t at their upper bound
     uint8_t *flag         # UP | LOW
-    int32_t *ci           # row and column of the variable in the compact block
-    # The rows the O(active) loops read: the block (col = bi) or the compact
-    # copy of the active sub-block (col = ci, n_compact variables).
+    # The rows the O(active) loops read: the block (at columns col = bi) or the
+    # compact copy of the active sub-block, in active-set order (variable k at
+    # row and column k, n_compact variables when copied).
     const double *R
     Py_ssize_t stride
     const int32_t *col
@@ -138,9 +149,9 @@ cdef inline const double *_row(Smo *s, Py_ssize_t r) noexcept nogil:
 
 
 cdef inline const double *_loop_row(Smo *s, Py_ssize_t k) noexcept nogil:
-    """The row of active variable ``k`` that the O(active) loops read (indexed by ``s.col``)."""
+    """The row of active variable ``k`` that the O(active) loops read (at ``s.col`` in the block, at k in the copy)."""
     if s.n_compact:
-        return s.R + s.ci[k] * s.stride
+        return s.R + k * s.stride
     return _row(s, s.bi[k])
 
 
@@ -167,7 +178,6 @@ cdef void _swap(Smo *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
     s.yG[a], s.yG[b] = s.yG[b], s.yG[a]
     s.yGbar[a], s.yGbar[b] = s.yGbar[b], s.yGbar[a]
     s.flag[a], s.flag[b] = s.flag[b], s.flag[a]
-    s.ci[a], s.ci[b] = s.ci[b], s.ci[a]
 
 
 cdef void _read_block(Smo *s) noexcept nogil:
@@ -182,10 +192,13 @@ cdef void _compact(Smo *s) noexcept nogil:
     """Copy ``K[bi[:active]][:, bi[:active]]`` into ``compact`` and point the loops at it.
 
     After shrinking, the active variables sit at scattered columns of long
-    block rows; in the copy an iteration reads two short contiguous rows
-    (LIBSVM gets the same effect from its cache of compacted rows).  Values
-    are copied exactly, so the iterates do not change.  Without the memory
-    (over ``capacity`` or a failed allocation) the loops keep reading the block.
+    block rows; in the copy an iteration reads two short contiguous rows,
+    from position 0 to ``active`` (LIBSVM gets the same effect from its cache
+    of compacted rows), with the vector loops of ``smo_rows.h``.  Later
+    shrinking keeps the copy in active-set order (:func:`_compact_move`).
+    Values are copied exactly, so the iterates do not change.  Without the
+    memory (over ``capacity`` or a failed allocation) the loops keep reading
+    the block.
     """
     cdef Py_ssize_t p, q, n = s.active, missing = 0
     cdef const double *row
@@ -211,14 +224,24 @@ cdef void _compact(Smo *s) noexcept nogil:
         target = s.compact + p * n
         for q in range(n):
             target[q] = row[s.bi[q]]
-        s.ci[p] = <int32_t> p
-    for p in range(n, s.l):
-        s.ci[p] = 0  # the prefetches past the active set stay inside the copy
     s.R = s.compact
     s.stride = n
-    s.col = s.ci
     s.n_compact = n
     s.n_copies += 1
+
+
+cdef void _compact_move(Smo *s, Py_ssize_t k, Py_ssize_t shrunk) noexcept nogil:
+    """Give row and column ``k`` of the copy the values of ``shrunk``'s (after ``_swap(s, k, shrunk)``).
+
+    The variable now at ``shrunk`` has left the active set: its row and
+    column are never read again before the unshrink, which goes back to the
+    block, so only rows below ``shrunk`` are kept right.  Cost: O(active).
+    """
+    cdef Py_ssize_t r, n = s.n_compact
+    cdef double *copy = s.compact
+    memcpy(copy + k * n, copy + shrunk * n, (shrunk + 1) * sizeof(double))
+    for r in range(shrunk):
+        copy[r * n + k] = copy[r * n + shrunk]
 
 
 cdef void _unshrink(Smo *s) noexcept nogil:
@@ -307,13 +330,14 @@ cdef void _shrink(Smo *s) noexcept nogil:
             while s.active > k:
                 if not _be_shrunk(s, s.active, gmax_up, gmax_low):
                     _swap(s, k, s.active)
+                    if s.n_compact:
+                        _compact_move(s, k, s.active)
                     break
                 s.active -= 1
         k += 1
     # A copy costs about as much as active / 2 iterations that read the block: make it
     # only in a solve that has already run COPY_AFTER * active iterations (a long one).
-    if (s.active < s.l and s.n_iter >= COPY_AFTER * s.active
-            and (s.n_compact == 0 or s.active <= RECOMPACT * s.n_compact)):
+    if s.n_compact == 0 and s.active < s.l and s.n_iter >= COPY_AFTER * s.active:
         _compact(s)
 
 
@@ -342,6 +366,9 @@ cdef Py_ssize_t _select_j(Smo *s, Py_ssize_t i, double gmax) noexcept nogil:
     if i >= 0:
         Ki = _loop_row(s, i)
         QDi = QD[i]
+    if s.n_compact:
+        j = select_j_rows(s.active, Ki, yG, QD, flag, QDi, gmax, TAU, DIVISION_MARGIN, &gmax_low)
+        return -1 if gmax + gmax_low < s.eps else j
     for k in range(s.active):
         prefetch(&Ki[col[k + PREFETCH_DISTANCE]])
         if flag[k] & LOW:
@@ -379,7 +406,7 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
     cdef double old_i = s.alpha[i], old_j = s.alpha[j]
     cdef double a_i = old_i, a_j = old_j
     cdef double G_i = y_i * s.yG[i], G_j = y_j * s.yG[j]
-    cdef double K_ij = Ri[col[j]]
+    cdef double K_ij = Ri[j] if s.n_compact else Ri[col[j]]
     cdef double quad, delta, diff, total, c_i, c_j, g, best
     cdef bint upper_i = _at_upper(s, i), upper_j = _at_upper(s, j)
     cdef Py_ssize_t k, next_i
@@ -437,15 +464,18 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
     # fused with the next iteration's choice of i.
     c_i = y_i * (a_i - old_i)
     c_j = y_j * (a_j - old_j)
-    best = -INFINITY
-    next_i = -1
-    for k in range(s.active):
-        prefetch(&Rj[col[k + PREFETCH_DISTANCE]])
-        g = yG[k] + (c_i * Ri[col[k]] + c_j * Rj[col[k]])
-        yG[k] = g
-        if flag[k] & UP and -g >= best:
-            best = -g
-            next_i = k
+    if s.n_compact:
+        next_i = update_rows(s.active, Ri, Rj, c_i, c_j, yG, flag, &best)
+    else:
+        best = -INFINITY
+        next_i = -1
+        for k in range(s.active):
+            prefetch(&Rj[col[k + PREFETCH_DISTANCE]])
+            g = yG[k] + (c_i * Ri[col[k]] + c_j * Rj[col[k]])
+            yG[k] = g
+            if flag[k] & UP and -g >= best:
+                best = -g
+                next_i = k
     gmax[0] = best
 
     if upper_i != _at_upper(s, i):
@@ -516,7 +546,7 @@ cdef Py_ssize_t _solve(Smo *s, bint shrinking, Py_ssize_t max_iter) noexcept nog
 def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, const int8_t[::1] y,
           const double[::1] C, double eps, bint shrinking, Py_ssize_t max_iter,
           double[::1] alpha, double[::1] work, int32_t[::1] bi, int64_t[::1] origin,
-          int8_t[::1] y_work, uint8_t[::1] flag, int32_t[::1] ci, Py_ssize_t cache_bytes,
+          int8_t[::1] y_work, uint8_t[::1] flag, Py_ssize_t cache_bytes,
           uint8_t[::1] ready, const double[::1] X, const double[::1] sqnorm, Py_ssize_t n_features, double gamma):
     """Solve the binary C-SVC dual on ``K[index][:, index]``; ``alpha`` is written in place.
 
@@ -541,7 +571,7 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
         order of ``index``. **Modified in place.**
     work : memoryview of shape (5 * l,), float64
         Scratch space.
-    bi, ci : memoryviews of shape (l + PREFETCH_PAD,), int32
+    bi : memoryview of shape (l + PREFETCH_PAD,), int32
         Scratch space.
     origin, y_work, flag : memoryviews of shape (l,)
         Scratch space (int64, int8, uint8).
@@ -572,8 +602,8 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     cdef Smo s
     cdef Py_ssize_t k, l = index.shape[0], n_iter, n_bound = 0
     cdef double rho, objective = 0.0
-    if bi.shape[0] < l + PREFETCH_DISTANCE or ci.shape[0] < l + PREFETCH_DISTANCE:
-        raise ValueError(f"bi has {bi.shape[0]} and ci {ci.shape[0]} entries, need {l + PREFETCH_DISTANCE}")
+    if bi.shape[0] < l + PREFETCH_DISTANCE:
+        raise ValueError(f"bi has {bi.shape[0]} entries, need {l + PREFETCH_DISTANCE}")
     s.K = <double *> &K[0]
     s.n_block = n_block
     s.ready = NULL
@@ -598,7 +628,6 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     s.yG = &work[3 * l]
     s.yGbar = &work[4 * l]
     s.flag = &flag[0]
-    s.ci = &ci[0]
     s.compact = NULL
     s.allocated = 0
     s.capacity = cache_bytes // sizeof(double)
@@ -606,8 +635,6 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     s.n_iter = 0
     _read_block(&s)
     with nogil:
-        for k in range(l + PREFETCH_DISTANCE):
-            s.ci[k] = 0
         for k in range(PREFETCH_DISTANCE):
             s.bi[l + k] = 0
         for k in range(l):

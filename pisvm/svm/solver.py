@@ -318,8 +318,7 @@ def _run(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb, rows=Non
     n_iter, rho, objective, n_copies, n_bound = _smo.solve(
         K.reshape(-1), K.shape[0], index, y, C, float(tol), bool(shrinking), int(max_iter),
         alpha, np.empty(5 * n_train), np.empty(n_train + _smo.PREFETCH_PAD, np.int32),
-        np.empty(n_train, np.int64), np.empty(n_train, np.int8), np.empty(n_train, np.uint8),
-        np.empty(n_train + _smo.PREFETCH_PAD, np.int32), int(cache_mb * 2**20),
+        np.empty(n_train, np.int64), np.empty(n_train, np.int8), np.empty(n_train, np.uint8), int(cache_mb * 2**20),
         *(rows or _NO_ROWS))
     if n_iter >= max_iter:
         warnings.warn(f"the SMO stopped at max_iter == {max_iter} iterations before reaching tol == {tol}",
