@@ -116,6 +116,8 @@ cdef struct Smo:
     const int32_t *col
     double *compact
     Py_ssize_t n_compact  # 0: the loops read the block
+    bint in_order         # bi[k] == k for every variable (no swap yet)
+    bint contiguous       # the loops read positions 0 .. active - 1: the copy, or the block in order
     Py_ssize_t allocated  # doubles in ``compact``
     Py_ssize_t capacity   # most doubles ``compact`` may hold (the cache budget)
     Py_ssize_t n_copies   # compact copies made
@@ -169,6 +171,8 @@ cdef inline bint _at_upper(Smo *s, Py_ssize_t k) noexcept nogil:
 
 
 cdef void _swap(Smo *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    s.in_order = False
+    s.contiguous = s.n_compact > 0  # the copy is kept in order by _compact_move
     s.bi[a], s.bi[b] = s.bi[b], s.bi[a]
     s.origin[a], s.origin[b] = s.origin[b], s.origin[a]
     s.y[a], s.y[b] = s.y[b], s.y[a]
@@ -186,6 +190,7 @@ cdef void _read_block(Smo *s) noexcept nogil:
     s.stride = s.n_block
     s.col = s.bi
     s.n_compact = 0
+    s.contiguous = s.in_order
 
 
 cdef void _compact(Smo *s) noexcept nogil:
@@ -227,6 +232,7 @@ cdef void _compact(Smo *s) noexcept nogil:
     s.R = s.compact
     s.stride = n
     s.n_compact = n
+    s.contiguous = True
     s.n_copies += 1
 
 
@@ -366,7 +372,7 @@ cdef Py_ssize_t _select_j(Smo *s, Py_ssize_t i, double gmax) noexcept nogil:
     if i >= 0:
         Ki = _loop_row(s, i)
         QDi = QD[i]
-    if s.n_compact:
+    if s.contiguous:
         j = select_j_rows(s.active, Ki, yG, QD, flag, QDi, gmax, TAU, DIVISION_MARGIN, &gmax_low)
         return -1 if gmax + gmax_low < s.eps else j
     for k in range(s.active):
@@ -406,7 +412,7 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
     cdef double old_i = s.alpha[i], old_j = s.alpha[j]
     cdef double a_i = old_i, a_j = old_j
     cdef double G_i = y_i * s.yG[i], G_j = y_j * s.yG[j]
-    cdef double K_ij = Ri[j] if s.n_compact else Ri[col[j]]
+    cdef double K_ij = Ri[j] if s.contiguous else Ri[col[j]]
     cdef double quad, delta, diff, total, c_i, c_j, g, best
     cdef bint upper_i = _at_upper(s, i), upper_j = _at_upper(s, j)
     cdef Py_ssize_t k, next_i
@@ -464,7 +470,7 @@ cdef Py_ssize_t _take_step(Smo *s, Py_ssize_t i, Py_ssize_t j, double *gmax) noe
     # fused with the next iteration's choice of i.
     c_i = y_i * (a_i - old_i)
     c_j = y_j * (a_j - old_j)
-    if s.n_compact:
+    if s.contiguous:
         next_i = update_rows(s.active, Ri, Rj, c_i, c_j, yG, flag, &best)
     else:
         best = -INFINITY
@@ -633,17 +639,19 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     s.capacity = cache_bytes // sizeof(double)
     s.n_copies = 0
     s.n_iter = 0
-    _read_block(&s)
+    s.in_order = True
     with nogil:
         for k in range(PREFETCH_DISTANCE):
             s.bi[l + k] = 0
         for k in range(l):
             s.bi[k] = index[k]
+            s.in_order = s.in_order and index[k] == k
             s.origin[k] = k
             s.y[k] = y[k]
             s.C[k] = C[k]
             s.QD[k] = K[index[k] * n_block + index[k]] if s.ready == NULL else 1.0  # RBF: K(x, x) = 1
             s.alpha[k] = alpha[k]
+        _read_block(&s)
         _init_gradient(&s)
         n_iter = _solve(&s, shrinking, max_iter)
         rho = _rho(&s)
@@ -654,3 +662,4 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
             n_bound += _at_upper(&s, k)
         free(s.compact)
     return n_iter, rho, objective / 2, s.n_copies, n_bound
+
