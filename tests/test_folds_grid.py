@@ -127,5 +127,8 @@ def test_vote_follows_libsvm_tie_rule():
     pairs = class_pairs(3)
     assert pairs == [(0, 1), (0, 2), (1, 2)]
     # Sample 0: 0 beats 1, 2 beats 0, 1 beats 2 -> one vote each -> lowest class wins.
-    wins = {(0, 1): np.array([True, False]), (0, 2): np.array([False, False]), (1, 2): np.array([True, False])}
-    np.testing.assert_array_equal(vote(wins, 3), [0, 2])
+    # Sample 1: 1 beats 0, 2 beats 0, 2 beats 1 -> class 2.
+    a_wins = np.array([[True, False, True], [False, False, False]])  # columns: (0, 1), (0, 2), (1, 2)
+    np.testing.assert_array_equal(vote(a_wins, 3), [0, 2])
+    with pytest.raises(ValueError, match=r"need \(n_test, 3\) for 3 classes"):
+        vote(a_wins[:, :2], 3)

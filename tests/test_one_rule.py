@@ -239,6 +239,6 @@ def test_rows_per_chunk_are_named_constants():
     class Tiny:
         labels, support_vectors, rho = [1, 2], [[0.0]] * 10**6, [0.0]
 
-    assert _chunk_rows(Tiny, 1.0, False) == MIN_CHUNK_ROWS  # the floor: 1 MB holds no row of 10**6 SVs
+    assert _chunk_rows(Tiny, 1.0) == MIN_CHUNK_ROWS  # the floor: 1 MB holds no row of 10**6 SVs
     # Two rules, two names (why they differ: MIN_CHUNK_ROWS's docstring), each defined once.
     assert _holders(r"(?m)^(MIN_)?CHUNK_ROWS = ") == ["pisvm/grid/chains.py", "pisvm/svm/predict.py"]

@@ -523,12 +523,13 @@ def _compute_chain(chain, problem, solver):
                     shortcut.add((pair, fold, C))
                 task_s[(fold, C)] += s
         del K
-    wins, score_s, views = {}, {}, {}
+    column, score_s, views, a_wins = {}, {}, {}, {}
     for fold in dict.fromkeys(fold for fold, _, _ in chain.tasks):
         clock_fold = time.thread_time()
         views[fold] = _FoldView(problem, fold, members, chain.pairs)
         keys = [(pair, fold, C) for f, C, pairs in chain.tasks if f == fold for pair in pairs]
-        wins.update(_score(views[fold], keys, solutions, chain.gamma))
+        a_wins[fold], fold_column = _score(views[fold], keys, solutions, chain.gamma)
+        column.update(fold_column)
         score_s[fold] = time.thread_time() - clock_fold
     seconds = _task_seconds(chain.tasks, task_s, score_s, time.thread_time() - clock)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -542,15 +543,14 @@ def _compute_chain(chain, problem, solver):
         n_iter = int(sum(solutions[key].n_iter for key in solved))
         stats = dict(seconds=seconds[(fold, C)], start=start, end=end, n_iter=n_iter,
                      shortcuts=len(pairs) - len(solved), peak_rss_mb=peak_mb, chain=chain.index, chain_cost=chain.cost)
+        columns = [column[(pairs[i], fold, C)] for i in order]
         if len(pairs) == view.n_pairs and fold != TEST_FOLD:
-            fold_pairs = class_pairs(len(view.classes))
-            predicted = view.classes[vote({fold_pairs[numbers[i]]: wins[(pairs[i], fold, C)] for i in order},
-                                          len(view.classes))]
+            predicted = view.classes[vote(a_wins[fold][:, columns], len(view.classes))]
             records.append(make_record((chain.gamma, C, fold), len(view.rows),
                                        correct=int(np.sum(predicted == view.y)), **stats))
         else:
             records.append(make_record((chain.gamma, C, fold), len(view.rows), pairs=[numbers[i] for i in order],
-                                       wins=[wins[(pairs[i], fold, C)] for i in order], **stats))
+                                       wins=[a_wins[fold][:, m] for m in columns], **stats))
     return records
 
 
@@ -588,16 +588,18 @@ def _score(view, keys, solutions, gamma):
 
     Returns
     -------
-    dict
-        ``{key: bool array of shape (n_rows,)}``, True where the pair's first class wins.
+    a_wins : ndarray of shape (n_rows, n_distinct), bool
+        True where the pair's first class wins.
+    column : dict
+        ``{key: column of a_wins}``.
     """
     distinct = {}
     for key in keys:
         distinct.setdefault(id(solutions[key]), (key[0], solutions[key]))
     decision = decisions(view.rows, view.train, [pair for pair, _ in distinct.values()],
                          [solution for _, solution in distinct.values()], gamma)
-    column = {identity: m for m, identity in enumerate(distinct)}
-    return {key: decision[:, column[id(solutions[key])]] > 0 for key in keys}
+    position = {identity: m for m, identity in enumerate(distinct)}
+    return decision > 0, {key: position[id(solutions[key])] for key in keys}
 
 
 class ChainScheduler:

@@ -229,8 +229,10 @@ class TaskResults:
                     wins[p] = packed
         if len(wins) == n_classes * (n_classes - 1) // 2:
             n_test = record["n_test"]
-            pairs = class_pairs(n_classes)
-            class_index = vote({pairs[p]: unpack_bools(w, n_test) for p, w in wins.items()}, n_classes)
+            a_wins = np.empty((n_test, len(wins)), dtype=bool)
+            for p, packed in wins.items():
+                a_wins[:, p] = unpack_bools(packed, n_test)
+            class_index = vote(a_wins, n_classes)
             y_true = self.problem.split(task[2])[3]
             predicted = self.problem.classes(task[2])[class_index]
             correct = int(np.sum(predicted == y_true)) if y_true is not None else None

@@ -1,5 +1,5 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled inner loops of the fast predictor (:mod:`pisvm.svm.predict`): RBF rows and one-vs-one votes."""
+"""Compiled inner loops of the fast predictor (:mod:`pisvm.svm.predict`): RBF rows and pair decision values."""
 
 from libc.math cimport INFINITY
 
@@ -41,8 +41,8 @@ def rbf_rows(double[:, ::1] dots, const double[::1] x_norms, const double[::1] s
     np.exp(values, out=values)
 
 
-def vote(const double[:, :, :] blocks, const double[::1] rho, long long[::1] winner, double[:, ::1] decision):
-    """One-vs-one decision values and votes, LIBSVM's way, without the GIL.
+def pair_decisions(const double[:, :, :] blocks, const double[::1] rho, double[:, ::1] decision):
+    """One-vs-one decision values from class-block products, LIBSVM's sign, without the GIL.
 
     Parameters
     ----------
@@ -50,35 +50,16 @@ def vote(const double[:, :, :] blocks, const double[::1] rho, long long[::1] win
         ``blocks[c]`` = kernel columns of class c's support vectors times
         their coefficient rows (``K[:, sv of c] @ coef[:, sv of c].T``).
     rho : ndarray of shape (n_pairs,)
-    winner : ndarray of shape (n_rows,), int64
-        Output: index of the class with most votes; class i wins the pair
-        (i, j) when its decision value is > 0, and ties in the vote go to the
-        lowest class index (LIBSVM's rule).
-    decision : ndarray of shape (n_rows, n_pairs) or shape (0, 0)
-        Output: the decision values (LIBSVM's sign) when not empty.
+    decision : ndarray of shape (n_rows, n_pairs)
+        Output: the decision value of pair (i, j) (> 0: class i wins) in
+        ``class_pairs`` order.
     """
     cdef Py_ssize_t n_class = blocks.shape[0], n_rows = blocks.shape[1]
-    cdef Py_ssize_t r, i, j, p, best
-    cdef bint keep = decision.shape[0] > 0
-    cdef double d
-    cdef long long[::1] votes = np.zeros(max(n_class, 1), dtype=np.int64)
+    cdef Py_ssize_t r, i, j, p
     with nogil:
         for r in range(n_rows):
-            for i in range(n_class):
-                votes[i] = 0
             p = 0
             for i in range(n_class):
                 for j in range(i + 1, n_class):
-                    d = blocks[i, r, j - 1] + blocks[j, r, i] - rho[p]
-                    if keep:
-                        decision[r, p] = d
-                    if d > 0.0:
-                        votes[i] += 1
-                    else:
-                        votes[j] += 1
+                    decision[r, p] = blocks[i, r, j - 1] + blocks[j, r, i] - rho[p]
                     p += 1
-            best = 0
-            for i in range(1, n_class):
-                if votes[i] > votes[best]:
-                    best = i
-            winner[r] = best

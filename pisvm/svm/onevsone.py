@@ -9,6 +9,8 @@ pair groups on several ranks predicts exactly what one ``SVC`` predicts.
 
 import numpy as np
 
+from . import _onevsone
+
 
 def class_pairs(n_classes):
     """The one-vs-one pairs ``(i, j)``, ``i < j``, in LIBSVM's order."""
@@ -33,14 +35,13 @@ def pair_costs(counts):
     return (counts[pairs[:, 0]] + counts[pairs[:, 1]]) ** 2
 
 
-def vote(wins_by_pair, n_classes):
+def vote(a_wins, n_classes):
     """Combine one-vs-one results into class indices, LIBSVM's way.
 
     Parameters
     ----------
-    wins_by_pair : dict
-        ``{(a, b): bool array of shape (n_test,)}`` for every pair of
-        :func:`class_pairs`; True where class ``a`` wins.
+    a_wins : array-like of shape (n_test, n_pairs), bool
+        Column ``p`` for pair ``p`` of :func:`class_pairs`; True where its first class wins.
     n_classes : int
 
     Returns
@@ -48,10 +49,8 @@ def vote(wins_by_pair, n_classes):
     ndarray of shape (n_test,), dtype int64
         Index of the class with most votes; ties go to the lowest index.
     """
-    n_test = len(next(iter(wins_by_pair.values())))
-    # One contiguous row per class: 2.5x faster than one column per class at 3,340 rows and 52 classes.
-    votes = np.zeros((n_classes, n_test), dtype=np.int32)
-    for (a, b), a_wins in wins_by_pair.items():
-        votes[a] += a_wins
-        votes[b] += ~a_wins
-    return votes.argmax(axis=0)
+    a_wins = np.ascontiguousarray(a_wins, dtype=bool)
+    n_pairs = n_classes * (n_classes - 1) // 2
+    if a_wins.ndim != 2 or a_wins.shape[1] != n_pairs:
+        raise ValueError(f"a_wins of shape {a_wins.shape}: need (n_test, {n_pairs}) for {n_classes} classes")
+    return _onevsone.vote(a_wins.view(np.uint8), n_classes)

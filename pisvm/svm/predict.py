@@ -7,9 +7,9 @@ pairwise decision value.  Here a chunk of test rows is predicted at once:
    then for RBF ``exp(-gamma (|x|^2 + |s|^2 - 2 x.s))`` in one compiled pass;
 2. per class block c (the SVs of class c), ``K[:, c] @ coef[:, c].T`` gives
    that block's share of every pair decision value involving c;
-3. the pair sums, ``rho`` and the votes in compiled code without the GIL,
-   with LIBSVM's rules (class i wins pair (i, j) when its value is > 0; the
-   first class with most votes wins).
+3. the pair sums and ``rho`` in compiled code without the GIL, then the
+   votes of :func:`pisvm.svm.onevsone.vote` (LIBSVM's rules: class i wins
+   pair (i, j) when its value is > 0; the first class with most votes wins).
 
 Test rows are processed in chunks so that the working memory stays below
 ``chunk_mb`` whatever the number of rows; every chunk has the same number
@@ -22,8 +22,8 @@ in an RBF distance).
 import numpy as np
 from scipy import sparse
 
-from ._predict import rbf_rows, vote
-from .onevsone import class_pairs
+from ._predict import pair_decisions, rbf_rows
+from .onevsone import class_pairs, vote
 from .solver import LOG_KERNEL_FLOOR
 
 _ROW_BLOCK = 64
@@ -38,15 +38,14 @@ model's support vectors (measured on its own, see :func:`_chunk_rows`).
 """
 
 
-def _chunk_rows(model, chunk_mb, keep_decision):
+def _chunk_rows(model, chunk_mb):
     """Rows per chunk: a multiple of 64 that fits ``chunk_mb``, at least :data:`MIN_CHUNK_ROWS`.
 
     128 rows measured fastest on the seed-shaped problem (7,758 SVs: 128 rows 0.93x the time of 256,
     64 rows 1.03x; with two ranks busy on two cores 0.84x), and fewer rows mean more Python-level calls.
     """
     n_class = len(model.labels)
-    per_row = 8 * (len(model.support_vectors) + n_class * max(n_class - 1, 1) + 2
-                   + (len(model.rho) if keep_decision else 0))
+    per_row = 8 * (len(model.support_vectors) + n_class * max(n_class - 1, 1) + 2 + len(model.rho))
     return max(MIN_CHUNK_ROWS // _ROW_BLOCK, int(chunk_mb * 2**20 // per_row) // _ROW_BLOCK) * _ROW_BLOCK
 
 
@@ -106,8 +105,9 @@ def predict(model, X, chunk_mb=4.0, decision=False):
     values = np.zeros((n_rows, len(model.rho)) if decision else (0, 0))
     if n_class > 1:
         start = model.sv_start
-        step = _chunk_rows(model, chunk_mb, decision)
+        step = _chunk_rows(model, chunk_mb)
         blocks = np.empty((n_class, step, n_class - 1))
+        chunk_values = np.empty((step, len(model.rho)))
         rows = np.zeros((step, X.shape[1]))
         for first in range(0, n_rows, step):
             last = min(first + step, n_rows)
@@ -119,7 +119,10 @@ def predict(model, X, chunk_mb=4.0, decision=False):
             for c in range(n_class):
                 np.matmul(kernel[:, start[c]:start[c + 1]], model.dual_coef[:, start[c]:start[c + 1]].T,
                           out=blocks[c])
-            vote(blocks[:, :last - first], model.rho, winner[first:last], values[first:last] if decision else values)
+            pair_decisions(blocks, model.rho, chunk_values)
+            winner[first:last] = vote(chunk_values[:last - first] > 0, n_class)
+            if decision:
+                values[first:last] = chunk_values[:last - first]
     labels = model.labels[winner]
     return (labels, values) if decision else labels
 

@@ -1,0 +1,44 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Compiled one-vs-one vote of :func:`pisvm.svm.onevsone.vote` (LIBSVM's counting and tie rule)."""
+
+from libc.stdint cimport int64_t, uint8_t
+
+import numpy as np
+
+
+def vote(const uint8_t[:, ::1] a_wins, Py_ssize_t n_classes):
+    """Class index with most votes per row, ties to the lowest index, without the GIL.
+
+    Parameters
+    ----------
+    a_wins : ndarray of shape (n_rows, n_pairs), uint8, C-contiguous
+        Nonzero where the first class of pair ``p`` (in ``class_pairs`` order) wins.
+    n_classes : int
+
+    Returns
+    -------
+    ndarray of shape (n_rows,), int64
+    """
+    cdef Py_ssize_t n_rows = a_wins.shape[0], r, i, j, p, best
+    winner = np.zeros(n_rows, dtype=np.int64)
+    counts = np.zeros(max(n_classes, 1), dtype=np.int64)
+    cdef int64_t[::1] won = winner
+    cdef int64_t[::1] votes = counts
+    with nogil:
+        for r in range(n_rows):
+            for i in range(n_classes):
+                votes[i] = 0
+            p = 0
+            for i in range(n_classes):
+                for j in range(i + 1, n_classes):
+                    if a_wins[r, p]:
+                        votes[i] += 1
+                    else:
+                        votes[j] += 1
+                    p += 1
+            best = 0
+            for i in range(1, n_classes):
+                if votes[i] > votes[best]:
+                    best = i
+            won[r] = best
+    return winner
