@@ -27,7 +27,7 @@ from pisvm.grid.engine import Problem, UnitSolver
 from pisvm.grid.search import grid_search
 from pisvm.svm.backends import LibsvmBackend
 from pisvm.svm.onevsone import class_pairs
-from pisvm.svm.solver import rbf_block, squared_distances
+from pisvm.svm.solver import rbf_block, solve_binary, squared_distances
 from pisvm.svm.train import solve_pair_rbf, train_model
 
 BAR_POINTS = 0.2
@@ -224,10 +224,10 @@ def test_c_shortcut_is_exact_and_used(small_problem):
     for a, b in class_pairs(4):
         samples = np.concatenate([members[a], members[b]])
         K = rbf_block(squared_distances(X[samples], X[samples]), 32.0)
-        index = np.arange(len(samples), dtype=np.int32)
-        signs = np.where(index < len(members[a]), 1, -1).astype(np.int8)
-        fast, _ = PisvmSolver().solve_costs(K, index, signs, costs, (1.0, 1.0))
-        slow, _ = PisvmSolver(shortcut=False).solve_costs(K, index, signs, costs, (1.0, 1.0))
+        block_fold = np.zeros(len(samples), dtype=np.int32)
+        fast, slow = ([found[(TEST_FOLD, C)] for C in costs] for found, _ in (
+            solver.solve_pair(K, block_fold, len(members[a]), {TEST_FOLD: costs}, (1.0, 1.0))
+            for solver in (PisvmSolver(), PisvmSolver(shortcut=False))))
         for i in range(1, len(costs)):
             if fast[i] is fast[i - 1]:
                 used += 1
@@ -240,6 +240,26 @@ def test_c_shortcut_is_exact_and_used(small_problem):
             else:
                 assert not fast[i - 1].free
     assert used > 0
+
+
+def test_solve_pair_solves_each_fold_and_cost_as_solve_binary_does(small_problem):
+    # One call per pair (the chains' path, without the GIL) against one solve_binary per (fold, C).
+    X, y = small_problem
+    members = [np.flatnonzero(y == label) for label in np.unique(y)[:2]]
+    samples = np.concatenate(members)
+    K = rbf_block(squared_distances(X[samples], X[samples]), 2.0)
+    block_fold = np.random.RandomState(0).randint(0, 3, size=len(samples)).astype(np.int32)
+    needed = {0: [100.0, 1.0], 2: [10.0], TEST_FOLD: [1.0, 1e6]}
+    weights = (2.0, 0.5)
+    found, seconds = PisvmSolver(shortcut=False).solve_pair(K, block_fold, len(members[0]), needed, weights)
+    assert list(found) == [(0, 1.0), (0, 100.0), (2, 10.0), (TEST_FOLD, 1.0), (TEST_FOLD, 1e6)]
+    assert set(seconds) == set(found) and all(s >= 0 for s in seconds.values())
+    for (fold, C), solution in found.items():
+        index = np.flatnonzero(block_fold != fold).astype(np.int32)
+        signs = np.where(index < len(members[0]), 1, -1).astype(np.int8)
+        alone = solve_binary(K, index, signs, C * weights[0], C * weights[1])
+        np.testing.assert_array_equal(solution.coef, alone.alpha * signs)
+        assert (solution.rho, solution.n_iter, solution.free) == (alone.rho, alone.n_iter, alone.n_bound == 0)
 
 
 def test_resume_with_another_grouping_records_each_pair_once(small_problem):

@@ -121,7 +121,7 @@ def test_error_in_a_worker_rank_ends_the_job(files, tmp_path):
         "        raise RuntimeError('solver exploded')\n"
         "    b.LibsvmBackend.fit_predict = boom\n"
         "    import pisvm.grid.chains as c\n"
-        "    c.PisvmSolver.solve_costs = boom\n"  # the default solver's
+        "    c.PisvmSolver.solve_pair = boom\n"  # the default solver's
         "from pisvm.cli.grid import main\n"
         "main(sys.argv[1:])\n")
     launcher = [a for a in ("mpirun",)][0]

@@ -223,7 +223,7 @@ def test_mpi_error_on_rank_0_before_the_grid_ends_every_rank(scene, svm_run, tmp
       "    raise RuntimeError('solver exploded')\n"
       "b.LibsvmBackend.fit_predict = boom\n"
       "import pisvm.grid.chains as c\n"
-      "c.PisvmSolver.solve_costs = boom\n"), "error in rank 0 of 2 on {host}: RuntimeError: solver exploded"),
+      "c.PisvmSolver.solve_pair = boom\n"), "error in rank 0 of 2 on {host}: RuntimeError: solver exploded"),
 ])
 def test_mpi_error_on_rank_0_inside_the_grid_aborts_the_job(scene, svm_run, tmp_path, failure, fragment):
     import socket

@@ -6,7 +6,7 @@ on many ranks a long chain is split into chains of contiguous folds
 block over all the pair's training samples (every fold; each class's own
 block is computed once per chain, see :class:`PairBlocks`) and solves every
 fold and every C on index subsets of that block with
-:func:`pisvm.svm.solver.solve_binary`, C ascending,
+:func:`pisvm.svm.solver.solve_folds` (one call per pair, without the GIL), C ascending,
 with the exact C shortcut: a solution with no multiplier at its upper bound
 meets the optimality conditions of every larger C (they do not mention C,
 only the bounds, which no multiplier touches), so larger C reuse it (same
@@ -48,7 +48,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..svm.onevsone import class_pairs, vote
-from ..svm.solver import CACHE_MB, PairBlocks, rbf_block, solve_binary, squared_distances
+from ..svm.solver import CACHE_MB, PairBlocks, rbf_block, solve_folds, squared_distances
 from .cells import TEST_FOLD
 from .engine import make_record
 
@@ -106,7 +106,7 @@ class Chain:
 
 
 class PisvmSolver:
-    """The grid's own solver: chains of kernel blocks and :func:`pisvm.svm.solver.solve_binary`.
+    """The grid's own solver: chains of kernel blocks and :func:`pisvm.svm.solver.solve_folds`.
 
     Parameters
     ----------
@@ -148,38 +148,40 @@ class PisvmSolver:
         """The chain's records, one per task (:func:`compute_chain`)."""
         return compute_chain(chain, problem, self)
 
-    def solve_costs(self, K, index, y, costs, weights):
-        """Solve one binary problem for every C of ``costs`` (ascending), with the C shortcut.
+    def solve_pair(self, K, block_fold, n_a, needed, weights):
+        """Solve a pair block's binary problems for every fold and C they are needed for, with the C shortcut.
 
         Parameters
         ----------
         K : ndarray of shape (n_block, n_block), float64, C-contiguous
-        index : ndarray of shape (n_train,), int32
-        y : ndarray of shape (n_train,), int8, +1 / -1
-        costs : list of float, ascending
+            The pair's block: class a's samples, then class b's.
+        block_fold : ndarray of shape (n_block,), int32
+            Fold of each block sample.
+        n_a : int
+            Class a's samples (the +1 class).
+        needed : dict
+            ``{fold: list of C}``; :data:`TEST_FOLD` trains on every sample.
         weights : (float, float)
-            C factors of the +1 and the -1 class.
+            C factors of class a and class b.
 
         Returns
         -------
-        list of Solution, one per C (the C shortcut repeats the previous C's object)
-        seconds : list of float
-            CPU seconds of this thread spent on each C.
+        solutions : dict
+            ``{(fold, C): Solution}``; the C shortcut repeats the previous C's object.
+        seconds : dict
+            ``{(fold, C): CPU seconds of this thread spent on it}``.
         """
-        solutions, seconds = [], []
-        previous = None
-        for C in costs:
-            clock = time.thread_time()
-            if self.shortcut and previous is not None and previous.free:
-                solution = previous
-            else:
-                result = solve_binary(K, index, y, C * weights[0], C * weights[1], tol=self.tol,
-                                      shrinking=self.shrinking, cache_mb=self.cache_mb, check_input=False)
-                solution = Solution(result.alpha * y, float(result.rho), int(result.n_iter), result.n_bound == 0)
-            solutions.append(solution)
-            seconds.append(time.thread_time() - clock)
-            previous = solution
-        return solutions, seconds
+        tasks = [(fold, C) for fold, costs in needed.items() for C in sorted(costs)]
+        coefs, rho, n_iter, free, seconds = solve_folds(
+            K, block_fold, n_a, np.array([fold for fold, _ in tasks], dtype=np.int32),
+            np.array([C for _, C in tasks], dtype=np.float64), weights, tol=self.tol, shrinking=self.shrinking,
+            cache_mb=self.cache_mb, shortcut=self.shortcut)
+        solutions, previous = {}, None
+        for t, task in enumerate(tasks):
+            if coefs[t] is not None:
+                previous = Solution(coefs[t], float(rho[t]), int(n_iter[t]), bool(free[t]))
+            solutions[task] = previous
+        return solutions, dict(zip(tasks, seconds.tolist()))
 
 
 class Solution:
@@ -507,22 +509,16 @@ def _compute_chain(chain, problem, solver):
     blocks = PairBlocks(X, members, chain.pairs, chain.gamma)
     for pair in chain.pairs:
         a, b = pair
-        samples = np.concatenate([members[a], members[b]])
-        K = blocks.next_block()
-        block_fold = problem.fold[samples]
+        block_fold = problem.fold[np.concatenate([members[a], members[b]])].astype(np.int32)
         weights = (solver.weight(all_classes[a]), solver.weight(all_classes[b]))
-        for fold, fold_costs in needed[pair].items():
-            index = (np.arange(len(samples), dtype=np.int32) if fold == TEST_FOLD
-                     else np.flatnonzero(block_fold != fold).astype(np.int32))
-            signs = np.where(index < len(members[a]), 1, -1).astype(np.int8)
-            fold_costs = sorted(fold_costs)
-            found, seconds = solver.solve_costs(K, index, signs, fold_costs, weights)
-            for i, (C, solution, s) in enumerate(zip(fold_costs, found, seconds)):
-                solutions[(pair, fold, C)] = solution
-                if i > 0 and solution is found[i - 1]:
-                    shortcut.add((pair, fold, C))
-                task_s[(fold, C)] += s
-        del K
+        found, seconds = solver.solve_pair(blocks.next_block(), block_fold, len(members[a]), needed[pair], weights)
+        previous = None
+        for (fold, C), solution in found.items():
+            solutions[(pair, fold, C)] = solution
+            if solution is previous:
+                shortcut.add((pair, fold, C))
+            task_s[(fold, C)] += seconds[(fold, C)]
+            previous = solution
     column, score_s, views, a_wins = {}, {}, {}, {}
     for fold in dict.fromkeys(fold for fold, _, _ in chain.tasks):
         clock_fold = time.thread_time()

@@ -42,6 +42,7 @@ from libc.math cimport INFINITY, exp
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
+from posix.time cimport CLOCK_THREAD_CPUTIME_ID, clock_gettime, timespec
 
 from pisvm._prefetch cimport prefetch
 
@@ -549,6 +550,70 @@ cdef Py_ssize_t _solve(Smo *s, bint shrinking, Py_ssize_t max_iter) noexcept nog
     return n_iter
 
 
+cdef struct Outcome:
+    Py_ssize_t n_iter
+    double rho
+    double objective
+    Py_ssize_t n_copies
+    Py_ssize_t n_bound
+
+
+cdef void _prepare(Smo *s, double *K, Py_ssize_t n_block, Py_ssize_t l, double eps, Py_ssize_t cache_bytes,
+                   double *work, int32_t *bi, int64_t *origin, int8_t *y, uint8_t *flag) noexcept nogil:
+    """Point ``s`` at the block and at its scratch space (``work``: 5 * l doubles); the caller fills bi, y, C, alpha."""
+    cdef Py_ssize_t k
+    s.K = K
+    s.n_block = n_block
+    s.ready = NULL
+    s.l = l
+    s.active = l
+    s.eps = eps
+    s.unshrunk = False
+    s.bi = bi
+    s.origin = origin
+    s.y = y
+    s.C = work
+    s.QD = work + l
+    s.alpha = work + 2 * l
+    s.yG = work + 3 * l
+    s.yGbar = work + 4 * l
+    s.flag = flag
+    s.compact = NULL
+    s.allocated = 0
+    s.capacity = cache_bytes // sizeof(double)
+    s.n_copies = 0
+    s.n_iter = 0
+    for k in range(PREFETCH_DISTANCE):
+        bi[l + k] = 0
+    for k in range(l):
+        origin[k] = k
+
+
+cdef Outcome _run_smo(Smo *s, bint shrinking, Py_ssize_t max_iter, double *alpha_out) noexcept nogil:
+    """Solve the prepared problem; ``alpha_out`` receives the solution in the caller's order."""
+    cdef Outcome outcome
+    cdef Py_ssize_t k
+    s.in_order = True
+    for k in range(s.l):
+        s.in_order = s.in_order and s.bi[k] == k
+        s.QD[k] = s.K[s.bi[k] * s.n_block + s.bi[k]] if s.ready == NULL else 1.0  # RBF: K(x, x) = 1
+    _read_block(s)
+    _init_gradient(s)
+    outcome.n_iter = _solve(s, shrinking, max_iter)
+    outcome.rho = _rho(s)
+    outcome.objective = 0.0
+    outcome.n_bound = 0
+    for k in range(s.l):
+        # a_k (G_k - 1) / 2 summed: 0.5 a'Qa - e'a, as LIBSVM computes it.
+        outcome.objective += s.alpha[k] * (s.y[k] * s.yG[k] - 1.0)
+        alpha_out[s.origin[k]] = s.alpha[k]
+        outcome.n_bound += _at_upper(s, k)
+    outcome.objective /= 2
+    outcome.n_copies = s.n_copies
+    free(s.compact)
+    return outcome
+
+
 def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, const int8_t[::1] y,
           const double[::1] C, double eps, bint shrinking, Py_ssize_t max_iter,
           double[::1] alpha, double[::1] work, int32_t[::1] bi, int64_t[::1] origin,
@@ -606,60 +671,120 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
         Variables at their upper bound ``C_k`` (the SMO's own flags: clipped values equal ``C_k``).
     """
     cdef Smo s
-    cdef Py_ssize_t k, l = index.shape[0], n_iter, n_bound = 0
-    cdef double rho, objective = 0.0
+    cdef Outcome outcome
+    cdef Py_ssize_t k, l = index.shape[0]
     if bi.shape[0] < l + PREFETCH_DISTANCE:
         raise ValueError(f"bi has {bi.shape[0]} entries, need {l + PREFETCH_DISTANCE}")
-    s.K = <double *> &K[0]
-    s.n_block = n_block
-    s.ready = NULL
-    if ready.shape[0]:
-        if ready.shape[0] != n_block or X.shape[0] != n_block * n_features or sqnorm.shape[0] != n_block:
-            raise ValueError(f"ready, X and sqnorm must have {n_block} rows of {n_features} features")
-        s.ready = &ready[0]
-        s.X = &X[0]
-        s.sqnorm = &sqnorm[0]
-        s.n_features = n_features
-        s.gamma = gamma
-    s.l = l
-    s.active = l
-    s.eps = eps
-    s.unshrunk = False
-    s.bi = &bi[0]
-    s.origin = &origin[0]
-    s.y = &y_work[0]
-    s.C = &work[0]
-    s.QD = &work[l]
-    s.alpha = &work[2 * l]
-    s.yG = &work[3 * l]
-    s.yGbar = &work[4 * l]
-    s.flag = &flag[0]
-    s.compact = NULL
-    s.allocated = 0
-    s.capacity = cache_bytes // sizeof(double)
-    s.n_copies = 0
-    s.n_iter = 0
-    s.in_order = True
+    if ready.shape[0] and (ready.shape[0] != n_block or X.shape[0] != n_block * n_features
+                           or sqnorm.shape[0] != n_block):
+        raise ValueError(f"ready, X and sqnorm must have {n_block} rows of {n_features} features")
     with nogil:
-        for k in range(PREFETCH_DISTANCE):
-            s.bi[l + k] = 0
+        _prepare(&s, &K[0], n_block, l, eps, cache_bytes, &work[0], &bi[0], &origin[0], &y_work[0], &flag[0])
+        if ready.shape[0]:
+            s.ready = &ready[0]
+            s.X = &X[0]
+            s.sqnorm = &sqnorm[0]
+            s.n_features = n_features
+            s.gamma = gamma
         for k in range(l):
             s.bi[k] = index[k]
-            s.in_order = s.in_order and index[k] == k
-            s.origin[k] = k
             s.y[k] = y[k]
             s.C[k] = C[k]
-            s.QD[k] = K[index[k] * n_block + index[k]] if s.ready == NULL else 1.0  # RBF: K(x, x) = 1
             s.alpha[k] = alpha[k]
-        _read_block(&s)
-        _init_gradient(&s)
-        n_iter = _solve(&s, shrinking, max_iter)
-        rho = _rho(&s)
-        for k in range(l):
-            # a_k (G_k - 1) / 2 summed: 0.5 a'Qa - e'a, as LIBSVM computes it.
-            objective += s.alpha[k] * (s.y[k] * s.yG[k] - 1.0)
-            alpha[s.origin[k]] = s.alpha[k]
-            n_bound += _at_upper(&s, k)
-        free(s.compact)
-    return n_iter, rho, objective / 2, s.n_copies, n_bound
+        outcome = _run_smo(&s, shrinking, max_iter, &alpha[0])
+    return outcome.n_iter, outcome.rho, outcome.objective, outcome.n_copies, outcome.n_bound
 
+
+cdef void _free_all(double *work, int32_t *bi, int64_t *origin, int8_t *y, uint8_t *flag) noexcept nogil:
+    free(work)
+    free(bi)
+    free(origin)
+    free(y)
+    free(flag)
+
+
+cdef double _thread_seconds() noexcept nogil:
+    cdef timespec now
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+    return now.tv_sec + 1e-9 * now.tv_nsec
+
+
+def solve_tasks(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] block_fold, Py_ssize_t n_pos,
+                const int32_t[::1] task_fold, const double[::1] task_C, double weight_pos, double weight_neg,
+                double eps, bint shrinking, Py_ssize_t cache_bytes, bint shortcut,
+                double[::1] coef, const int64_t[::1] coef_start, double[::1] rho, int64_t[::1] n_iter,
+                uint8_t[::1] free_, uint8_t[::1] repeated, double[::1] seconds):
+    """Solve a pair block's binary problems for several (fold, C) tasks in one call, without the GIL.
+
+    The grid's chains call this once per class pair instead of once per
+    (fold, C): the per-problem Python work (index, signs, bounds, scratch
+    arrays, results) is the GIL-holding part that kept threads from scaling.
+
+    Task ``t`` trains on the block samples ``k`` with ``block_fold[k] !=
+    task_fold[t]`` (every sample for a fold no sample has), in block order, ``+1`` for ``k < n_pos`` and ``-1`` after, with bounds
+    ``weight_pos * C`` and ``weight_neg * C`` (``C = task_C[t]``), and LIBSVM's
+    default iteration limit.  The tasks of a fold come together, C
+    ascending: with ``shortcut``, a task after a solution of the same fold
+    with no multiplier at its bound repeats it (the exact C shortcut:
+    ``repeated[t] = 1``, nothing else written for ``t``).
+
+    Parameters
+    ----------
+    K : memoryview of shape (n_block * n_block,), float64
+    block_fold : memoryview of shape (n_block,), int32
+    task_fold : memoryview of shape (n_tasks,), int32
+    task_C : memoryview of shape (n_tasks,), float64
+    coef : memoryview, float64
+        Output: ``alpha * y`` of task ``t`` at ``coef[coef_start[t]:]``, one
+        value per training sample.
+    coef_start : memoryview of shape (n_tasks,), int64
+    rho, n_iter, free_, repeated, seconds : memoryviews of shape (n_tasks,)
+        Outputs: the bias, the SMO's iterations, 1 where no multiplier is at
+        its bound, 1 for a repeated solution, and the thread's CPU seconds of
+        each task.
+    """
+    cdef Smo s
+    cdef Outcome outcome
+    cdef Py_ssize_t t, k, l, n_tasks = task_fold.shape[0]
+    cdef double started, C
+    cdef double *work = <double *> malloc(6 * n_block * sizeof(double))
+    cdef int32_t *bi = <int32_t *> malloc((n_block + PREFETCH_DISTANCE) * sizeof(int32_t))
+    cdef int64_t *origin = <int64_t *> malloc(n_block * sizeof(int64_t))
+    cdef int8_t *y = <int8_t *> malloc(n_block * sizeof(int8_t))
+    cdef uint8_t *flag = <uint8_t *> malloc(n_block * sizeof(uint8_t))
+    cdef double *alpha
+    if work == NULL or bi == NULL or origin == NULL or y == NULL or flag == NULL:
+        _free_all(work, bi, origin, y, flag)
+        raise MemoryError()
+    alpha = work + 5 * n_block
+    with nogil:
+        for t in range(n_tasks):
+            started = _thread_seconds()
+            repeated[t] = shortcut and t > 0 and task_fold[t] == task_fold[t - 1] and free_[t - 1]
+            if repeated[t]:
+                free_[t] = free_[t - 1]
+                seconds[t] = _thread_seconds() - started
+                continue
+            l = 0
+            for k in range(n_block):
+                if block_fold[k] != task_fold[t]:
+                    bi[l] = <int32_t> k
+                    l += 1
+            _prepare(&s, &K[0], n_block, l, eps, cache_bytes, work, bi, origin, y, flag)
+            C = task_C[t]
+            # (_prepare leaves bi alone: it holds the task's training positions)
+            for k in range(l):
+                s.y[k] = 1 if bi[k] < n_pos else -1
+                s.C[k] = weight_pos * C if bi[k] < n_pos else weight_neg * C
+                s.alpha[k] = 0.0
+            outcome = _run_smo(&s, shrinking, max(10_000_000, 100 * l), alpha)
+            l = 0
+            for k in range(n_block):
+                if block_fold[k] != task_fold[t]:
+                    coef[coef_start[t] + l] = alpha[l] if k < n_pos else -alpha[l]
+                    l += 1
+            rho[t] = outcome.rho
+            n_iter[t] = outcome.n_iter
+            free_[t] = outcome.n_bound == 0
+            seconds[t] = _thread_seconds() - started
+    _free_all(work, bi, origin, y, flag)

@@ -253,6 +253,62 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     return _solve(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb)
 
 
+def solve_folds(K, block_fold, n_pos, task_fold, task_C, weights, tol=1e-3, shrinking=True, cache_mb=CACHE_MB,
+                shortcut=True):
+    """Solve the binary problems of one kernel block for several (fold, C) tasks, in one call without the GIL.
+
+    Task ``t`` is :func:`solve_binary` on the block samples whose fold is not
+    ``task_fold[t]`` (all samples for a fold none has), in block order, ``+1``
+    for the first ``n_pos`` samples and ``-1`` for the others, with bounds
+    ``weights[0] * C`` and ``weights[1] * C`` (``C = task_C[t]``).  The tasks of
+    a fold come together with C ascending; with ``shortcut`` a task whose
+    fold's previous solution has no multiplier at its bound repeats that
+    solution (it is also the solution for the larger C).  Arguments are not
+    checked (the grid's chains build them).
+
+    Parameters
+    ----------
+    K : ndarray of shape (n_block, n_block), float64, C-contiguous
+    block_fold : ndarray of shape (n_block,), int32
+    n_pos : int
+    task_fold : ndarray of shape (n_tasks,), int32
+    task_C : ndarray of shape (n_tasks,), float64
+    weights : (float, float)
+    tol, shrinking, cache_mb
+        As in :func:`solve_binary`.
+    shortcut : bool, default True
+
+    Returns
+    -------
+    coef : list of ndarray or None
+        ``alpha * y`` of each task over its training samples; None where the
+        task repeats the previous task's solution.
+    rho : ndarray of shape (n_tasks,)
+    n_iter : ndarray of shape (n_tasks,), int64
+        0 for a repeated solution.
+    free : ndarray of shape (n_tasks,), bool
+        No multiplier at its bound.
+    seconds : ndarray of shape (n_tasks,)
+        CPU seconds of the thread on each task.
+    """
+    n_tasks = len(task_fold)
+    folds, per_fold = np.unique(block_fold, return_counts=True)
+    held_out = dict(zip(folds.tolist(), per_fold.tolist()))
+    sizes = np.array([len(block_fold) - held_out.get(fold, 0) for fold in task_fold.tolist()], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    coef = np.empty(int(sizes.sum()))
+    rho, n_iter, seconds = np.zeros(n_tasks), np.zeros(n_tasks, np.int64), np.zeros(n_tasks)
+    free, repeated = np.zeros(n_tasks, np.uint8), np.zeros(n_tasks, np.uint8)
+    _smo.solve_tasks(K.reshape(-1), K.shape[0], block_fold, n_pos, task_fold, task_C, float(weights[0]),
+                     float(weights[1]), float(tol), bool(shrinking), int(cache_mb * 2**20), bool(shortcut),
+                     coef, starts, rho, n_iter, free, repeated, seconds)
+    if np.any(n_iter >= np.maximum(10_000_000, 100 * sizes)):
+        warnings.warn(f"the SMO stopped at LIBSVM's iteration limit before reaching tol == {tol}",
+                      ConvergenceWarning, stacklevel=2)
+    coefs = [None if repeated[t] else coef[starts[t]:starts[t] + sizes[t]] for t in range(n_tasks)]
+    return coefs, rho, n_iter, free.astype(bool), seconds
+
+
 def solve_rbf(X, y, C_pos, C_neg, gamma, tol=1e-3, shrinking=True, max_iter=None, cache_mb=CACHE_MB):
     """Solve the binary C-SVC dual of samples ``X`` with the RBF kernel, computing kernel rows on demand.
 
