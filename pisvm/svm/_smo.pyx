@@ -23,6 +23,12 @@ What differs from LIBSVM is the storage, not the arithmetic:
   the way LIBSVM permutes its cache).  LIBSVM caches float32 values, so its
   iterates round differently and its iteration counts differ by a few
   percent.
+- Once shrinking has made the active set small (and ``cache_bytes``
+  permitting), the active sub-block is copied into ``compact`` and kept in
+  active-set order (:func:`_compact_move`), so the loops read contiguous
+  rows; over contiguous rows (the copy, or a block whose variables are in
+  block order) they are the vector loops of ``smo_rows.h``, which give the
+  same bits as the scalar loops below.
 - The gradient is kept as ``yG = y * G`` (and ``yGbar = y * G_bar``), so
   ``Q_kt * delta`` becomes ``y_t * delta * K_kt`` and the sign of each
   variable never enters the O(l) loops; this changes no rounding (a sign

@@ -201,9 +201,11 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     violation ``m(a) - M(a)`` is below ``tol``).  The two kernel columns of an
     iteration are read from ``K`` until shrinking has made the active set
     smaller; then from a compact copy of the active sub-block (``cache_mb``
-    permitting), made again each time the active set falls under 3/4 of the
-    copy's, so an iteration reads two short contiguous rows instead of
-    scattered columns of two long block rows.  The copy holds the block's
+    permitting), kept in active-set order as shrinking goes on, so an
+    iteration reads two short contiguous rows (with AVX2 vector loops where
+    the CPU has them) instead of scattered columns of two long block rows.
+    A block whose samples are in order (``index`` is ``0, 1, ...``) is read
+    the same way until shrinking reorders it.  The copy holds the block's
     values exactly: the iterates are the same with any ``cache_mb``.  The loop
     runs without the GIL.  Cost: O(number of active variables) per iteration.
 
