@@ -222,3 +222,43 @@ def test_bad_arguments(change, message):
     arguments.update(change)
     with pytest.raises(ValueError, match=message):
         solve_binary(**arguments)
+
+
+_LOOPS_SCRIPT = """
+import sys, numpy as np
+from pisvm.svm import _smo
+from pisvm.svm.solver import rbf_block, solve_binary, solve_rbf, squared_distances
+rng = np.random.RandomState(3)
+X = rng.uniform(size=(803, 6))  # odd sizes: the vector loops' tails run too
+y = np.where(X[:, 0] + 0.3 * rng.normal(size=803) > 0.5, 1, -1)  # overlapping classes: long, shrinking solves
+K = rbf_block(squared_distances(X, X), 4.0)
+out, copies = [], 0
+for index in (np.arange(803), np.flatnonzero(np.arange(803) % 7 != 3)):  # in block order, then a subset
+    for C in (1.0, 1000.0):
+        s = solve_binary(K, index, y[index], C, 0.5 * C)
+        out += [s.n_iter, s.n_copies, s.rho, s.objective] + s.alpha.tolist()
+        copies += s.n_copies
+s = solve_rbf(X, y, 100.0, 100.0, 4.0)
+out += [s.n_iter, s.rho] + s.alpha.tolist()
+np.save(sys.argv[1], np.array([float(_smo.VECTOR_LOOPS), copies] + out))
+"""
+
+
+def test_scalar_and_vector_loops_give_the_same_bits(tmp_path):
+    # The SMO's loops over contiguous rows are AVX2 loops (pisvm/svm/smo_rows.h) where the CPU has
+    # AVX2, else their scalar twin; PISVM_SCALAR_LOOPS=1 forces the twin. Both must give the same bits.
+    import os
+    import subprocess
+    import sys
+
+    runs = {}
+    for name, value in (("default", "0"), ("scalar", "1")):
+        target = tmp_path / f"{name}.npy"
+        subprocess.run([sys.executable, "-c", _LOOPS_SCRIPT, str(target)], check=True,
+                       env=dict(os.environ, PISVM_SCALAR_LOOPS=value))
+        runs[name] = np.load(target)
+    assert runs["scalar"][0] == 0.0
+    if runs["default"][0] == 0.0:
+        pytest.skip("this CPU has no AVX2: only the scalar loops run here")
+    assert runs["default"][1] >= 3  # compact copies were made and shrinking moved their rows
+    np.testing.assert_array_equal(runs["default"][1:], runs["scalar"][1:])

@@ -59,6 +59,11 @@ cdef extern from "pisvm/svm/smo_rows.h":
     Py_ssize_t update_rows "pisvm_update_rows" (
         Py_ssize_t n, const double *Ri, const double *Rj, double c_i, double c_j, double *yG, const uint8_t *flag,
         double *best) noexcept nogil
+    int vector_loops "pisvm_vector_loops" () noexcept nogil
+
+VECTOR_LOOPS = bool(vector_loops())
+"""True where the SMO's loops over contiguous rows are the AVX2 ones (``smo_rows.h``); False: the scalar
+twin, on CPUs without AVX2 or with the environment variable ``PISVM_SCALAR_LOOPS=1`` (same results)."""
 
 # The O(l) loops read a kernel row at scattered columns, so the loops below
 # request the column PREFETCH_DISTANCE steps ahead (measured: 10 to 25 % less
