@@ -34,17 +34,12 @@ from .svm.backends import LibsvmBackend
 from .svm.model import SVMModel, read_model
 from .svm.onevsone import class_pairs
 from .svm.predict import predict as fast_predict
+from .svm.solver import libsvm_max_iter
 from .svm.train import solve_pair_rbf
 from .svm.train import svc as libsvm_svc
 
 SOLVERS = ("pisvm", "libsvm")
 """Values of ``SVC(solver=...)``: the grid's own solver, or scikit-learn's LIBSVM."""
-
-
-
-def _max_iter(n_train):
-    """LIBSVM's (and :func:`pisvm.svm.solver.solve_binary`'s) iteration limit of a binary problem."""
-    return max(10_000_000, 100 * n_train)
 
 
 class SVC(ClassifierMixin, BaseEstimator):
@@ -199,7 +194,7 @@ class SVC(ClassifierMixin, BaseEstimator):
                                      effective_n_jobs(self.n_jobs))
             support, n_support, coef, rho, n_iter = _assemble(X, y_index, len(classes), solutions)
             sizes = np.bincount(y_index)
-            self.fit_status_ = int(any(n >= _max_iter(sizes[a] + sizes[b])
+            self.fit_status_ = int(any(n >= libsvm_max_iter(sizes[a] + sizes[b])
                                        for n, (a, b) in zip(n_iter, class_pairs(len(classes)))))
         self.support_ = np.asarray(support, dtype=np.int32)
         self.support_vectors_ = X[self.support_]

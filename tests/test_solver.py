@@ -155,11 +155,6 @@ def test_max_iter_stops_and_warns():
     with pytest.warns(ConvergenceWarning, match="max_iter == 3"):
         solution = solve_binary(K, train, y[train], 100.0, 100.0, max_iter=3)
     assert solution.n_iter == 3
-    # Unchecked arguments (the chains' call) keep the limit too.
-    with pytest.warns(ConvergenceWarning, match="max_iter == 3"):
-        unchecked = solve_binary(K, train.astype(np.int32), y[train].astype(np.int8), 100.0, 100.0, max_iter=3,
-                                 check_input=False)
-    assert unchecked.n_iter == 3
     full = solve_binary(K, train, y[train], 100.0, 100.0)
     assert full.n_iter > 3 and full.objective < solution.objective
 

@@ -97,6 +97,15 @@ every value below about 1e-45 to 0.
 cdef Py_ssize_t COPY_AFTER = 2  # copy only after this many iterations per active variable
 
 
+cdef inline Py_ssize_t _libsvm_max_iter(Py_ssize_t l) noexcept nogil:
+    return 10_000_000 if 10_000_000 > 100 * l else 100 * l
+
+
+def libsvm_max_iter(Py_ssize_t l):
+    """LIBSVM's iteration limit for ``l`` variables: ``max(10_000_000, 100 * l)``."""
+    return _libsvm_max_iter(l)
+
+
 cdef struct Smo:
     double *K             # the kernel block, (n_block, n_block) row-major
     Py_ssize_t n_block
@@ -732,9 +741,10 @@ def solve_tasks(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] bloc
     arrays, results) is the GIL-holding part that kept threads from scaling.
 
     Task ``t`` trains on the block samples ``k`` with ``block_fold[k] !=
-    task_fold[t]`` (every sample for a fold no sample has), in block order, ``+1`` for ``k < n_pos`` and ``-1`` after, with bounds
-    ``weight_pos * C`` and ``weight_neg * C`` (``C = task_C[t]``), and LIBSVM's
-    default iteration limit.  The tasks of a fold come together, C
+    task_fold[t]`` (every sample for a fold no sample has), in block order,
+    ``+1`` for ``k < n_pos`` and ``-1`` after, with bounds ``weight_pos * C``
+    and ``weight_neg * C`` (``C = task_C[t]``), and LIBSVM's iteration limit
+    (:func:`libsvm_max_iter`).  The tasks of a fold come together, C
     ascending: with ``shortcut``, a task after a solution of the same fold
     with no multiplier at its bound repeats it (the exact C shortcut:
     ``repeated[t] = 1``, nothing else written for ``t``).
@@ -756,7 +766,7 @@ def solve_tasks(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] bloc
     """
     cdef Smo s
     cdef Outcome outcome
-    cdef Py_ssize_t t, k, l, n_tasks = task_fold.shape[0]
+    cdef Py_ssize_t t, k, l, n_train_pos, n_tasks = task_fold.shape[0]
     cdef double started, C
     cdef double *work = <double *> malloc(6 * n_block * sizeof(double))
     cdef int32_t *bi = <int32_t *> malloc((n_block + PREFETCH_DISTANCE) * sizeof(int32_t))
@@ -776,24 +786,22 @@ def solve_tasks(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] bloc
                 free_[t] = free_[t - 1]
                 seconds[t] = _thread_seconds() - started
                 continue
-            l = 0
+            # The training samples in block order: the first n_train_pos are the +1 class's.
+            l = n_train_pos = 0
             for k in range(n_block):
                 if block_fold[k] != task_fold[t]:
                     bi[l] = <int32_t> k
                     l += 1
+                    n_train_pos += k < n_pos
             _prepare(&s, &K[0], n_block, l, eps, cache_bytes, work, bi, origin, y, flag)
             C = task_C[t]
-            # (_prepare leaves bi alone: it holds the task's training positions)
             for k in range(l):
-                s.y[k] = 1 if bi[k] < n_pos else -1
-                s.C[k] = weight_pos * C if bi[k] < n_pos else weight_neg * C
+                s.y[k] = 1 if k < n_train_pos else -1
+                s.C[k] = weight_pos * C if k < n_train_pos else weight_neg * C
                 s.alpha[k] = 0.0
-            outcome = _run_smo(&s, shrinking, max(10_000_000, 100 * l), alpha)
-            l = 0
-            for k in range(n_block):
-                if block_fold[k] != task_fold[t]:
-                    coef[coef_start[t] + l] = alpha[l] if k < n_pos else -alpha[l]
-                    l += 1
+            outcome = _run_smo(&s, shrinking, _libsvm_max_iter(l), alpha)
+            for k in range(l):
+                coef[coef_start[t] + k] = alpha[k] if k < n_train_pos else -alpha[k]
             rho[t] = outcome.rho
             n_iter[t] = outcome.n_iter
             free_[t] = outcome.n_bound == 0

@@ -26,6 +26,15 @@ CACHE_MB = 200.0
 _SLICE = 1 << 15  # elements per slice of rbf_block's passes
 
 
+def libsvm_max_iter(n_train):
+    """LIBSVM's iteration limit of a binary problem of ``n_train`` samples: ``max(10_000_000, 100 * n_train)``.
+
+    The one rule: the SMO applies it (:func:`pisvm.svm._smo.libsvm_max_iter`) and
+    :func:`solve_binary`, :func:`solve_folds` and ``pisvm.SVC``'s ``fit_status_`` read it.
+    """
+    return _smo.libsvm_max_iter(n_train)
+
+
 def squared_distances(A, B):
     """Squared Euclidean distances between the rows of ``A`` and ``B``, by one BLAS product.
 
@@ -190,8 +199,7 @@ class BinarySolution:
     n_bound: int = 0
 
 
-def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=None, cache_mb=CACHE_MB,
-                 check_input=True):
+def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=None, cache_mb=CACHE_MB):
     """Solve LIBSVM's binary C-SVC dual on the samples ``index`` of a kernel block.
 
     Minimises ``0.5 a'Qa - e'a`` subject to ``y'a = 0`` and ``0 <= a_k <= C_k``,
@@ -225,22 +233,15 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     shrinking : bool, default True
         LIBSVM's shrinking heuristic (``-h``).
     max_iter : int, optional
-        Iteration limit; by default LIBSVM's ``max(10_000_000, 100 * n_train)``.
+        Iteration limit; by default LIBSVM's (:func:`libsvm_max_iter`).
         Reaching it warns (:class:`sklearn.exceptions.ConvergenceWarning`).
     cache_mb : float, default CACHE_MB
         Most memory for the compact copy, MB (LIBSVM's ``-m``); 0 reads the block always.
-    check_input : bool, default True
-        False skips the checks, for callers that built the arguments themselves
-        (the grid's chains solve about 100,000 small problems at scale 0.2, and the
-        checks took 2/3 of a small problem's time): ``K`` float64 C-contiguous,
-        ``index`` int32, ``y`` int8 +1/-1, bounds and ``tol`` > 0.
 
     Returns
     -------
     BinarySolution
     """
-    if not check_input:
-        return _run(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb)
     K = np.ascontiguousarray(K, dtype=np.float64)
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
         raise ValueError(f"K of shape {K.shape}: need a square kernel block")
@@ -304,7 +305,7 @@ def solve_folds(K, block_fold, n_pos, task_fold, task_C, weights, tol=1e-3, shri
     _smo.solve_tasks(K.reshape(-1), K.shape[0], block_fold, n_pos, task_fold, task_C, float(weights[0]),
                      float(weights[1]), float(tol), bool(shrinking), int(cache_mb * 2**20), bool(shortcut),
                      coef, starts, rho, n_iter, free, repeated, seconds)
-    if np.any(n_iter >= np.maximum(10_000_000, 100 * sizes)):
+    if any(n >= libsvm_max_iter(size) for n, size in zip(n_iter.tolist(), sizes.tolist())):
         warnings.warn(f"the SMO stopped at LIBSVM's iteration limit before reaching tol == {tol}",
                       ConvergenceWarning, stacklevel=2)
     coefs = [None if repeated[t] else coef[starts[t]:starts[t] + sizes[t]] for t in range(n_tasks)]
@@ -362,19 +363,14 @@ def _solve(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb, rows=N
         raise ValueError(f"cache_mb == {cache_mb}, must be >= 0 and finite")
     if max_iter is not None and max_iter < 0:
         raise ValueError(f"max_iter == {max_iter}, must be >= 0")
-    return _run(K, index.astype(np.int32), y.astype(np.int8), C_pos, C_neg, tol, shrinking, max_iter, cache_mb,
-                rows)
-
-
-def _run(K, index, y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb, rows=None):
-    """Run the SMO on checked arguments (``index`` int32, ``y`` int8); ``max_iter`` None: LIBSVM's limit."""
     n_train = len(index)
     if max_iter is None:
-        max_iter = max(10_000_000, 100 * n_train)
+        max_iter = libsvm_max_iter(n_train)
+    y = y.astype(np.int8)
     C = np.where(y > 0, float(C_pos), float(C_neg))
     alpha = np.zeros(n_train)
     n_iter, rho, objective, n_copies, n_bound = _smo.solve(
-        K.reshape(-1), K.shape[0], index, y, C, float(tol), bool(shrinking), int(max_iter),
+        K.reshape(-1), K.shape[0], index.astype(np.int32), y, C, float(tol), bool(shrinking), int(max_iter),
         alpha, np.empty(5 * n_train), np.empty(n_train + _smo.PREFETCH_PAD, np.int32),
         np.empty(n_train, np.int64), np.empty(n_train, np.int8), np.empty(n_train, np.uint8), int(cache_mb * 2**20),
         *(rows or _NO_ROWS))
