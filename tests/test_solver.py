@@ -28,7 +28,8 @@ def test_squared_distances_and_rbf_block():
     assert out is squared and np.all(np.diag(out) == 1.0)
     # Kernel values below exp(LOG_KERNEL_FLOOR) are exact zeros (subnormal exp is slow).
     tiny = rbf_block(np.array([[0.0, 100.0, 459.0, 461.0, 800.0]]), 1.0)
-    np.testing.assert_array_equal(tiny, [[1.0, np.exp(-100.0), np.exp(-459.0), 0.0, 0.0]])
+    np.testing.assert_array_max_ulp(tiny, [[1.0, np.exp(-100.0), np.exp(-459.0), 0.0, 0.0]], maxulp=1)
+    assert tiny[0, 0] == 1.0 and np.all(tiny[0, 3:] == 0.0)
     # The predictor's and the exact decision's kernel rows follow the same floor.
     dots = np.zeros((1, 5))
     rbf_rows(dots, np.array([0.0]), np.array([0.0, 100.0, 459.0, 461.0, 800.0]), 1.0, LOG_KERNEL_FLOOR)
@@ -37,6 +38,20 @@ def test_squared_distances_and_rbf_block():
         rbf_block(squared, -1)
     with pytest.raises(ValueError, match="same number of columns"):
         squared_distances(A, B[:, :3])
+
+
+def test_rbf_block_exp_is_within_one_ulp_of_the_c_library():
+    # rbf_block computes exp itself (pisvm/svm/rbf_values.h): within 1 ulp of libm's over the whole
+    # range it keeps, exactly 1 at distance 0, exact zeros below the floor, any length (vector tails).
+    squared = np.concatenate([np.linspace(0.0, 460.0, 200_003), np.random.RandomState(0).uniform(0, 1e-6, 1001)])
+    for gamma in (0.25, 1.0, 32.0):
+        K = rbf_block(squared[np.newaxis], gamma)[0]
+        exponent = -gamma * squared
+        kept = exponent >= LOG_KERNEL_FLOOR
+        np.testing.assert_array_max_ulp(K[kept], np.exp(exponent[kept]), maxulp=1)
+        assert np.all(K[~kept] == 0.0) and K[0] == 1.0
+    for n in range(9):
+        np.testing.assert_array_max_ulp(rbf_block(squared[np.newaxis, :n], 2.0)[0], np.exp(-2.0 * squared[:n]), 1)
 
 
 def test_two_points_by_hand():
@@ -235,13 +250,15 @@ for index in (np.arange(803), np.flatnonzero(np.arange(803) % 7 != 3)):  # in bl
         copies += s.n_copies
 s = solve_rbf(X, y, 100.0, 100.0, 4.0)
 out += [s.n_iter, s.rho] + s.alpha.tolist()
+out += K[::5].ravel().tolist() + rbf_block(np.linspace(0.0, 700.0, 100_003)[np.newaxis], 1.0)[0].tolist()
 np.save(sys.argv[1], np.array([float(_smo.VECTOR_LOOPS), copies] + out))
 """
 
 
 def test_scalar_and_vector_loops_give_the_same_bits(tmp_path):
-    # The SMO's loops over contiguous rows are AVX2 loops (pisvm/svm/smo_rows.h) where the CPU has
-    # AVX2, else their scalar twin; PISVM_SCALAR_LOOPS=1 forces the twin. Both must give the same bits.
+    # The SMO's loops over contiguous rows and the kernel's exp are AVX2 loops (pisvm/svm/smo_rows.h,
+    # rbf_values.h) where the CPU has AVX2, else their scalar twins; PISVM_SCALAR_LOOPS=1 forces the
+    # twins. Both must give the same bits.
     import os
     import subprocess
     import sys

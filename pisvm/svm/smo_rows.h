@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "avx2.h"
+
 #define PISVM_UP 1
 #define PISVM_LOW 2
 
@@ -71,9 +73,7 @@ static inline ptrdiff_t pisvm_update_scalar(ptrdiff_t start, ptrdiff_t n, const 
     return next_i;
 }
 
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#include <immintrin.h>
-#define PISVM_HAVE_AVX2_PATH 1
+#ifdef PISVM_HAVE_AVX2_PATH
 
 /* Lanes whose flag has `bit`, as a mask of four doubles. */
 __attribute__((target("avx2"))) static inline __m256d pisvm_flag_mask(const uint8_t *flag, int bit)
@@ -144,30 +144,7 @@ __attribute__((target("avx2"))) static ptrdiff_t pisvm_update_avx2(
     return pisvm_update_scalar(k, n, Ri, Rj, c_i, c_j, yG, flag, best, next_i);
 }
 
-/* The AVX2 loops where the CPU has AVX2, unless PISVM_SCALAR_LOOPS is set to
- * anything but "" or "0" (read once per process: for comparing the two paths). */
-static inline int pisvm_use_avx2(void)
-{
-    static int supported = -1; /* a race writes the same value */
-    if (supported < 0) {
-        const char *scalar = getenv("PISVM_SCALAR_LOOPS");
-        __builtin_cpu_init();
-        supported = __builtin_cpu_supports("avx2") != 0 && !(scalar != NULL && scalar[0] != '\0'
-                                                             && strcmp(scalar, "0") != 0);
-    }
-    return supported;
-}
 #endif
-
-/* 1 where the SMO's contiguous loops are the AVX2 ones, else 0. */
-static inline int pisvm_vector_loops(void)
-{
-#ifdef PISVM_HAVE_AVX2_PATH
-    return pisvm_use_avx2();
-#else
-    return 0;
-#endif
-}
 
 /* LIBSVM's choice of j over the contiguous rows of the active set: returns j
  * (or -1 when no variable qualifies), *gmax_low as in pisvm_select_j_scalar.

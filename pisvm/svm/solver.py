@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from . import _smo
+from . import _kernel, _smo
 
 LOG_KERNEL_FLOOR = _smo.LOG_KERNEL_FLOOR
 """Exponent below which :func:`rbf_block` writes an exact 0 (``exp(-460)`` is about 1e-200); see
@@ -23,7 +23,7 @@ LOG_KERNEL_FLOOR = _smo.LOG_KERNEL_FLOOR
 CACHE_MB = 200.0
 """Default memory for the SMO's compact copy of the active sub-block, MB (LIBSVM's ``-m``)."""
 
-_SLICE = 1 << 15  # elements per slice of rbf_block's passes
+_SLICE = 1 << 15  # elements per slice of squared_distances' passes
 
 
 def libsvm_max_iter(n_train):
@@ -76,7 +76,10 @@ def rbf_block(squared, gamma, out=None):
 
     Several values of gamma share one ``squared`` block (from
     :func:`squared_distances`).  Values below ``exp(LOG_KERNEL_FLOOR)`` (about
-    1e-200) are written as exact zeros (see :data:`LOG_KERNEL_FLOOR`).
+    1e-200) are written as exact zeros (see :data:`LOG_KERNEL_FLOOR`).  One
+    compiled pass without the GIL, with the suite's own vectorised ``exp``
+    (``pisvm/svm/rbf_values.h``: within 1 ulp of the C library's, about six
+    times faster on an AVX2 CPU than NumPy's there).
 
     Parameters
     ----------
@@ -98,18 +101,7 @@ def rbf_block(squared, gamma, out=None):
     elif out.shape != squared.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
         raise ValueError(f"out of shape {out.shape} and dtype {out.dtype}: need a C-contiguous "
                          f"float64 array of shape {squared.shape}")
-    source, target = squared.reshape(-1), out.reshape(-1)
-    # Slices of 256 KiB: the passes over one slice stay in the core's cache.
-    for start in range(0, len(target), _SLICE):
-        exponent = target[start:start + _SLICE]
-        np.multiply(source[start:start + _SLICE], -gamma, out=exponent)
-        if exponent.min() < LOG_KERNEL_FLOOR:
-            negligible = exponent < LOG_KERNEL_FLOOR
-            np.maximum(exponent, LOG_KERNEL_FLOOR, out=exponent)
-            np.exp(exponent, out=exponent)
-            exponent[negligible] = 0.0
-        else:
-            np.exp(exponent, out=exponent)
+    _kernel.rbf_values_into(np.ascontiguousarray(squared).reshape(-1), out.reshape(-1), gamma, LOG_KERNEL_FLOOR)
     return out
 
 
