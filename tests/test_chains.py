@@ -26,7 +26,7 @@ from pisvm.grid.chains import (
 from pisvm.grid.engine import Problem, UnitSolver
 from pisvm.grid.search import grid_search
 from pisvm.svm.backends import LibsvmBackend
-from pisvm.svm.onevsone import class_pairs
+from pisvm.svm.onevsone import OVERLAP_WEIGHT, class_overlap, class_pairs, pair_costs
 from pisvm.svm.solver import rbf_block, solve_binary, squared_distances
 from pisvm.svm.train import solve_pair_rbf, train_model
 
@@ -104,6 +104,29 @@ def test_split_by_folds_covers_every_task_once_in_contiguous_folds(small_problem
         assert [fold for part in folds for fold in part] == list(range(5))
         assert all(part.gamma == chain.gamma and set(part.pairs) <= set(chain.pairs) for part in parts)
         assert sum(part.cost for part in parts) == pytest.approx(chain.cost)
+
+
+def test_class_overlap_weights_the_pair_costs_of_chains():
+    # Classes 5 and 7 are drawn from one distribution (a hard pair), class 9 lies far away (easy pairs).
+    rng = np.random.RandomState(0)
+    X = np.concatenate([rng.normal(size=(60, 3)), rng.normal(size=(50, 3)), rng.normal(size=(40, 3)) + 50.0])
+    y = np.repeat([5, 7, 9], [60, 50, 40])
+    overlap = class_overlap(X, y)
+    assert overlap.shape == (3, 3) and np.array_equal(overlap, overlap.T) and np.all(np.diag(overlap) == 0)
+    assert 0.25 < overlap[0, 1] <= 1.0 and overlap[0, 2] == 0.0 and overlap[1, 2] == 0.0
+    np.testing.assert_array_equal(class_overlap(X, y), overlap)  # a fixed sample: the same plan on every run
+    costs = pair_costs([60, 50, 40], overlap)
+    np.testing.assert_allclose(costs, [110.0**2 * (1 + OVERLAP_WEIGHT * overlap[0, 1]), 100.0**2, 90.0**2])
+    np.testing.assert_array_equal(pair_costs([60, 50, 40]), [110.0**2, 100.0**2, 90.0**2])
+    # A chain's estimated cost is the sum of its tasks' pair costs, the overlap included.
+    problem = Problem(X, y, stratified_folds(y, 3, 0))
+    chains = make_chains(problem, [1.0], [1.0, 10.0], list(range(3)), [((0, 1),), ((0, 2), (1, 2))])
+    by_pairs = {chain.pairs: chain.cost for chain in chains}
+    assert by_pairs[((0, 1),)] == pytest.approx(6 * costs[0])
+    assert by_pairs[((0, 2), (1, 2))] == pytest.approx(6 * (costs[1] + costs[2]))
+    # class_overlap compares at most 32 samples a class, OVERLAP_SAMPLES in all.
+    many = np.repeat(np.arange(200), 3)
+    assert class_overlap(rng.normal(size=(600, 2)), many, n_samples=100).shape == (200, 200)
 
 
 def test_chains_made_for_many_ranks_are_split_by_folds(small_problem):

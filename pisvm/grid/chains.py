@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from ..svm.onevsone import class_pairs, vote
+from ..svm.onevsone import class_overlap, class_pairs, pair_costs, vote
 from ..svm.solver import CACHE_MB, PairBlocks, rbf_block, solve_folds, squared_distances
 from .cells import TEST_FOLD
 from .engine import make_record
@@ -89,7 +89,9 @@ class Chain:
         ``(fold, C, pairs)``: the tasks the chain records and, for each, the
         pairs of ``pairs`` it records (those not in the journal yet).
     cost : float
-        Estimated relative cost (sum over tasks of the squared pair sizes).
+        Estimated relative cost: the sum over tasks of their pairs'
+        :func:`pisvm.svm.onevsone.pair_costs` (squared pair sizes weighted
+        by the classes' overlap).
     index : int
         Position in :func:`make_chains`' list: the chain's number in its records (``chain``).
     """
@@ -396,6 +398,8 @@ def make_chains(problem, gammas, costs, folds, groups, done=None, n_ranks=1):
     """
     all_classes = problem.classes(TEST_FOLD)
     counts = np.array([np.sum(problem.y == label) for label in all_classes], dtype=np.float64)
+    pair_cost = dict(zip(class_pairs(len(all_classes)),
+                         pair_costs(counts, class_overlap(problem.X, problem.y)).tolist()))
     numbering = {fold: _pair_numbering(problem, fold) for fold in folds}
     chains = []
     for gamma in gammas:
@@ -411,7 +415,7 @@ def make_chains(problem, gammas, costs, folds, groups, done=None, n_ranks=1):
                     if record:
                         tasks.append((fold, C, record))
                         used.update(record)
-                        cost += sum((counts[a] + counts[b]) ** 2 for a, b in record)
+                        cost += sum(pair_cost[pair] for pair in record)
             if tasks:
                 chains.append(Chain(gamma, tuple(p for p in group if p in used), tuple(tasks), cost))
     if n_ranks > 1 and chains:

@@ -8,8 +8,63 @@ pair groups on several ranks predicts exactly what one ``SVC`` predicts.
 """
 
 import numpy as np
+from scipy.spatial.distance import cdist
 
 from . import _onevsone
+
+OVERLAP_WEIGHT = 30.0
+"""Cost per kernel entry of a pair of fully overlapping classes, relative to a pair of separate ones, minus 1.
+
+The SMO of two separate classes stops after a few iterations (and larger C
+reuse the solution); two classes that overlap need many more, with many
+multipliers at their bound.  A least-squares fit of the per-task CPU seconds
+of a full-size seed-problem grid on 80 ranks' chains gave 23 to 31 for the
+five C (docs/benchmarks.md).
+"""
+
+OVERLAP_SAMPLES = 2048
+"""Samples (over all classes) that :func:`class_overlap` compares: at most 32 per class."""
+
+
+def class_overlap(X, y, n_samples=OVERLAP_SAMPLES, random_state=0):
+    """How much each two classes overlap, from the nearest neighbours of a sample of each class.
+
+    For each sampled point of class a, it counts as overlapping class b when
+    its nearest sampled point of b is nearer than its nearest (other) sampled
+    point of a.  The overlap of a and b is the mean of the two classes' shares
+    of such points.  A fixed sample (``random_state``) of at most ``n_samples``
+    points, 32 per class at most, keeps it to milliseconds; it only steers
+    scheduling, never results.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+    n_samples : int
+    random_state : int
+
+    Returns
+    -------
+    ndarray of shape (n_classes, n_classes), float64
+        Symmetric, in [0, 1], 0 on the diagonal; classes in sorted order.
+    """
+    classes = np.unique(y)
+    per_class = max(2, min(32, n_samples // len(classes)))
+    rng = np.random.default_rng(random_state)
+    picks = []
+    for label in classes:
+        members = np.flatnonzero(y == label)
+        picks.append(members if len(members) <= per_class else np.sort(rng.choice(members, per_class, replace=False)))
+    sizes = np.array([len(pick) for pick in picks])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    label = np.repeat(np.arange(len(classes)), sizes)
+    sample = np.asarray(X, dtype=np.float64)[np.concatenate(picks)]
+    squared = cdist(sample, sample, "sqeuclidean")
+    np.fill_diagonal(squared, np.inf)
+    nearest = np.minimum.reduceat(squared, starts, axis=1)  # (n_picked, n_classes): nearest point of each class
+    own = nearest[np.arange(len(label)), label]
+    share = np.add.reduceat((nearest < own[:, np.newaxis]).astype(np.float64), starts, axis=0) / sizes[:, np.newaxis]
+    return (share + share.T) / 2.0
 
 
 def class_pairs(n_classes):
@@ -17,22 +72,28 @@ def class_pairs(n_classes):
     return [(i, j) for i in range(n_classes) for j in range(i + 1, n_classes)]
 
 
-def pair_costs(counts):
+def pair_costs(counts, overlap=None):
     """Estimated cost of each pair's binary problem, in :func:`class_pairs` order.
 
     Parameters
     ----------
     counts : array-like of shape (n_classes,)
         Training samples per class.
+    overlap : ndarray of shape (n_classes, n_classes), optional
+        From :func:`class_overlap`.
 
     Returns
     -------
     ndarray of shape (n_pairs,), dtype float64
-        ``(n_a + n_b) ** 2``: the pair's kernel entries, which the SMO's work follows.
+        ``(n_a + n_b) ** 2``, the pair's kernel entries, which the SMO's work
+        follows, times ``1 + OVERLAP_WEIGHT * overlap[a, b]`` when given.
     """
     counts = np.asarray(counts, dtype=np.float64)
     pairs = np.array(class_pairs(len(counts)), dtype=np.int64).reshape(-1, 2)
-    return (counts[pairs[:, 0]] + counts[pairs[:, 1]]) ** 2
+    cost = (counts[pairs[:, 0]] + counts[pairs[:, 1]]) ** 2
+    if overlap is not None:
+        cost *= 1.0 + OVERLAP_WEIGHT * np.asarray(overlap)[pairs[:, 0], pairs[:, 1]]
+    return cost
 
 
 def vote(a_wins, n_classes):
