@@ -550,7 +550,7 @@ def _compute_chain(chain, problem, solver):
                                        correct=int(np.sum(predicted == view.y)), **stats))
         else:
             records.append(make_record((chain.gamma, C, fold), len(view.rows), pairs=[numbers[i] for i in order],
-                                       wins=[a_wins[fold][:, m] for m in columns], **stats))
+                                       wins=a_wins[fold][:, columns].T, **stats))
     return records
 
 

@@ -119,7 +119,7 @@ def make_record(task, n_test, *, seconds, start, end, correct=None, predicted=No
     pairs : sequence of int, optional
         A part of a task: indices into :func:`pisvm.svm.onevsone.class_pairs`
         of the binary problems it solved; None for a whole task.
-    wins : sequence of ndarray of bool, optional
+    wins : array-like of shape (n_pairs, n_test), bool, optional
         With ``pairs``: for each, True where the pair's first class wins.
     **solver_stats
         What the solver adds (chains: ``n_iter``, ``shortcuts``, ``peak_rss_mb``, ``chain``,
@@ -140,7 +140,7 @@ def make_record(task, n_test, *, seconds, start, end, correct=None, predicted=No
         if predicted is not None:
             record["predicted"] = predicted
     else:
-        record.update(pairs=[int(p) for p in pairs], wins=[pack_bools(w) for w in wins])
+        record.update(pairs=[int(p) for p in pairs], wins=pack_bools(np.reshape(wins, (len(pairs), n_test))))
     record.update(solver_stats)
     record.update(seconds=float(seconds), start=start, end=end, host=socket.gethostname())
     return record

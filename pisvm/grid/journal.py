@@ -18,8 +18,11 @@ HEADER_KEYS = ("data_sha256", "test_sha256", "gammas", "costs", "folds", "seed",
 
 
 def pack_bools(values):
-    """Encode a bool array as base64 text (8 values a byte)."""
-    return base64.b64encode(np.packbits(np.asarray(values, dtype=bool)).tobytes()).decode("ascii")
+    """Encode a bool array as base64 text (8 values a byte); a 2-D array gives a list, one text per row."""
+    packed = np.packbits(np.asarray(values, dtype=bool), axis=-1)
+    if packed.ndim == 1:
+        return base64.b64encode(packed.tobytes()).decode("ascii")
+    return [base64.b64encode(row.tobytes()).decode("ascii") for row in packed]
 
 
 def unpack_bools(text, n_values):
