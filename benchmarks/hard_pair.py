@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pisvm.svm.solver import rbf_block, solve_binary, solve_rbf, squared_distances  # noqa: E402
+from pisvm.svm.solver import rbf_kernel, solve_binary, solve_rbf  # noqa: E402
 
 
 def hard_pair(n, n_features=30, n_modes=60, width=0.04, flip=0.1, seed=0):
@@ -55,7 +55,7 @@ def main(argv=None):
     X, y = hard_pair(args.n)
     index = np.arange(len(y))
     with threadpool_limits(1):
-        t_block, K = cpu(lambda: rbf_block(squared_distances(X, X), args.gamma))
+        t_block, K = cpu(lambda: rbf_kernel(X, X, args.gamma))
         t_copy, copy = cpu(solve_binary, K, index, y, args.cost, args.cost)
         t_read, read = cpu(solve_binary, K, index, y, args.cost, args.cost, cache_mb=0)
         t_rows, rows = cpu(solve_rbf, X, y, args.cost, args.cost, args.gamma)

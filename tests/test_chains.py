@@ -27,7 +27,7 @@ from pisvm.grid.engine import Problem, UnitSolver
 from pisvm.grid.search import grid_search
 from pisvm.svm.backends import LibsvmBackend
 from pisvm.svm.onevsone import OVERLAP_WEIGHT, class_overlap, class_pairs, pair_costs
-from pisvm.svm.solver import rbf_block, solve_binary, squared_distances
+from pisvm.svm.solver import rbf_kernel, solve_binary
 from pisvm.svm.train import solve_pair_rbf, train_model
 
 BAR_POINTS = 0.2
@@ -246,7 +246,7 @@ def test_c_shortcut_is_exact_and_used(small_problem):
     used = 0
     for a, b in class_pairs(4):
         samples = np.concatenate([members[a], members[b]])
-        K = rbf_block(squared_distances(X[samples], X[samples]), 32.0)
+        K = rbf_kernel(X[samples], X[samples], 32.0)
         block_fold = np.zeros(len(samples), dtype=np.int32)
         fast, slow = ([found[(TEST_FOLD, C)] for C in costs] for found, _ in (
             solver.solve_pair(K, block_fold, len(members[a]), {TEST_FOLD: costs}, (1.0, 1.0))
@@ -270,7 +270,7 @@ def test_solve_pair_solves_each_fold_and_cost_as_solve_binary_does(small_problem
     X, y = small_problem
     members = [np.flatnonzero(y == label) for label in np.unique(y)[:2]]
     samples = np.concatenate(members)
-    K = rbf_block(squared_distances(X[samples], X[samples]), 2.0)
+    K = rbf_kernel(X[samples], X[samples], 2.0)
     block_fold = np.random.RandomState(0).randint(0, 3, size=len(samples)).astype(np.int32)
     needed = {0: [100.0, 1.0], 2: [10.0], TEST_FOLD: [1.0, 1e6]}
     weights = (2.0, 0.5)

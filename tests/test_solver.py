@@ -6,38 +6,38 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.metrics.pairwise import rbf_kernel as sklearn_rbf_kernel
 from sklearn.svm import SVC
 
-from pisvm.svm._predict import rbf_rows
-from pisvm.svm.solver import LOG_KERNEL_FLOOR, rbf_block, solve_binary, solve_rbf, squared_distances
+from pisvm.svm._kernel import rbf_rows
+from pisvm.svm.solver import LOG_KERNEL_FLOOR, rbf_block, rbf_kernel, solve_binary, solve_rbf
 
 
-def test_squared_distances_and_rbf_block():
+def test_rbf_kernel_and_rbf_block():
     rng = np.random.RandomState(0)
     A, B = rng.uniform(size=(40, 7)), rng.uniform(size=(25, 7))
-    np.testing.assert_allclose(squared_distances(A, B), cdist(A, B, "sqeuclidean"), atol=1e-12)
-    same = squared_distances(A, A)
-    assert np.all(np.diag(same) == 0) and np.all(same >= 0)
     for gamma in (0.5, 8.0):
-        K = rbf_block(squared_distances(A, B), gamma)
-        assert K.flags.c_contiguous and K.dtype == np.float64
-        np.testing.assert_allclose(K, rbf_kernel(A, B, gamma=gamma), rtol=1e-12)
-    squared = squared_distances(A, A)
-    out = rbf_block(squared, 2.0, out=squared)
-    assert out is squared and np.all(np.diag(out) == 1.0)
+        K = rbf_kernel(A, B, gamma)
+        assert K.flags.c_contiguous and K.dtype == np.float64 and K.shape == (40, 25)
+        np.testing.assert_allclose(K, sklearn_rbf_kernel(A, B, gamma=gamma), rtol=1e-12)
+        np.testing.assert_allclose(rbf_block(cdist(A, B, "sqeuclidean"), gamma), K, rtol=1e-12)
+    same = rbf_kernel(A, A, 2.0)
+    assert np.all(np.diag(same) == 1.0) and np.array_equal(same, same.T) and np.all(same <= 1.0)
     # Kernel values below exp(LOG_KERNEL_FLOOR) are exact zeros (subnormal exp is slow).
     tiny = rbf_block(np.array([[0.0, 100.0, 459.0, 461.0, 800.0]]), 1.0)
     np.testing.assert_array_max_ulp(tiny, [[1.0, np.exp(-100.0), np.exp(-459.0), 0.0, 0.0]], maxulp=1)
     assert tiny[0, 0] == 1.0 and np.all(tiny[0, 3:] == 0.0)
-    # The predictor's and the exact decision's kernel rows follow the same floor.
+    far = rbf_kernel(np.array([[0.0]]), np.array([[0.0], [10.0], [21.25], [21.5], [30.0]]), 1.0)
+    np.testing.assert_array_max_ulp(far, np.exp(-np.array([[0.0, 100.0, 451.5625, 462.25, 900.0]])) * [1, 1, 1, 0, 0], 1)
+    # The predictor's kernel rows are the same function.
     dots = np.zeros((1, 5))
     rbf_rows(dots, np.array([0.0]), np.array([0.0, 100.0, 459.0, 461.0, 800.0]), 1.0, LOG_KERNEL_FLOOR)
     np.testing.assert_array_equal(dots, tiny)
-    with pytest.raises(ValueError, match="gamma == -1"):
-        rbf_block(squared, -1)
+    for bad in (rbf_kernel, rbf_block):
+        with pytest.raises(ValueError, match="gamma == -1"):
+            bad(A, A, -1) if bad is rbf_kernel else bad(A, -1)
     with pytest.raises(ValueError, match="same number of columns"):
-        squared_distances(A, B[:, :3])
+        rbf_kernel(A, B[:, :3], 1.0)
 
 
 def test_rbf_block_exp_is_within_one_ulp_of_the_c_library():
@@ -116,7 +116,7 @@ def _libsvm(K, y, train, C, weight_neg, tol, shrinking):
 ])
 def test_same_solution_as_libsvm(gamma, C, weight_neg, shrinking):
     X, y, train, held_out = _blobs()
-    K = rbf_block(squared_distances(X, X), gamma)
+    K = rbf_kernel(X, X, gamma)
     tol = 1e-3
     solution = solve_binary(K, np.asarray(train, np.int64), y[train].astype(np.int8),
                             C_pos=C, C_neg=C * weight_neg, tol=tol, shrinking=shrinking)
@@ -143,7 +143,7 @@ def test_same_solution_as_libsvm(gamma, C, weight_neg, shrinking):
 
 def test_shrinking_changes_the_path_not_the_solution():
     X, y, train, _ = _blobs(n_pos=150, n_neg=150, n_held_out=0, seed=1)
-    K = rbf_block(squared_distances(X, X), 1.0)
+    K = rbf_kernel(X, X, 1.0)
     on = solve_binary(K, train, y[train], 100.0, 100.0, shrinking=True)
     off = solve_binary(K, train, y[train], 100.0, 100.0, shrinking=False)
     assert on.objective == pytest.approx(off.objective, rel=1e-3)
@@ -154,7 +154,7 @@ def test_shrinking_changes_the_path_not_the_solution():
 
 def test_threads_give_the_serial_results():
     X, y, train, _ = _blobs(seed=2)
-    K = rbf_block(squared_distances(X, X), 1.0)
+    K = rbf_kernel(X, X, 1.0)
     Cs = [0.1, 1.0, 10.0, 100.0]
     serial = [solve_binary(K, train, y[train], C, C) for C in Cs]
     with ThreadPoolExecutor(2) as pool:
@@ -166,7 +166,7 @@ def test_threads_give_the_serial_results():
 
 def test_max_iter_stops_and_warns():
     X, y, train, _ = _blobs(seed=3)
-    K = rbf_block(squared_distances(X, X), 2.0)
+    K = rbf_kernel(X, X, 2.0)
     with pytest.warns(ConvergenceWarning, match="max_iter == 3"):
         solution = solve_binary(K, train, y[train], 100.0, 100.0, max_iter=3)
     assert solution.n_iter == 3
@@ -180,7 +180,7 @@ def test_compact_copy_keeps_the_iterates_under_any_memory_budget():
     # order as shrinking goes on (copied again only after the unshrink).
     X, y, train, _ = _blobs(n_pos=400, n_neg=400, n_held_out=100, seed=4)
     y = np.where(np.random.RandomState(5).uniform(size=len(y)) < 0.15, -y, y)
-    K = rbf_block(squared_distances(X, X), 0.5)
+    K = rbf_kernel(X, X, 0.5)
     index = np.sort(train)
     block = solve_binary(K, index, y[index], 1000.0, 1000.0, cache_mb=0)
     assert block.n_copies == 0
@@ -194,7 +194,7 @@ def test_compact_copy_keeps_the_iterates_under_any_memory_budget():
         np.testing.assert_array_equal(solution.alpha, block.alpha)
         assert (solution.rho, solution.n_iter, solution.objective) == (block.rho, block.n_iter, block.objective)
     # A short solve (fewer iterations than twice the active set) never pays for a copy.
-    short = solve_binary(rbf_block(squared_distances(X, X), 8.0), index, y[index], 1000.0, 1000.0,
+    short = solve_binary(rbf_kernel(X, X, 8.0), index, y[index], 1000.0, 1000.0,
                          cache_mb=full_copy_mb)
     assert short.n_copies == 0 and short.n_iter < 2 * len(index)
 
@@ -204,7 +204,7 @@ def test_rows_on_demand_solve_the_same_problem(gamma, C, shrinking):
     X, y, train, _ = _blobs(n_pos=300, n_neg=300, n_held_out=0, seed=6)
     y = np.where(np.random.RandomState(7).uniform(size=len(y)) < 0.1, -y, y)  # many multipliers at the bound
     order = np.sort(train)
-    block = solve_binary(rbf_block(squared_distances(X, X), gamma), order, y[order], C, 0.5 * C, shrinking=shrinking)
+    block = solve_binary(rbf_kernel(X, X, gamma), order, y[order], C, 0.5 * C, shrinking=shrinking)
     on_demand = solve_rbf(X[order], y[order], C, 0.5 * C, gamma, shrinking=shrinking)
     # The kernel values agree to rounding, so the paths agree to the solver's tolerance.
     assert on_demand.objective == pytest.approx(block.objective, rel=1e-6)
@@ -237,11 +237,11 @@ def test_bad_arguments(change, message):
 _LOOPS_SCRIPT = """
 import sys, numpy as np
 from pisvm.svm import _smo
-from pisvm.svm.solver import rbf_block, solve_binary, solve_rbf, squared_distances
+from pisvm.svm.solver import rbf_block, rbf_kernel, solve_binary, solve_rbf
 rng = np.random.RandomState(3)
 X = rng.uniform(size=(803, 6))  # odd sizes: the vector loops' tails run too
 y = np.where(X[:, 0] + 0.3 * rng.normal(size=803) > 0.5, 1, -1)  # overlapping classes: long, shrinking solves
-K = rbf_block(squared_distances(X, X), 4.0)
+K = rbf_kernel(X, X, 4.0)
 out, copies = [], 0
 for index in (np.arange(803), np.flatnonzero(np.arange(803) % 7 != 3)):  # in block order, then a subset
     for C in (1.0, 1000.0):

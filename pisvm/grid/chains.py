@@ -48,7 +48,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from ..svm.onevsone import class_overlap, class_pairs, pair_costs, vote
-from ..svm.solver import CACHE_MB, PairBlocks, rbf_block, solve_folds, squared_distances
+from ..svm.solver import CACHE_MB, PairBlocks, rbf_block, rbf_kernel, solve_folds
 from .cells import TEST_FOLD
 from .engine import make_record
 
@@ -264,8 +264,7 @@ def decisions(rows, class_train, pairs, solutions, gamma):
         chunk = rows[start:start + CHUNK_ROWS]
         out = decision[start:start + CHUNK_ROWS]
         for batch, support, edges in batches:
-            K = squared_distances(chunk, support)
-            rbf_block(K, gamma, out=K)
+            K = rbf_kernel(chunk, support, gamma)
             for c, lo, hi in zip(batch, edges[:-1], edges[1:]):
                 columns, W, _ = weights[c]
                 out[:, columns] += K[:, lo:hi] @ W

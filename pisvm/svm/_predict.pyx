@@ -1,41 +1,5 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled inner loops of the fast predictor (:mod:`pisvm.svm.predict`): RBF rows and pair decision values."""
-
-from pisvm.svm._rbf_values cimport rbf_values
-
-
-def rbf_rows(double[:, ::1] dots, const double[::1] x_norms, const double[::1] sv_norms, double gamma,
-             double log_floor):
-    """Turn dot products into RBF kernel values in place.
-
-    ``dots[r, s] <- exp(-gamma * max(x_norms[r] + sv_norms[s] - 2 dots[r, s], 0))``, row by row in
-    one compiled pass without the GIL, with the suite's vectorised ``exp`` (``rbf_values.h``, as
-    :func:`pisvm.svm.solver.rbf_block`).  Exponents below ``log_floor`` give exact zeros, as in the
-    SMO's blocks (:data:`pisvm.svm.solver.LOG_KERNEL_FLOOR`).
-
-    Parameters
-    ----------
-    dots : ndarray of shape (n_rows, n_sv), float64, C-contiguous
-        ``X @ SV.T`` on entry, the kernel rows on return.
-    x_norms : ndarray of shape (n_rows,)
-        Squared norms of the samples.
-    sv_norms : ndarray of shape (n_sv,)
-        Squared norms of the support vectors.
-    gamma : float
-    log_floor : float
-        Smallest exponent kept; below it the kernel value is 0.
-    """
-    cdef Py_ssize_t r, s, n_rows = dots.shape[0], n_sv = dots.shape[1]
-    cdef double d, xr
-    if n_sv == 0:
-        return
-    with nogil:
-        for r in range(n_rows):
-            xr = x_norms[r]
-            for s in range(n_sv):
-                d = xr + sv_norms[s] - 2.0 * dots[r, s]
-                dots[r, s] = d if d > 0.0 else 0.0
-            rbf_values(n_sv, &dots[r, 0], &dots[r, 0], gamma, log_floor)
+"""Compiled inner loop of the fast predictor (:mod:`pisvm.svm.predict`): pair decision values."""
 
 
 def pair_decisions(const double[:, :, :] blocks, const double[::1] rho, double[:, ::1] decision):

@@ -22,7 +22,8 @@ in an RBF distance).
 import numpy as np
 from scipy import sparse
 
-from ._predict import pair_decisions, rbf_rows
+from ._kernel import rbf_rows
+from ._predict import pair_decisions
 from .onevsone import class_pairs, vote
 from .solver import LOG_KERNEL_FLOOR
 

@@ -17,13 +17,12 @@ from sklearn.exceptions import ConvergenceWarning
 from . import _kernel, _smo
 
 LOG_KERNEL_FLOOR = _smo.LOG_KERNEL_FLOOR
-"""Exponent below which :func:`rbf_block` writes an exact 0 (``exp(-460)`` is about 1e-200); see
+"""Exponent below which :func:`rbf_kernel` and :func:`rbf_block` write an exact 0 (``exp(-460)`` is about 1e-200); see
 :data:`pisvm.svm._smo.LOG_KERNEL_FLOOR`."""
 
 CACHE_MB = 200.0
 """Default memory for the SMO's compact copy of the active sub-block, MB (LIBSVM's ``-m``)."""
 
-_SLICE = 1 << 15  # elements per slice of squared_distances' passes
 
 
 def libsvm_max_iter(n_train):
@@ -35,21 +34,29 @@ def libsvm_max_iter(n_train):
     return _smo.libsvm_max_iter(n_train)
 
 
-def squared_distances(A, B):
-    """Squared Euclidean distances between the rows of ``A`` and ``B``, by one BLAS product.
+def rbf_kernel(A, B, gamma):
+    """RBF kernel values ``exp(-gamma |a - b|^2)`` between the rows of ``A`` and ``B``.
 
-    ``|a|^2 + |b|^2 - 2 a.b``, clipped at 0 (rounding can make it slightly
-    negative); when ``B`` is ``A`` the diagonal is exactly 0.
+    One BLAS product ``A @ B.T`` (one SYRK when ``B`` is ``A``), then one
+    compiled pass (:func:`pisvm.svm._kernel.rbf_rows`) that turns each dot
+    product into the squared distance ``|a|^2 + |b|^2 - 2 a.b`` (clipped at 0:
+    rounding can make it slightly negative) and that into the kernel value.
+    Values below ``exp(LOG_KERNEL_FLOOR)`` (about 1e-200) are exact zeros; when
+    ``B`` is ``A`` the block is symmetric and its diagonal exactly 1.
 
     Parameters
     ----------
     A : array-like of shape (n_a, n_features)
     B : array-like of shape (n_b, n_features)
+    gamma : float
+        Kernel width, > 0.
 
     Returns
     -------
-    squared : ndarray of shape (n_a, n_b), dtype float64, C-contiguous
+    K : ndarray of shape (n_a, n_b), dtype float64, C-contiguous
     """
+    if not gamma > 0:
+        raise ValueError(f"gamma == {gamma}, must be > 0")
     same = B is A
     A = np.ascontiguousarray(A, dtype=np.float64)
     B = A if same else np.ascontiguousarray(B, dtype=np.float64)
@@ -58,36 +65,26 @@ def squared_distances(A, B):
                          "need two 2-D arrays with the same number of columns")
     norms_a = np.einsum("ij,ij->i", A, A)
     norms_b = norms_a if same else np.einsum("ij,ij->i", B, B)
-    squared = A @ B.T  # A @ A.T is one SYRK
-    rows = max(1, _SLICE // max(1, squared.shape[1]))
-    for start in range(0, len(squared), rows):
-        slab = squared[start:start + rows]  # passes over a slab stay in the core's cache
-        slab *= -2.0
-        slab += norms_a[start:start + rows, None]
-        slab += norms_b
-        np.maximum(slab, 0.0, out=slab)
+    K = np.ascontiguousarray(A @ B.T)  # A @ A.T is one SYRK
+    _kernel.rbf_rows(K, norms_a, norms_b, gamma, LOG_KERNEL_FLOOR)
     if same:
-        np.fill_diagonal(squared, 0.0)
-    return squared
+        np.fill_diagonal(K, 1.0)
+    return K
 
 
-def rbf_block(squared, gamma, out=None):
-    """RBF kernel values ``exp(-gamma * squared)`` of a squared-distance block.
+def rbf_block(squared, gamma):
+    """RBF kernel values ``exp(-gamma * squared)`` of squared distances (the exact decisions' kernel rows).
 
-    Several values of gamma share one ``squared`` block (from
-    :func:`squared_distances`).  Values below ``exp(LOG_KERNEL_FLOOR)`` (about
-    1e-200) are written as exact zeros (see :data:`LOG_KERNEL_FLOOR`).  One
-    compiled pass without the GIL, with the suite's own vectorised ``exp``
-    (``pisvm/svm/rbf_values.h``: within 1 ulp of the C library's, about six
-    times faster on an AVX2 CPU than NumPy's there).
+    Values below ``exp(LOG_KERNEL_FLOOR)`` (about 1e-200) are exact zeros, as in
+    :func:`rbf_kernel`, with the same ``exp`` (``pisvm/svm/rbf_values.h``:
+    within 1 ulp of the C library's, about six times faster than NumPy's on an
+    AVX2 CPU, where NumPy's is scalar).
 
     Parameters
     ----------
-    squared : ndarray of shape (n_a, n_b), float64
+    squared : array-like of shape (n_a, n_b), float64
     gamma : float
         Kernel width, > 0.
-    out : ndarray of shape (n_a, n_b), float64, C-contiguous, optional
-        Where to write the block (may be ``squared`` itself).  **Written in place.**
 
     Returns
     -------
@@ -95,20 +92,10 @@ def rbf_block(squared, gamma, out=None):
     """
     if not gamma > 0:
         raise ValueError(f"gamma == {gamma}, must be > 0")
-    squared = np.asarray(squared, dtype=np.float64)
-    if out is None:
-        out = np.empty(squared.shape, dtype=np.float64)
-    elif out.shape != squared.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
-        raise ValueError(f"out of shape {out.shape} and dtype {out.dtype}: need a C-contiguous "
-                         f"float64 array of shape {squared.shape}")
-    _kernel.rbf_values_into(np.ascontiguousarray(squared).reshape(-1), out.reshape(-1), gamma, LOG_KERNEL_FLOOR)
+    squared = np.ascontiguousarray(squared, dtype=np.float64)
+    out = np.empty(squared.shape, dtype=np.float64)
+    _kernel.rbf_values_into(squared.reshape(-1), out.reshape(-1), gamma, LOG_KERNEL_FLOOR)
     return out
-
-
-def _pair_block(samples, gamma):
-    """Kernel block of a pair's samples (class a's, then b's), shape (n, n)."""
-    K = squared_distances(samples, samples)
-    return rbf_block(K, gamma, out=K)
 
 
 class PairBlocks:
@@ -137,7 +124,8 @@ class PairBlocks:
 
     def _own(self, c):
         if c not in self.own:
-            self.own[c] = _pair_block(self.X[self.members[c]], self.gamma)
+            own = self.X[self.members[c]]
+            self.own[c] = rbf_kernel(own, own, self.gamma)
         return self.own[c]
 
     def next_block(self):
@@ -147,8 +135,8 @@ class PairBlocks:
         K = np.empty((n_a + n_b, n_a + n_b))
         K[:n_a, :n_a] = self._own(a)
         K[n_a:, n_a:] = self._own(b)
-        cross = squared_distances(self.X[self.members[a]], self.X[self.members[b]])
-        K[:n_a, n_a:] = rbf_block(cross, self.gamma, out=cross)
+        cross = rbf_kernel(self.X[self.members[a]], self.X[self.members[b]], self.gamma)
+        K[:n_a, n_a:] = cross
         K[n_a:, :n_a] = cross.T
         for c in (a, b):
             if self.last_use[c] == self.position:
@@ -312,7 +300,7 @@ def solve_rbf(X, y, C_pos, C_neg, gamma, tol=1e-3, shrinking=True, max_iter=None
     (in Cython, without the GIL) only when the SMO first reads it, the way
     LIBSVM computes kernel columns: one fit pays for the rows it uses, not for
     the whole block.  The block's memory is reserved and only the computed
-    rows are touched.  Kernel values can differ from :func:`rbf_block`'s in
+    rows are touched.  Kernel values can differ from :func:`rbf_kernel`'s in
     the last bits (another summation order).
 
     Parameters
