@@ -79,11 +79,16 @@ def test_accuracy_bar_on_salinas_a_spectra(shared_data):
 
 
 def test_groups_cover_every_pair_once_and_grow_with_ranks(small_problem):
-    for n_classes, n_blocks in [(4, 1), (7, 3), (52, 5)]:
-        groups = class_groups(n_classes, n_blocks)
-        pairs = [pair for group in groups for pair in group]
-        assert sorted(pairs) == class_pairs(n_classes)
-        assert all(list(group) == sorted(group) for group in groups)
+    rng = np.random.RandomState(0)
+    for n_classes, n_blocks in [(4, 1), (7, 3), (52, 5), (52, 52)]:
+        for weights in (None, rng.uniform(0.1, 10.0, n_classes)):
+            groups = class_groups(n_classes, n_blocks, weights)
+            pairs = [pair for group in groups for pair in group]
+            assert sorted(pairs) == class_pairs(n_classes)
+            assert all(list(group) == sorted(group) for group in groups)
+    # Blocks of about equal weight: one heavy class makes a block of its own.
+    heavy = class_groups(6, 2, [10.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    assert heavy == [tuple((0, b) for b in range(1, 6)), tuple((a, b) for a in range(1, 6) for b in range(a + 1, 6))]
     X, y = small_problem
     problem = Problem(X, y, stratified_folds(y, 5, 0))
     assert len(choose_groups(problem, 5, 5, 1)) == 1

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from ..svm.onevsone import class_pairs, pair_costs, vote
+from ..svm.onevsone import class_overlap, class_pairs, pair_costs, vote
 from ..transport import Backoff, Channel, abort
 from .cells import TEST_FOLD, Scheduler, make_units, parts_per_task
 from .journal import pack_bools, unpack_bools
@@ -55,6 +55,7 @@ class Problem:
         self.X_test, self.y_test = X_test, y_test
         self.n_folds = int(fold.max()) + 1
         self._classes = {}
+        self._overlap = None
 
     def split(self, fold):
         """Return ``(X_train, y_train, X_test, y_test)`` of a fold (or :data:`TEST_FOLD`)."""
@@ -70,9 +71,19 @@ class Problem:
         return self._classes[fold]
 
     def pairs_cost(self, fold):
-        """Estimated cost of each binary problem of a fold: squared sample count, shape (n_pairs,)."""
+        """Estimated cost of each binary problem of a fold, shape (n_pairs,).
+
+        :func:`pisvm.svm.onevsone.pair_costs`: the squared sample count
+        weighted by how much the two classes overlap
+        (:func:`pisvm.svm.onevsone.class_overlap` of all the training data,
+        computed once).
+        """
         y_train = self.y if fold == TEST_FOLD else self.y[self.fold != fold]
-        return pair_costs(np.unique(y_train, return_counts=True)[1])
+        labels, counts = np.unique(y_train, return_counts=True)
+        if self._overlap is None:
+            self._overlap = class_overlap(self.X, self.y)
+        present = np.searchsorted(self.classes(TEST_FOLD), labels)
+        return pair_costs(counts, self._overlap[np.ix_(present, present)])
 
 
 def compute_unit(unit, problem, backend):
