@@ -12,14 +12,15 @@ from scipy.spatial.distance import cdist
 
 from . import _onevsone
 
-OVERLAP_WEIGHT = 30.0
+OVERLAP_WEIGHT = 60.0
 """Cost per kernel entry of a pair of fully overlapping classes, relative to a pair of separate ones, minus 1.
 
 The SMO of two separate classes stops after a few iterations (and larger C
 reuse the solution); two classes that overlap need many more, with many
 multipliers at their bound.  A least-squares fit of the per-task CPU seconds
-of a full-size seed-problem grid on 80 ranks' chains gave 23 to 31 for the
-five C (docs/benchmarks.md).
+of a full-size seed-problem grid on 80 ranks' chains, seconds = u * (n_a +
+n_b)^2 + v * (n_a + n_b)^2 * overlap summed over a task's pairs, gave v / u
+from 51 to 78 for the five gammas (docs/benchmarks.md).
 """
 
 OVERLAP_SAMPLES = 2048
