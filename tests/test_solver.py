@@ -28,7 +28,8 @@ def test_rbf_kernel_and_rbf_block():
     np.testing.assert_array_max_ulp(tiny, [[1.0, np.exp(-100.0), np.exp(-459.0), 0.0, 0.0]], maxulp=1)
     assert tiny[0, 0] == 1.0 and np.all(tiny[0, 3:] == 0.0)
     far = rbf_kernel(np.array([[0.0]]), np.array([[0.0], [10.0], [21.25], [21.5], [30.0]]), 1.0)
-    np.testing.assert_array_max_ulp(far, np.exp(-np.array([[0.0, 100.0, 451.5625, 462.25, 900.0]])) * [1, 1, 1, 0, 0], 1)
+    expected = np.exp(-np.array([[0.0, 100.0, 451.5625, 462.25, 900.0]])) * [1, 1, 1, 0, 0]
+    np.testing.assert_array_max_ulp(far, expected, maxulp=1)
     # The predictor's kernel rows are the same function.
     dots = np.zeros((1, 5))
     rbf_rows(dots, np.array([0.0]), np.array([0.0, 100.0, 459.0, 461.0, 800.0]), 1.0, LOG_KERNEL_FLOOR)
