@@ -260,3 +260,16 @@ def test_more_classes_than_the_journal_can_count_is_an_error():
     with pytest.raises(ValueError, match="65537 classes, at most 65536"):
         Problem(np.zeros((len(y), 1)), y, np.arange(len(y)) % 2)
     Problem(np.zeros((MAX_CLASSES, 1)), y[:MAX_CLASSES], np.arange(MAX_CLASSES) % 2)
+
+
+def test_packed_wins_round_trip_one_by_one_and_in_rows():
+    from pisvm.grid.journal import pack_bools, unpack_bools
+
+    rng = np.random.RandomState(0)
+    for n_values in (1, 7, 8, 9, 100):
+        wins = rng.uniform(size=(5, n_values)) < 0.5
+        rows = pack_bools(wins)
+        assert rows == [pack_bools(row) for row in wins]  # the journal's text is the same either way
+        np.testing.assert_array_equal(unpack_bools(rows, n_values), wins)
+        np.testing.assert_array_equal(unpack_bools(rows[2], n_values), wins[2])
+    assert unpack_bools([], 9).shape == (0, 9)

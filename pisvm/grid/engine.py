@@ -64,6 +64,10 @@ class Problem:
         train = self.fold != fold
         return self.X[train], self.y[train], self.X[~train], self.y[~train]
 
+    def held_out_labels(self, fold):
+        """Labels of a fold's held-out samples (the test set's for :data:`TEST_FOLD`, None without labels)."""
+        return self.y_test if fold == TEST_FOLD else self.y[self.fold == fold]
+
     def classes(self, fold):
         """Sorted classes of a fold's training set (the one-vs-one class order); computed once per fold."""
         if fold not in self._classes:
@@ -222,6 +226,7 @@ class TaskResults:
     def __init__(self, problem):
         self.problem = problem
         self.records = collections.defaultdict(list)
+        self.covered = {}  # {task: pair indices its pair records hold}
         self.outcome = {}
 
     def add(self, record):
@@ -233,18 +238,16 @@ class TaskResults:
             self._finish(task, record.get("correct"), record.get("predicted"))
             return
         n_classes = len(self.problem.classes(task[2]))
-        wins = {}
-        for part in self.records[task]:
-            if part["pairs"] is not None:
-                for p, packed in zip(part["pairs"], part["wins"]):
-                    wins[p] = packed
-        if len(wins) == n_classes * (n_classes - 1) // 2:
+        covered = self.covered.setdefault(task, set())
+        covered.update(record["pairs"])
+        if len(covered) == n_classes * (n_classes - 1) // 2:
             n_test = record["n_test"]
-            a_wins = np.empty((n_test, len(wins)), dtype=bool)
-            for p, packed in wins.items():
-                a_wins[:, p] = unpack_bools(packed, n_test)
+            a_wins = np.empty((n_test, len(covered)), dtype=bool)
+            for part in self.records[task]:
+                if part["pairs"] is not None:
+                    a_wins[:, part["pairs"]] = unpack_bools(part["wins"], n_test).T
             class_index = vote(a_wins, n_classes)
-            y_true = self.problem.split(task[2])[3]
+            y_true = self.problem.held_out_labels(task[2])
             predicted = self.problem.classes(task[2])[class_index]
             correct = int(np.sum(predicted == y_true)) if y_true is not None else None
             self._finish(task, correct, _pack_labels(class_index))

@@ -26,8 +26,14 @@ def pack_bools(values):
 
 
 def unpack_bools(text, n_values):
-    """Decode :func:`pack_bools` text into a bool array of shape (n_values,)."""
-    return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=n_values).astype(bool)
+    """Decode :func:`pack_bools` text into a bool array of shape (n_values,).
+
+    A list of texts gives an array of shape (len(text), n_values), in one NumPy call.
+    """
+    if isinstance(text, str):
+        return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=n_values).astype(bool)
+    rows = np.frombuffer(b"".join(base64.b64decode(row) for row in text), dtype=np.uint8)
+    return np.unpackbits(rows.reshape(len(text), -1 if len(text) else 0), axis=1, count=n_values).astype(bool)
 
 
 class Journal:
