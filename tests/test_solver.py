@@ -1,5 +1,6 @@
 """pisvm.svm.solver: kernel blocks, and the binary SMO against LIBSVM (scikit-learn's SVC) and by hand."""
 
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -275,3 +276,24 @@ def test_scalar_and_vector_loops_give_the_same_bits(tmp_path):
         pytest.skip("this CPU has no AVX2: only the scalar loops run here")
     assert runs["default"][1] >= 3  # compact copies were made and shrinking moved their rows
     np.testing.assert_array_equal(runs["default"][1:], runs["scalar"][1:])
+
+
+def test_solve_folds_warns_when_a_task_reaches_the_iteration_limit(monkeypatch):
+    # LIBSVM's limit (10 million iterations at least) is out of a test's reach: lower the limit that
+    # solve_folds checks (the SMO keeps its own) to the most iterations a task used.
+    from pisvm.svm import solver
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(size=(12, 2))
+    K = rbf_kernel(X, X, 1.0)
+    block_fold = np.array([0, 1, 0, 1, 0, 2, 1, 0, 1, 0, 1, 2], dtype=np.int32)  # trains on 7 and 10 samples
+    args = (K, block_fold, 6, np.array([0, 2], dtype=np.int32), np.array([1.0, 1.0]), (1.0, 1.0))
+    coefs, rho, n_iter, free, seconds = solver.solve_folds(*args)
+    assert np.all(n_iter > 0)
+    monkeypatch.setattr(solver, "libsvm_max_iter", lambda size: int(n_iter.max()))
+    with pytest.warns(ConvergenceWarning, match="iteration limit"):
+        solver.solve_folds(*args)
+    monkeypatch.setattr(solver, "libsvm_max_iter", lambda size: 10**9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        solver.solve_folds(*args)

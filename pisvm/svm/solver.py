@@ -24,7 +24,6 @@ CACHE_MB = 200.0
 """Default memory for the SMO's compact copy of the active sub-block, MB (LIBSVM's ``-m``)."""
 
 
-
 def libsvm_max_iter(n_train):
     """LIBSVM's iteration limit of a binary problem of ``n_train`` samples: ``max(10_000_000, 100 * n_train)``.
 
@@ -285,7 +284,9 @@ def solve_folds(K, block_fold, n_pos, task_fold, task_C, weights, tol=1e-3, shri
     _smo.solve_tasks(K.reshape(-1), K.shape[0], block_fold, n_pos, task_fold, task_C, float(weights[0]),
                      float(weights[1]), float(tol), bool(shrinking), int(cache_mb * 2**20), bool(shortcut),
                      coef, starts, rho, n_iter, free, repeated, seconds)
-    if any(n >= libsvm_max_iter(size) for n, size in zip(n_iter.tolist(), sizes.tolist())):
+    # The limit grows with the size: only a task at the smallest size's limit can have reached its own.
+    if n_tasks and n_iter.max() >= libsvm_max_iter(int(sizes.min())) and any(
+            n >= libsvm_max_iter(size) for n, size in zip(n_iter.tolist(), sizes.tolist())):
         warnings.warn(f"the SMO stopped at LIBSVM's iteration limit before reaching tol == {tol}",
                       ConvergenceWarning, stacklevel=2)
     coefs = [None if repeated[t] else coef[starts[t]:starts[t] + sizes[t]] for t in range(n_tasks)]
