@@ -12,7 +12,7 @@ from scipy.spatial.distance import cdist
 
 from . import _onevsone
 
-OVERLAP_WEIGHT = 60.0
+OVERLAP_WEIGHT = 100.0
 """Cost per kernel entry of a pair of fully overlapping classes, relative to a pair of separate ones, minus 1.
 
 The SMO of two separate classes stops after a few iterations (and larger C
@@ -20,7 +20,8 @@ reuse the solution); two classes that overlap need many more, with many
 multipliers at their bound.  A least-squares fit of the per-task CPU seconds
 of a full-size seed-problem grid on 80 ranks' chains, seconds = u * (n_a +
 n_b)^2 + v * (n_a + n_b)^2 * overlap summed over a task's pairs, gave v / u
-from 51 to 78 for the five gammas (docs/benchmarks.md).
+from 99 to 120 for the five gammas in a run with this weight (51 to 78 with
+30, 86 to 117 with 60; docs/benchmarks.md).
 """
 
 OVERLAP_SAMPLES = 2048
