@@ -541,8 +541,9 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Fit ``best_estimator_`` on all of ``X`` with the best parameters.
     n_jobs : int, default None
         Threads in this process (None: 1, -1: every core), BLAS kept to one
-        thread each.  Not used over MPI, where each rank computes one piece of
-        work at a time.
+        thread each; the refit runs on as many when the estimator's own
+        ``n_jobs`` is None.  Not used over MPI, where each rank computes one
+        piece of work at a time.
     random_state : int, default 0
         Seed of the folds when ``cv`` is an int.
     comm : mpi4py.MPI.Comm, optional
@@ -634,7 +635,8 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         results = _run(jobs, gammas, costs, solver, effective_n_jobs(self.n_jobs), comm)
         if results is not None:
             scores, times = _tables(results, jobs, cells, n_splits)
-        if comm is not None and comm.Get_size() > 1:
+        mpi = comm is not None and comm.Get_size() > 1
+        if mpi:
             from .transport import bcast_when_ready
 
             scores, times = bcast_when_ready((scores, times), comm)
@@ -646,7 +648,11 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         if self.refit:
             clock = time.perf_counter()
-            self.best_estimator_ = clone(self.estimator).set_params(**self.best_params_).fit(X, y)
+            best = clone(self.estimator).set_params(**self.best_params_)
+            # The search's threads fit the best estimator too, unless it has its own n_jobs (the model does not
+            # depend on it); over MPI every rank refits on one thread.
+            threads = {f"{prefix}n_jobs": self.n_jobs} if svc.n_jobs is None and not mpi else {}
+            self.best_estimator_ = best.set_params(**threads).fit(X, y).set_params(**dict.fromkeys(threads))
             self.refit_time_ = time.perf_counter() - clock
         return self
 

@@ -193,12 +193,11 @@ def test_task_seconds_are_cpu_time_that_adds_up_to_the_chain(small_problem, monk
 
 
 def test_task_seconds_split_the_shared_work():
-    tasks = [(0, 1.0, ()), (0, 10.0, ()), (1, 1.0, ())]
-    solve_s = {(0, 1.0): 1.0, (0, 10.0): 3.0, (1, 1.0): 2.0}
-    seconds = _task_seconds(tasks, solve_s, {0: 2.0, 1: 1.0}, chain_s=12.0)
+    task_fold = np.array([0, 0, 1])  # tasks (fold 0, C 1), (fold 0, C 10), (fold 1, C 1)
+    seconds = _task_seconds(task_fold, np.array([1.0, 3.0, 2.0]), {0: 2.0, 1: 1.0}, chain_s=12.0)
     # Shared: 12 - 6 solving - 3 scoring = 3, a third per task; fold 0's scoring is halved.
-    assert seconds == {(0, 1.0): 1.0 + 1.0 + 1.0, (0, 10.0): 3.0 + 1.0 + 1.0, (1, 1.0): 2.0 + 1.0 + 1.0}
-    assert sum(seconds.values()) == 12.0
+    assert seconds.tolist() == [1.0 + 1.0 + 1.0, 3.0 + 1.0 + 1.0, 2.0 + 1.0 + 1.0]
+    assert seconds.sum() == 12.0
 
 
 def _pair_solutions(X, y, gamma, C):
@@ -253,8 +252,9 @@ def test_c_shortcut_is_exact_and_used(small_problem):
         samples = np.concatenate([members[a], members[b]])
         K = rbf_kernel(X[samples], X[samples], 32.0)
         block_fold = np.zeros(len(samples), dtype=np.int32)
-        fast, slow = ([found[(TEST_FOLD, C)] for C in costs] for found, _ in (
-            solver.solve_pair(K, block_fold, len(members[a]), {TEST_FOLD: costs}, (1.0, 1.0))
+        fast, slow = ([found[k] for k in which] for found, which, _ in (
+            solver.solve_pair(K, block_fold, len(members[a]), np.full(len(costs), TEST_FOLD, np.int32),
+                              np.array(costs), (1.0, 1.0))
             for solver in (PisvmSolver(), PisvmSolver(shortcut=False))))
         for i in range(1, len(costs)):
             if fast[i] is fast[i - 1]:
@@ -277,12 +277,14 @@ def test_solve_pair_solves_each_fold_and_cost_as_solve_binary_does(small_problem
     samples = np.concatenate(members)
     K = rbf_kernel(X[samples], X[samples], 2.0)
     block_fold = np.random.RandomState(0).randint(0, 3, size=len(samples)).astype(np.int32)
-    needed = {0: [100.0, 1.0], 2: [10.0], TEST_FOLD: [1.0, 1e6]}
+    tasks = [(0, 1.0), (0, 100.0), (2, 10.0), (TEST_FOLD, 1.0), (TEST_FOLD, 1e6)]
     weights = (2.0, 0.5)
-    found, seconds = PisvmSolver(shortcut=False).solve_pair(K, block_fold, len(members[0]), needed, weights)
-    assert list(found) == [(0, 1.0), (0, 100.0), (2, 10.0), (TEST_FOLD, 1.0), (TEST_FOLD, 1e6)]
-    assert set(seconds) == set(found) and all(s >= 0 for s in seconds.values())
-    for (fold, C), solution in found.items():
+    found, which, seconds = PisvmSolver(shortcut=False).solve_pair(
+        K, block_fold, len(members[0]), np.array([fold for fold, _ in tasks], np.int32),
+        np.array([C for _, C in tasks]), weights)
+    assert which.tolist() == list(range(len(tasks))) and len(found) == len(seconds) == len(tasks)
+    assert np.all(seconds >= 0)
+    for (fold, C), solution in zip(tasks, found):
         index = np.flatnonzero(block_fold != fold).astype(np.int32)
         signs = np.where(index < len(members[0]), 1, -1).astype(np.int8)
         alone = solve_binary(K, index, signs, C * weights[0], C * weights[1])

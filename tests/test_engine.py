@@ -262,14 +262,19 @@ def test_more_classes_than_the_journal_can_count_is_an_error():
     Problem(np.zeros((MAX_CLASSES, 1)), y[:MAX_CLASSES], np.arange(MAX_CLASSES) % 2)
 
 
-def test_packed_wins_round_trip_one_by_one_and_in_rows():
+def test_packed_wins_round_trip_and_old_journals_still_read():
+    import base64
+
     from pisvm.grid.journal import pack_bools, unpack_bools
 
     rng = np.random.RandomState(0)
     for n_values in (1, 7, 8, 9, 100):
         wins = rng.uniform(size=(5, n_values)) < 0.5
-        rows = pack_bools(wins)
-        assert rows == [pack_bools(row) for row in wins]  # the journal's text is the same either way
-        np.testing.assert_array_equal(unpack_bools(rows, n_values), wins)
-        np.testing.assert_array_equal(unpack_bools(rows[2], n_values), wins[2])
-    assert unpack_bools([], 9).shape == (0, 9)
+        text = pack_bools(wins)
+        assert isinstance(text, str)
+        np.testing.assert_array_equal(unpack_bools(text, 5, n_values), wins)
+        # Journals written before the rows were packed together hold one text per row.
+        rows = [base64.b64encode(np.packbits(row).tobytes()).decode("ascii") for row in wins]
+        np.testing.assert_array_equal(unpack_bools(rows, 5, n_values), wins)
+    assert unpack_bools(pack_bools(np.zeros((0, 9), dtype=bool)), 0, 9).shape == (0, 9)
+    assert unpack_bools([], 0, 9).shape == (0, 9)

@@ -35,7 +35,6 @@ is the same whatever the grouping, the number of ranks or which rank solved
 what.
 """
 
-import collections
 import dataclasses
 import functools
 import itertools
@@ -47,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from ..svm.onevsone import class_pairs, vote
+from ..svm.onevsone import class_pairs, pair_values, vote
 from ..svm.solver import CACHE_MB, PairBlocks, rbf_block, rbf_kernel, solve_folds
 from .cells import TEST_FOLD
 from .engine import make_record
@@ -150,8 +149,8 @@ class PisvmSolver:
         """The chain's records, one per task (:func:`compute_chain`)."""
         return compute_chain(chain, problem, self)
 
-    def solve_pair(self, K, block_fold, n_a, needed, weights):
-        """Solve a pair block's binary problems for every fold and C they are needed for, with the C shortcut.
+    def solve_pair(self, K, block_fold, n_a, task_fold, task_C, weights):
+        """Solve a pair block's binary problems for some (fold, C) tasks, with the C shortcut.
 
         Parameters
         ----------
@@ -161,29 +160,32 @@ class PisvmSolver:
             Fold of each block sample.
         n_a : int
             Class a's samples (the +1 class).
-        needed : dict
-            ``{fold: list of C}``; :data:`TEST_FOLD` trains on every sample.
+        task_fold : ndarray of shape (n_tasks,), int32
+            Fold of each task (:data:`TEST_FOLD` trains on every sample); a
+            fold's tasks come together.
+        task_C : ndarray of shape (n_tasks,), float64
+            C of each task, ascending within a fold.
         weights : (float, float)
             C factors of class a and class b.
 
         Returns
         -------
-        solutions : dict
-            ``{(fold, C): Solution}``; the C shortcut repeats the previous C's object.
-        seconds : dict
-            ``{(fold, C): CPU seconds of this thread spent on it}``.
+        solutions : list of Solution
+            The distinct solutions, in task order.
+        which : ndarray of shape (n_tasks,), int
+            Index into ``solutions`` of each task's: the C shortcut gives a
+            task its fold's previous task's solution.
+        seconds : ndarray of shape (n_tasks,)
+            CPU seconds of this thread spent on each task.
         """
-        tasks = [(fold, C) for fold, costs in needed.items() for C in sorted(costs)]
         coefs, rho, n_iter, free, seconds = solve_folds(
-            K, block_fold, n_a, np.array([fold for fold, _ in tasks], dtype=np.int32),
-            np.array([C for _, C in tasks], dtype=np.float64), weights, tol=self.tol, shrinking=self.shrinking,
+            K, block_fold, n_a, task_fold, task_C, weights, tol=self.tol, shrinking=self.shrinking,
             cache_mb=self.cache_mb, shortcut=self.shortcut)
-        solutions, previous = {}, None
-        for t, task in enumerate(tasks):
-            if coefs[t] is not None:
-                previous = Solution(coefs[t], float(rho[t]), int(n_iter[t]), bool(free[t]))
-            solutions[task] = previous
-        return solutions, dict(zip(tasks, seconds.tolist()))
+        solved = np.flatnonzero([coef is not None for coef in coefs])
+        solutions = [Solution(coefs[t], float(rho[t]), int(n_iter[t]), bool(free[t])) for t in solved.tolist()]
+        which = np.zeros(len(coefs), dtype=np.int64)
+        which[solved] = 1
+        return solutions, np.cumsum(which) - 1, seconds
 
 
 class Solution:
@@ -195,20 +197,27 @@ class Solution:
         self.coef, self.rho, self.n_iter, self.free = coef, rho, n_iter, free
 
 
-def _borderline_thresholds(gamma, squared_norm_max, solutions):
+def _borderline_thresholds(gamma, squared_norm_max, coef, starts, rho):
     """Decision values closer to 0 than these are recomputed in a fixed order, one per solution.
 
     Far above the rounding of the BLAS path (kernel values: relative error of
     about ``gamma * 35 * eps * (|x|^2 + |y|^2)``; sums: ``n * eps * sum|coef|``)
     so that a decision beyond it has the sign of the exact value.
 
+    Parameters
+    ----------
+    gamma, squared_norm_max : float
+    coef : ndarray
+        Every solution's coefficients, one after the other.
+    starts : ndarray of shape (n_solutions,)
+        Where each solution's coefficients start in ``coef``.
+    rho : ndarray of shape (n_solutions,)
+
     Returns
     -------
     ndarray of shape (n_solutions,)
     """
-    coefs = [solution.coef for solution in solutions]
-    starts = np.cumsum([0] + [len(coef) for coef in coefs[:-1]])
-    scale = np.add.reduceat(np.abs(np.concatenate(coefs)), starts) + np.abs([s.rho for s in solutions])
+    scale = np.add.reduceat(np.abs(coef), starts) + np.abs(rho)
     return (1e-9 + 1e-12 * gamma * squared_norm_max) * scale
 
 
@@ -218,8 +227,9 @@ def decisions(rows, class_train, pairs, solutions, gamma):
     Kernel rows are computed for the samples that are support vectors of at
     least one of the classifiers (of each class), in chunks of
     :data:`CHUNK_ROWS` rows (several classes' in one product, up to
-    :data:`SUPPORT_COLUMNS` samples), and one product per (chunk, class) adds
-    the class's share to every classifier's decision values.
+    :data:`SUPPORT_COLUMNS` samples); one product per (chunk, class) gives
+    the class's share of each of its classifiers' decision values, and
+    :func:`pisvm.svm.onevsone.pair_values` adds a classifier's two shares.
 
     Parameters
     ----------
@@ -238,18 +248,20 @@ def decisions(rows, class_train, pairs, solutions, gamma):
     ndarray of shape (n_rows, n_models), float64
         ``sum_k coef_k K(row, x_k) - rho``; > 0 means class a.
     """
-    n_models = len(pairs)
-    by_class = {}
-    for m, (a, b) in enumerate(pairs):
-        n_a = len(class_train[a])
-        by_class.setdefault(a, []).append((m, solutions[m].coef[:n_a]))
-        by_class.setdefault(b, []).append((m, solutions[m].coef[n_a:]))
-    weights = {}
-    for c, parts in by_class.items():
-        W = np.column_stack([part for _, part in parts])
+    ends = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    lengths = np.array([len(solution.coef) for solution in solutions], dtype=np.int64)
+    starts = np.cumsum(lengths) - lengths
+    coef = np.concatenate([solution.coef for solution in solutions])
+    rho = np.array([solution.rho for solution in solutions])
+    n_train = {c: len(class_train[c]) for c in np.unique(ends).tolist()}
+    n_first = lengths - np.array([n_train[b] for b in ends[:, 1].tolist()], dtype=np.int64)
+    weights = {}  # {class: (its classifiers, their coefficients of its support samples, those samples)}
+    for c, n_c in n_train.items():
+        models = np.flatnonzero((ends[:, 0] == c) | (ends[:, 1] == c))
+        offset = starts[models] + np.where(ends[models, 0] == c, 0, n_first[models])
+        W = coef[offset + np.arange(n_c)[:, np.newaxis]]  # (n_c, len(models)): class c's share of each
         support = np.flatnonzero(np.any(W != 0.0, axis=1))  # samples no classifier uses need no kernel row
-        weights[c] = (np.array([m for m, _ in parts]), np.ascontiguousarray(W[support]),
-                      np.ascontiguousarray(class_train[c][support]))
+        weights[c] = (models, np.ascontiguousarray(W[support]), np.ascontiguousarray(class_train[c][support]))
     batches, batch = [], []  # classes whose kernel rows are computed together, at most SUPPORT_COLUMNS a batch
     for c in sorted(weights):
         if batch and sum(len(weights[k][2]) for k in batch) + len(weights[c][2]) > SUPPORT_COLUMNS:
@@ -259,20 +271,29 @@ def decisions(rows, class_train, pairs, solutions, gamma):
     batches.append(batch)
     batches = [(batch, np.concatenate([weights[c][2] for c in batch]),
                 np.cumsum([0] + [len(weights[c][2]) for c in batch])) for batch in batches if batch]
-    decision = np.zeros((len(rows), n_models))
+    # Each class's share of its classifiers' values goes to its own columns of `shares` (pair_values sums them).
+    share_start = dict(zip(weights, np.cumsum([0] + [len(models) for models, _, _ in weights.values()])))
+    first_share, second_share = np.empty(len(solutions), np.int64), np.empty(len(solutions), np.int64)
+    for c, (models, _, _) in weights.items():
+        position = share_start[c] + np.arange(len(models))
+        is_first = ends[models, 0] == c
+        first_share[models[is_first]] = position[is_first]
+        second_share[models[~is_first]] = position[~is_first]
+    shares = np.empty((min(len(rows), CHUNK_ROWS), 2 * len(solutions)))
+    decision = np.empty((len(rows), len(solutions)))
     for start in range(0, len(rows), CHUNK_ROWS):
         chunk = rows[start:start + CHUNK_ROWS]
-        out = decision[start:start + CHUNK_ROWS]
+        chunk_shares = shares[:len(chunk)]
         for batch, support, edges in batches:
             K = rbf_kernel(chunk, support, gamma)
             for c, lo, hi in zip(batch, edges[:-1], edges[1:]):
-                columns, W, _ = weights[c]
-                out[:, columns] += K[:, lo:hi] @ W
-    decision -= np.array([s.rho for s in solutions])
+                _, W, _ = weights[c]
+                np.matmul(K[:, lo:hi], W, out=chunk_shares[:, share_start[c]:share_start[c] + W.shape[1]])
+        pair_values(chunk_shares, first_share, second_share, rho, decision[start:start + len(chunk)])
     squared_norm_max = max(float(np.max(np.einsum("ij,ij->i", rows, rows), initial=0.0)),
                            max(float(np.max(np.einsum("ij,ij->i", X, X), initial=0.0))
                                for X in (class_train[c] for c in weights)))
-    borderline = np.abs(decision) <= _borderline_thresholds(gamma, squared_norm_max, solutions)
+    borderline = np.abs(decision) <= _borderline_thresholds(gamma, squared_norm_max, coef, starts, rho)
     for r, m in zip(*np.nonzero(borderline)):
         a, b = pairs[m]
         decision[r, m] = _exact_decision(rows[r], class_train[a], class_train[b], solutions[m], gamma)
@@ -291,8 +312,16 @@ def _exact_decision(row, train_a, train_b, solution, gamma):
 class _FoldView:
     """A fold's training samples per class, its held-out rows and the fold's numbers of the chain's pairs.
 
-    Built once per fold of every chain, so it numbers only the chain's pairs
-    (:func:`_pair_number`), not all of the fold's.
+    Built once per fold of every chain, so it numbers only the chain's pairs,
+    not all of the fold's.
+
+    Attributes
+    ----------
+    number : ndarray of shape (n_chain_pairs,), int64
+        Index of each of the chain's pairs in :func:`pisvm.svm.onevsone.class_pairs`
+        order of the fold's classes; -1 where the fold lacks one of its classes.
+    n_pairs : int
+        The fold's number of pairs.
     """
 
     def __init__(self, problem, fold, members, pairs):
@@ -305,19 +334,14 @@ class _FoldView:
             self.rows, self.y = np.ascontiguousarray(X[held_out]), problem.y[held_out]
             self.train = {c: X[m[problem.fold[m] != fold]] for c, m in members.items()}
         self.classes = problem.classes(fold)
-        present = np.searchsorted(problem.classes(TEST_FOLD), self.classes)
+        present = np.searchsorted(problem.classes(TEST_FOLD), self.classes)  # the fold's classes, as indices
         n = len(present)
-        self.pair_index = {}
-        for a, b in pairs:
-            i, j = np.searchsorted(present, (a, b))
-            if i < n and j < n and present[i] == a and present[j] == b:
-                self.pair_index[(a, b)] = _pair_number(int(i), int(j), n)
+        first, second = np.asarray(pairs, dtype=np.int64).reshape(-1, 2).T
+        i, j = np.searchsorted(present, first), np.searchsorted(present, second)
+        padded = np.append(present, -1)  # position n: no class
+        found = (padded[i] == first) & (padded[j] == second)
+        self.number = np.where(found, i * n - i * (i + 1) // 2 + j - i - 1, -1)
         self.n_pairs = n * (n - 1) // 2
-
-
-def _pair_number(i, j, n_classes):
-    """Index of pair ``(i, j)``, ``i < j``, in :func:`pisvm.svm.onevsone.class_pairs` order of ``n_classes`` classes."""
-    return i * n_classes - i * (i + 1) // 2 + j - i - 1
 
 
 def class_groups(n_classes, n_blocks, weights=None):
@@ -523,63 +547,95 @@ def _blas_controller():
     return ThreadpoolController()
 
 
+class _ChainTasks:
+    """A chain's tasks as arrays.
+
+    Attributes
+    ----------
+    fold : ndarray of shape (n_tasks,), int32
+    C : ndarray of shape (n_tasks,), float64
+    rows : list of ndarray of int
+        For each task, the positions in ``chain.pairs`` of the pairs it records.
+    in_task : ndarray of shape (n_chain_pairs, n_tasks), bool
+    folds : list of int
+        The folds in the order of the tasks.
+    solve_order : ndarray of shape (n_tasks,), int
+        The tasks by fold (in ``folds`` order), then C ascending: the order of
+        :meth:`PisvmSolver.solve_pair`'s tasks.
+    """
+
+    def __init__(self, chain):
+        position = {pair: p for p, pair in enumerate(chain.pairs)}
+        self.fold = np.array([fold for fold, _, _ in chain.tasks], dtype=np.int32)
+        self.C = np.array([C for _, C, _ in chain.tasks], dtype=np.float64)
+        known = {}  # tasks record the same pairs, mostly
+        for _, _, pairs in chain.tasks:
+            if pairs not in known:
+                known[pairs] = np.array([position[pair] for pair in pairs], dtype=np.intp)
+        self.rows = [known[pairs] for _, _, pairs in chain.tasks]
+        self.in_task = np.zeros((len(chain.pairs), len(chain.tasks)), dtype=bool)
+        for t, rows in enumerate(self.rows):
+            self.in_task[rows, t] = True
+        self.folds = list(dict.fromkeys(self.fold.tolist()))
+        fold_rank = np.searchsorted(self.folds, self.fold, sorter=np.argsort(self.folds))
+        self.solve_order = np.lexsort((self.C, fold_rank))
+
+
 def _compute_chain(chain, problem, solver):
     start, clock = time.time(), time.thread_time()
     X = np.ascontiguousarray(problem.X, dtype=np.float64)
     all_classes = problem.classes(TEST_FOLD)
     group_classes = sorted({c for pair in chain.pairs for c in pair})
     members = {c: np.flatnonzero(problem.y == all_classes[c]) for c in group_classes}
-    needed = {}
-    for fold, C, pairs in chain.tasks:
-        for pair in pairs:
-            needed.setdefault(pair, {}).setdefault(fold, []).append(C)
-    solutions, shortcut = {}, set()
-    task_s = {(fold, C): 0.0 for fold, C, _ in chain.tasks}
+    tasks = _ChainTasks(chain)
+    shape = (len(chain.pairs), len(chain.tasks))
+    solution_id = np.full(shape, -1, dtype=np.int64)  # index into solutions of each (pair, task)
+    n_iter = np.zeros(shape, dtype=np.int64)
+    shortcut = np.zeros(shape, dtype=bool)
+    solutions, solution_pairs, solve_s = [], [], np.zeros(len(chain.tasks))
     blocks = PairBlocks(X, members, chain.pairs, chain.gamma)
-    for pair in chain.pairs:
-        a, b = pair
+    for p, (a, b) in enumerate(chain.pairs):
         block_fold = problem.fold[np.concatenate([members[a], members[b]])].astype(np.int32)
         weights = (solver.weight(all_classes[a]), solver.weight(all_classes[b]))
-        found, seconds = solver.solve_pair(blocks.next_block(), block_fold, len(members[a]), needed[pair], weights)
-        previous = None
-        for (fold, C), solution in found.items():
-            solutions[(pair, fold, C)] = solution
-            if solution is previous:
-                shortcut.add((pair, fold, C))
-            task_s[(fold, C)] += seconds[(fold, C)]
-            previous = solution
-    column, score_s, views, a_wins = {}, {}, {}, {}
-    for fold in dict.fromkeys(fold for fold, _, _ in chain.tasks):
+        mine = tasks.solve_order[tasks.in_task[p, tasks.solve_order]]
+        found, which, seconds = solver.solve_pair(blocks.next_block(), block_fold, len(members[a]),
+                                                  tasks.fold[mine], tasks.C[mine], weights)
+        solution_id[p, mine] = len(solutions) + which
+        shortcut[p, mine[1:]] = which[1:] == which[:-1]
+        n_iter[p, mine] = np.array([solution.n_iter for solution in found], dtype=np.int64)[which]
+        solutions.extend(found)
+        solution_pairs.extend([(a, b)] * len(found))
+        solve_s[mine] += seconds
+    n_iter[shortcut] = 0
+    views, a_wins, column, score_s = {}, {}, {}, {}
+    for fold in tasks.folds:
         clock_fold = time.thread_time()
         views[fold] = _FoldView(problem, fold, members, chain.pairs)
-        keys = [(pair, fold, C) for f, C, pairs in chain.tasks if f == fold for pair in pairs]
-        a_wins[fold], fold_column = _score(views[fold], keys, solutions, chain.gamma)
-        column.update(fold_column)
+        a_wins[fold], column[fold] = _score(views[fold], solution_id[:, tasks.fold == fold], solutions,
+                                            solution_pairs, chain.gamma)
         score_s[fold] = time.thread_time() - clock_fold
-    seconds = _task_seconds(chain.tasks, task_s, score_s, time.thread_time() - clock)
+    seconds = _task_seconds(tasks.fold, solve_s, score_s, time.thread_time() - clock)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     end = time.time()
     records = []
-    for fold, C, pairs in chain.tasks:
+    for t, (fold, C, pairs) in enumerate(chain.tasks):
         view = views[fold]
-        numbers = [view.pair_index[pair] for pair in pairs]
-        order = np.argsort(numbers)
-        solved = [(pair, fold, C) for pair in pairs if (pair, fold, C) not in shortcut]
-        n_iter = int(sum(solutions[key].n_iter for key in solved))
-        stats = dict(seconds=seconds[(fold, C)], start=start, end=end, n_iter=n_iter,
-                     shortcuts=len(pairs) - len(solved), peak_rss_mb=peak_mb, chain=chain.index, chain_cost=chain.cost)
-        columns = [column[(pairs[i], fold, C)] for i in order]
+        rows = tasks.rows[t][np.argsort(view.number[tasks.rows[t]])]  # in the fold's pair order
+        stats = dict(seconds=float(seconds[t]), start=start, end=end, n_iter=int(n_iter[rows, t].sum()),
+                     shortcuts=int(shortcut[rows, t].sum()), peak_rss_mb=peak_mb, chain=chain.index,
+                     chain_cost=chain.cost)
+        wins = a_wins[fold][:, column[fold][solution_id[rows, t]]]
         if len(pairs) == view.n_pairs and fold != TEST_FOLD:
-            predicted = view.classes[vote(a_wins[fold][:, columns], len(view.classes))]
+            predicted = view.classes[vote(wins, len(view.classes))]
             records.append(make_record((chain.gamma, C, fold), len(view.rows),
                                        correct=int(np.sum(predicted == view.y)), **stats))
         else:
-            records.append(make_record((chain.gamma, C, fold), len(view.rows), pairs=[numbers[i] for i in order],
-                                       wins=a_wins[fold][:, columns].T, **stats))
+            records.append(make_record((chain.gamma, C, fold), len(view.rows), pairs=view.number[rows],
+                                       wins=wins.T, **stats))
     return records
 
 
-def _task_seconds(tasks, solve_s, score_s, chain_s):
+def _task_seconds(task_fold, solve_s, score_s, chain_s):
     """CPU seconds of each task of a chain: its own solves plus its shares of the shared work.
 
     A task's share of its fold's scoring (held-out kernel rows serve every C
@@ -589,9 +645,10 @@ def _task_seconds(tasks, solve_s, score_s, chain_s):
 
     Parameters
     ----------
-    tasks : sequence of (fold, C, pairs)
-    solve_s : dict
-        ``{(fold, C): CPU seconds of the task's solves}``.
+    task_fold : ndarray of shape (n_tasks,)
+        Fold of each task.
+    solve_s : ndarray of shape (n_tasks,)
+        CPU seconds of each task's solves.
     score_s : dict
         ``{fold: CPU seconds of scoring the fold}``.
     chain_s : float
@@ -599,32 +656,43 @@ def _task_seconds(tasks, solve_s, score_s, chain_s):
 
     Returns
     -------
-    dict
-        ``{(fold, C): seconds}``, summing to ``chain_s``.
+    ndarray of shape (n_tasks,)
+        Seconds of each task, summing to ``chain_s``.
     """
-    tasks_of_fold = collections.Counter(fold for fold, _, _ in tasks)
-    shared_s = chain_s - sum(solve_s.values()) - sum(score_s.values())
-    return {(fold, C): solve_s[(fold, C)] + score_s[fold] / tasks_of_fold[fold] + shared_s / len(tasks)
-            for fold, C, _ in tasks}
+    folds, of_task, tasks_of_fold = np.unique(task_fold, return_inverse=True, return_counts=True)
+    fold_s = np.array([score_s[fold] for fold in folds.tolist()])
+    shared_s = chain_s - solve_s.sum() - fold_s.sum()
+    return solve_s + (fold_s / tasks_of_fold)[of_task] + shared_s / len(task_fold)
 
 
-def _score(view, keys, solutions, gamma):
-    """Wins of the solutions ``solutions[key]`` on a fold's held-out rows, each distinct solution scored once.
+def _score(view, solution_id, solutions, solution_pairs, gamma):
+    """Wins on a fold's held-out rows of the solutions its tasks use, each distinct solution scored once.
+
+    Parameters
+    ----------
+    view : _FoldView
+    solution_id : ndarray of shape (n_chain_pairs, n_fold_tasks), int
+        Index into ``solutions`` of each (pair, task) of the fold; -1 where a task does not record the pair.
+    solutions : list of Solution
+    solution_pairs : list of (int, int)
+        The class pair of each solution.
+    gamma : float
 
     Returns
     -------
     a_wins : ndarray of shape (n_rows, n_distinct), bool
         True where the pair's first class wins.
-    column : dict
-        ``{key: column of a_wins}``.
+    column : ndarray of shape (len(solutions),), int
+        Column of ``a_wins`` of each solution (-1 for those of other folds).
     """
-    distinct = {}
-    for key in keys:
-        distinct.setdefault(id(solutions[key]), (key[0], solutions[key]))
-    decision = decisions(view.rows, view.train, [pair for pair, _ in distinct.values()],
-                         [solution for _, solution in distinct.values()], gamma)
-    position = {identity: m for m, identity in enumerate(distinct)}
-    return decision > 0, {key: position[id(solutions[key])] for key in keys}
+    used = solution_id.T[solution_id.T >= 0]  # task by task, as the tasks list them
+    _, first = np.unique(used, return_index=True)
+    distinct = used[np.sort(first)]
+    decision = decisions(view.rows, view.train, [solution_pairs[i] for i in distinct],
+                         [solutions[i] for i in distinct], gamma)
+    column = np.full(len(solutions), -1, dtype=np.int64)
+    column[distinct] = np.arange(len(distinct))
+    return decision > 0, column
 
 
 class ChainScheduler:

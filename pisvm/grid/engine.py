@@ -245,7 +245,7 @@ class TaskResults:
             a_wins = np.empty((n_test, len(covered)), dtype=bool)
             for part in self.records[task]:
                 if part["pairs"] is not None:
-                    a_wins[:, part["pairs"]] = unpack_bools(part["wins"], n_test).T
+                    a_wins[:, part["pairs"]] = unpack_bools(part["wins"], len(part["pairs"]), n_test).T
             class_index = vote(a_wins, n_classes)
             y_true = self.problem.held_out_labels(task[2])
             predicted = self.problem.classes(task[2])[class_index]

@@ -18,22 +18,20 @@ HEADER_KEYS = ("data_sha256", "test_sha256", "gammas", "costs", "folds", "seed",
 
 
 def pack_bools(values):
-    """Encode a bool array as base64 text (8 values a byte); a 2-D array gives a list, one text per row."""
+    """Encode a bool array of shape (n_rows, n_values) as one base64 text, each row packed 8 values a byte."""
     packed = np.packbits(np.asarray(values, dtype=bool), axis=-1)
-    if packed.ndim == 1:
-        return base64.b64encode(packed.tobytes()).decode("ascii")
-    return [base64.b64encode(row.tobytes()).decode("ascii") for row in packed]
+    return base64.b64encode(packed.tobytes()).decode("ascii")
 
 
-def unpack_bools(text, n_values):
-    """Decode :func:`pack_bools` text into a bool array of shape (n_values,).
+def unpack_bools(text, n_rows, n_values):
+    """Decode :func:`pack_bools` text into a bool array of shape (n_rows, n_values).
 
-    A list of texts gives an array of shape (len(text), n_values), in one NumPy call.
+    ``text`` may also be a list of one text per row (journals written before
+    pisvm packed the rows together).
     """
-    if isinstance(text, str):
-        return np.unpackbits(np.frombuffer(base64.b64decode(text), dtype=np.uint8), count=n_values).astype(bool)
-    rows = np.frombuffer(b"".join(base64.b64decode(row) for row in text), dtype=np.uint8)
-    return np.unpackbits(rows.reshape(len(text), -1 if len(text) else 0), axis=1, count=n_values).astype(bool)
+    raw = base64.b64decode(text) if isinstance(text, str) else b"".join(base64.b64decode(row) for row in text)
+    packed = np.frombuffer(raw, dtype=np.uint8).reshape(n_rows, -(-n_values // 8))
+    return np.unpackbits(packed, axis=1, count=n_values).astype(bool)
 
 
 class Journal:

@@ -42,3 +42,22 @@ def vote(const uint8_t[:, ::1] a_wins, Py_ssize_t n_classes):
                     best = i
             won[r] = best
     return winner
+
+
+def pair_values(const double[:, ::1] shares, const int64_t[::1] first, const int64_t[::1] second,
+                const double[::1] rho, double[:, ::1] out):
+    """``out[r, m] = shares[r, first[m]] + shares[r, second[m]] - rho[m]``, without the GIL.
+
+    Parameters
+    ----------
+    shares : ndarray of shape (n_rows, n_shares), float64, C-contiguous
+    first, second : ndarray of shape (n_models,), int64
+        Columns of ``shares`` (< n_shares, unchecked).
+    rho : ndarray of shape (n_models,), float64
+    out : ndarray of shape (n_rows, n_models), float64, C-contiguous
+    """
+    cdef Py_ssize_t r, m
+    with nogil:
+        for r in range(out.shape[0]):
+            for m in range(out.shape[1]):
+                out[r, m] = shares[r, first[m]] + shares[r, second[m]] - rho[m]

@@ -1,10 +1,10 @@
-"""LIBSVM's one-vs-one rules: the class pairs, the cost of a pair's binary problem and the vote.
+"""LIBSVM's one-vs-one rules: the class pairs, the cost of a pair's binary problem, decision values and the vote.
 
 LIBSVM solves a multi-class problem as one binary problem per class pair (the
 samples of classes a and b, in their original order) and predicts by votes,
 ties going to the lower class.  Every part of the suite that splits, schedules
-or combines pair problems uses these three functions, so a task split into
-pair groups on several ranks predicts exactly what one ``SVC`` predicts.
+or combines pair problems uses these functions, so a task split into pair
+groups on several ranks predicts exactly what one ``SVC`` predicts.
 """
 
 import numpy as np
@@ -117,3 +117,30 @@ def vote(a_wins, n_classes):
     if a_wins.ndim != 2 or a_wins.shape[1] != n_pairs:
         raise ValueError(f"a_wins of shape {a_wins.shape}: need (n_test, {n_pairs}) for {n_classes} classes")
     return _onevsone.vote(a_wins.view(np.uint8), n_classes)
+
+
+def pair_values(shares, first_share, second_share, rho, out):
+    """Decision values of one-vs-one classifiers from their classes' shares, LIBSVM's sign.
+
+    A classifier (a, b)'s decision value on a row is the sum over its
+    support vectors of ``coef * K(row, sv)``, minus ``rho``: the share of
+    class a's support vectors plus the share of class b's.  Both the grid's
+    fold scoring (:func:`pisvm.grid.chains.decisions`) and the predictor
+    (:func:`pisvm.svm.predict.predict`) compute the shares by one matrix
+    product per class and combine them here, in compiled code without the
+    GIL, as ``share_a + share_b - rho`` (> 0: class a wins).
+
+    Parameters
+    ----------
+    shares : ndarray of shape (n_rows, n_shares), float64, C-contiguous
+        The class shares of every classifier, in columns.
+    first_share, second_share : ndarray of shape (n_classifiers,), int64
+        Column of each classifier's first class's share, and of its second's.
+    rho : ndarray of shape (n_classifiers,), float64
+    out : ndarray of shape (n_rows, n_classifiers), float64, C-contiguous
+        Where the decision values are written.
+    """
+    first_share, second_share = (np.ascontiguousarray(c, dtype=np.int64) for c in (first_share, second_share))
+    if first_share.size and max(first_share.max(), second_share.max()) >= shares.shape[1]:
+        raise ValueError(f"a share column beyond the {shares.shape[1]} columns of shares")
+    _onevsone.pair_values(shares, first_share, second_share, np.ascontiguousarray(rho, dtype=np.float64), out)

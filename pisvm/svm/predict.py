@@ -7,9 +7,10 @@ pairwise decision value.  Here a chunk of test rows is predicted at once:
    then for RBF ``exp(-gamma (|x|^2 + |s|^2 - 2 x.s))`` in one compiled pass;
 2. per class block c (the SVs of class c), ``K[:, c] @ coef[:, c].T`` gives
    that block's share of every pair decision value involving c;
-3. the pair sums and ``rho`` in compiled code without the GIL, then the
-   votes of :func:`pisvm.svm.onevsone.vote` (LIBSVM's rules: class i wins
-   pair (i, j) when its value is > 0; the first class with most votes wins).
+3. the pair sums and ``rho`` by :func:`pisvm.svm.onevsone.pair_values` (as the
+   grid's fold scoring does), then the votes of :func:`pisvm.svm.onevsone.vote`
+   (LIBSVM's rules: class i wins pair (i, j) when its value is > 0; the
+   first class with most votes wins).
 
 Test rows are processed in chunks so that the working memory stays below
 ``chunk_mb`` whatever the number of rows; every chunk has the same number
@@ -23,8 +24,7 @@ import numpy as np
 from scipy import sparse
 
 from ._kernel import rbf_rows
-from ._predict import pair_decisions
-from .onevsone import class_pairs, vote
+from .onevsone import class_pairs, pair_values, vote
 from .solver import LOG_KERNEL_FLOOR
 
 _ROW_BLOCK = 64
@@ -107,7 +107,10 @@ def predict(model, X, chunk_mb=4.0, decision=False):
     if n_class > 1:
         start = model.sv_start
         step = _chunk_rows(model, chunk_mb)
-        blocks = np.empty((n_class, step, n_class - 1))
+        # Class c's shares (its SVs' part of its n_class - 1 pairs' values) in columns c (n_class - 1) + k.
+        shares = np.empty((step, n_class * (n_class - 1)))
+        first, second = np.array(class_pairs(n_class), dtype=np.int64).T
+        first_share, second_share = first * (n_class - 1) + second - 1, second * (n_class - 1) + first
         chunk_values = np.empty((step, len(model.rho)))
         rows = np.zeros((step, X.shape[1]))
         for first in range(0, n_rows, step):
@@ -119,8 +122,8 @@ def predict(model, X, chunk_mb=4.0, decision=False):
             kernel = kernel_rows(model, rows)
             for c in range(n_class):
                 np.matmul(kernel[:, start[c]:start[c + 1]], model.dual_coef[:, start[c]:start[c + 1]].T,
-                          out=blocks[c])
-            pair_decisions(blocks, model.rho, chunk_values)
+                          out=shares[:, c * (n_class - 1):(c + 1) * (n_class - 1)])
+            pair_values(shares, first_share, second_share, model.rho, chunk_values)
             winner[first:last] = vote(chunk_values[:last - first] > 0, n_class)
             if decision:
                 values[first:last] = chunk_values[:last - first]

@@ -275,8 +275,8 @@ def solve_folds(K, block_fold, n_pos, task_fold, task_C, weights, tol=1e-3, shri
     """
     n_tasks = len(task_fold)
     folds, per_fold = np.unique(block_fold, return_counts=True)
-    held_out = dict(zip(folds.tolist(), per_fold.tolist()))
-    sizes = np.array([len(block_fold) - held_out.get(fold, 0) for fold in task_fold.tolist()], dtype=np.int64)
+    at = np.minimum(np.searchsorted(folds, task_fold), len(folds) - 1)
+    sizes = len(block_fold) - np.where(folds[at] == task_fold, per_fold[at], 0).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     coef = np.empty(int(sizes.sum()))
     rho, n_iter, seconds = np.zeros(n_tasks), np.zeros(n_tasks, np.int64), np.zeros(n_tasks)
