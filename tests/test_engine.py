@@ -278,3 +278,17 @@ def test_packed_wins_round_trip_and_old_journals_still_read():
         np.testing.assert_array_equal(unpack_bools(rows, 5, n_values), wins)
     assert unpack_bools(pack_bools(np.zeros((0, 9), dtype=bool)), 0, 9).shape == (0, 9)
     assert unpack_bools([], 0, 9).shape == (0, 9)
+
+
+def test_pair_values_adds_the_two_class_shares_and_subtracts_rho():
+    from pisvm.svm.onevsone import pair_values
+
+    rng = np.random.RandomState(0)
+    shares = rng.normal(size=(7, 12))
+    first, second = np.array([0, 3, 5, 11]), np.array([4, 3, 10, 0])
+    rho = rng.normal(size=4)
+    out = np.empty((7, 4))
+    pair_values(shares, first, second, rho, out)
+    np.testing.assert_array_equal(out, shares[:, first] + shares[:, second] - rho)  # same rounding, bit for bit
+    with pytest.raises(ValueError, match="beyond the 12 columns"):
+        pair_values(shares, first + 1, second, rho, out)

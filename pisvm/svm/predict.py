@@ -3,8 +3,9 @@
 LIBSVM predicts a sample with scalar loops: every kernel value, then every
 pairwise decision value.  Here a chunk of test rows is predicted at once:
 
-1. kernel rows ``K`` (n_rows, n_sv): the dot products ``X @ SV.T`` by BLAS,
-   then for RBF ``exp(-gamma (|x|^2 + |s|^2 - 2 x.s))`` in one compiled pass;
+1. kernel rows ``K`` (n_rows, n_sv): for RBF by :func:`pisvm.svm.solver.rbf_kernel`
+   (the dot products ``X @ SV.T`` by BLAS, then ``exp(-gamma (|x|^2 + |s|^2 -
+   2 x.s))`` in one compiled pass), as every kernel value of the suite;
 2. per class block c (the SVs of class c), ``K[:, c] @ coef[:, c].T`` gives
    that block's share of every pair decision value involving c;
 3. the pair sums and ``rho`` by :func:`pisvm.svm.onevsone.pair_values` (as the
@@ -23,9 +24,8 @@ in an RBF distance).
 import numpy as np
 from scipy import sparse
 
-from ._kernel import rbf_rows
 from .onevsone import class_pairs, pair_values, vote
-from .solver import LOG_KERNEL_FLOOR
+from .solver import rbf_kernel
 
 _ROW_BLOCK = 64
 
@@ -64,11 +64,12 @@ def kernel_rows(model, X):
     ndarray of shape (n_rows, n_sv), float64
     """
     width = min(X.shape[1], model.n_features)
-    dots = np.ascontiguousarray(X[:, :width] @ model.support_vectors[:, :width].T)
     if model.kernel == "rbf":
-        sv_norms = np.einsum("ij,ij->i", model.support_vectors, model.support_vectors)
-        rbf_rows(dots, np.einsum("ij,ij->i", X, X), sv_norms, model.gamma, LOG_KERNEL_FLOOR)
-    elif model.kernel == "polynomial":
+        support_vectors = model.support_vectors
+        return rbf_kernel(X[:, :width], support_vectors[:, :width], model.gamma, norms_a=np.einsum("ij,ij->i", X, X),
+                          norms_b=np.einsum("ij,ij->i", support_vectors, support_vectors))
+    dots = np.ascontiguousarray(X[:, :width] @ model.support_vectors[:, :width].T)
+    if model.kernel == "polynomial":
         dots = (model.gamma * dots + model.coef0) ** model.degree
     elif model.kernel == "sigmoid":
         dots = np.tanh(model.gamma * dots + model.coef0)

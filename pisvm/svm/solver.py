@@ -33,7 +33,7 @@ def libsvm_max_iter(n_train):
     return _smo.libsvm_max_iter(n_train)
 
 
-def rbf_kernel(A, B, gamma):
+def rbf_kernel(A, B, gamma, norms_a=None, norms_b=None):
     """RBF kernel values ``exp(-gamma |a - b|^2)`` between the rows of ``A`` and ``B``.
 
     One BLAS product ``A @ B.T`` (one SYRK when ``B`` is ``A``), then one
@@ -49,6 +49,11 @@ def rbf_kernel(A, B, gamma):
     B : array-like of shape (n_b, n_features)
     gamma : float
         Kernel width, > 0.
+    norms_a, norms_b : ndarray of shape (n_a,) and (n_b,), optional
+        ``|a|^2`` and ``|b|^2``; by default those of the rows given.  The
+        predictor passes the norms of whole rows when a sample has features
+        the model has not (they are 0 in its support vectors but count in
+        the distance, as in LIBSVM).
 
     Returns
     -------
@@ -62,8 +67,10 @@ def rbf_kernel(A, B, gamma):
     if A.ndim != 2 or B.ndim != 2 or A.shape[1] != B.shape[1]:
         raise ValueError(f"A of shape {A.shape} and B of shape {B.shape}: "
                          "need two 2-D arrays with the same number of columns")
-    norms_a = np.einsum("ij,ij->i", A, A)
-    norms_b = norms_a if same else np.einsum("ij,ij->i", B, B)
+    if norms_a is None:
+        norms_a = np.einsum("ij,ij->i", A, A)
+    if norms_b is None:
+        norms_b = norms_a if same else np.einsum("ij,ij->i", B, B)
     K = np.ascontiguousarray(A @ B.T)  # A @ A.T is one SYRK
     _kernel.rbf_rows(K, norms_a, norms_b, gamma, LOG_KERNEL_FLOOR)
     if same:
