@@ -7,7 +7,7 @@
 import sys
 
 from features.profiles import AREA_THRESHOLDS
-from pisvm.cli.common import CollectiveError, OneLineParser, add_sampling_options, number, run
+from pisvm.cli.common import CollectiveError, OneLineParser, add_sampling_options, number, run_mpi
 from pisvm.data.folds import check_folds
 from pisvm.grid.cells import SEED_COSTS, SEED_GAMMAS
 from pisvm.grid.run import SOLVERS
@@ -84,10 +84,7 @@ def _main(argv, comm):
 
 
 def main(argv=None):
-    from mpi4py import MPI
-
-    comm = MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
-    run(lambda a: _main(a, comm), PROG, argv, comm=comm)
+    run_mpi(_main, PROG, argv)
 
 
 if __name__ == "__main__":

@@ -322,11 +322,7 @@ def _flood(const int32_t[::1] padded_rank, Py_ssize_t padded_cols, const numeric
                 _unlink(p, f, hd, tl, &bitmap)
             row = p // W
             col = p - row * W
-            # higra's 6-adjacency order on a single plane: up, down, left, right.
-            nb[0] = p - W if row > 0 else -1
-            nb[1] = p + W if row < H - 1 else -1
-            nb[2] = p - 1 if col > 0 else -1
-            nb[3] = p + 1 if col < W - 1 else -1
+            _four_neighbours(p, H, W, nb)
             for j in range(4):
                 q = nb[j]
                 if q < 0 or (seen[q >> 6] >> (q & 63)) & 1:
@@ -389,6 +385,17 @@ def _flood(const int32_t[::1] padded_rank, Py_ssize_t padded_cols, const numeric
                 p = q
                 cur = f[p].level
     return i
+
+
+cdef inline void _four_neighbours(Py_ssize_t p, Py_ssize_t H, Py_ssize_t W, Py_ssize_t* nb) noexcept nogil:
+    """Pixel ``p``'s 4 neighbours in an H x W grid, -1 beyond the border, in higra's 6-adjacency
+    order on a single plane: up, down, left, right."""
+    cdef Py_ssize_t row = p // W
+    cdef Py_ssize_t col = p - row * W
+    nb[0] = p - W if row > 0 else -1
+    nb[1] = p + W if row < H - 1 else -1
+    nb[2] = p - 1 if col > 0 else -1
+    nb[3] = p + 1 if col < W - 1 else -1
 
 
 cdef inline void _unlink(Py_ssize_t p, QueuedFace* f, int32_t* hd, int32_t* tl, Bitmap* bitmap) noexcept nogil:
@@ -470,12 +477,7 @@ def _tree(const int32_t[::1] order, Py_ssize_t n_cols, int32_t[::1] faces, uint8
             rk[e] = 0
             seen[e >> 6] &= ~(1ULL << (e & 63))
             z = e
-            row = e // W
-            col = e - row * W
-            nb[0] = e - W if row > 0 else -1
-            nb[1] = e + W if row < H - 1 else -1
-            nb[2] = e - 1 if col > 0 else -1
-            nb[3] = e + 1 if col < W - 1 else -1
+            _four_neighbours(e, H, W, nb)
             for k in range(4):
                 q = nb[k]
                 if q < 0 or (seen[q >> 6] >> (q & 63)) & 1:

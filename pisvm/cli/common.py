@@ -147,6 +147,19 @@ LAUNCHER_RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLU
 """Where mpirun (Open MPI, PMIx, MPICH/Intel MPI) and srun tell a process its rank."""
 
 
+def world_comm():
+    """The commands' communicator: ``MPI.COMM_WORLD`` when the job runs on more than one rank, else None."""
+    from mpi4py import MPI
+
+    return MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
+
+
+def run_mpi(main, prog, argv=None):
+    """:func:`run` for a command with MPI work: ``main(argv, comm)``, ``comm`` from :func:`world_comm`."""
+    comm = world_comm()
+    run(lambda args: main(args, comm), prog, argv, comm=comm)
+
+
 def run_serial(main, prog, argv=None):
     """:func:`run` for a command without MPI work: under mpirun or srun only rank 0 runs it.
 

@@ -16,7 +16,7 @@ from ..grid.cells import SEED_COSTS, SEED_GAMMAS
 from ..grid.run import SOLVERS, make_solver
 from ..svm.backends import BACKENDS
 from ..svm.solver import CACHE_MB
-from .common import OneLineParser, class_weights, label_weight, number, run
+from .common import OneLineParser, class_weights, label_weight, number, run, world_comm
 
 PROG = "pisvm-grid"
 
@@ -220,9 +220,7 @@ def _main(argv, comm):
 
 
 def main(argv=None):
-    from mpi4py import MPI
-
-    comm = MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
+    comm = world_comm()
     limits = contextlib.nullcontext()
     if comm is not None:
         from threadpoolctl import threadpool_limits

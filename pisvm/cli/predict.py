@@ -23,7 +23,7 @@ import numpy as np
 
 from ..data.atomic import atomic_paths, check_outputs, is_stream, write_atomic
 from ..transport import decided_by_root, gather_when_ready, settle
-from .common import CollectiveError, OneLineParser, number, run
+from .common import CollectiveError, OneLineParser, number, run_mpi
 
 PROG = "pisvm-predict"
 
@@ -302,10 +302,7 @@ def _main(argv, comm):
 
 
 def main(argv=None):
-    from mpi4py import MPI
-
-    comm = MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
-    run(lambda a: _main(a, comm), PROG, argv, comm=comm)
+    run_mpi(_main, PROG, argv)
 
 
 if __name__ == "__main__":

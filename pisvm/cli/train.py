@@ -20,7 +20,7 @@ from ..results.progress import Progress
 from ..svm.solver import CACHE_MB
 from ..svm.train import SOLVERS
 from ..transport import decided_by_root
-from .common import OneLineParser, class_weights, label_weight, number, run
+from .common import OneLineParser, class_weights, label_weight, number, run_mpi
 
 PROG = "pisvm-train"
 KERNEL_CODES = {0: "linear", 1: "polynomial", 2: "rbf", 3: "sigmoid"}
@@ -104,10 +104,7 @@ def _main(argv, comm):
 
 
 def main(argv=None):
-    from mpi4py import MPI
-
-    comm = MPI.COMM_WORLD if MPI.COMM_WORLD.size > 1 else None
-    run(lambda a: _main(a, comm), PROG, argv, comm=comm)
+    run_mpi(_main, PROG, argv)
 
 
 if __name__ == "__main__":
