@@ -99,3 +99,29 @@ def small_problem():
     X = np.clip(centres[y - 1] + rng.normal(scale=0.12, size=(len(y), 5)), 0, 1)
     order = rng.permutation(len(y))
     return X[order], y[order]
+
+
+def write_scene_and_splits(folder, n_rows, n_cols, n_bands, random_state):
+    """A synthetic scene and two selections of it, written as the feature commands read them.
+
+    ``scene.h5`` holds the scene; ``split.h5`` marks about 30 % of its labelled
+    pixels for training (2) and the rest for testing (1); ``wrong.h5`` is the
+    same selection one column short (a split that does not match the scene).
+
+    Returns
+    -------
+    (scene, split, wrong, data, labels, selection)
+        The three paths, the scene's data (n_rows, n_cols, n_bands) and labels, and the selection.
+    """
+    from pisvm.data.scene import write_scene
+    from pisvm.data.selection import write_selection
+    from pisvm.data.synth import synthetic_scene
+
+    data, labels = synthetic_scene(n_rows=n_rows, n_cols=n_cols, n_bands=n_bands, random_state=random_state)
+    scene, split, wrong = folder / "scene.h5", folder / "split.h5", folder / "wrong.h5"
+    write_scene(scene, data, labels)
+    rng = np.random.default_rng(random_state)
+    selection = np.where(labels > 0, np.where(rng.random(labels.shape) < 0.3, 2, 1), 0).astype(np.int8)
+    for path, written in ((split, selection), (wrong, selection[:, :-1])):
+        write_selection(path, written, mean=np.zeros(n_bands), stddev=np.ones(n_bands))
+    return scene, split, wrong, data, labels, selection

@@ -4,29 +4,18 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import one_line_error
+from conftest import one_line_error, write_scene_and_splits
 from features import extended_profiles
 from features.cli import main as features_main
 from pisvm.cli.grid import main as grid_main
 from pisvm.data.libsvm import read_libsvm
-from pisvm.data.scene import read_scene, write_scene
-from pisvm.data.selection import write_selection
-from pisvm.data.synth import synthetic_scene
+from pisvm.data.scene import read_scene
 
 
 @pytest.fixture(scope="module")
 def scene_and_split(tmp_path_factory):
     folder = tmp_path_factory.mktemp("features-cli")
-    data, labels = synthetic_scene(n_rows=30, n_cols=36, n_bands=10, random_state=4)
-    scene = folder / "scene.h5"
-    write_scene(scene, data, labels)
-    rng = np.random.default_rng(0)
-    selection = np.where(labels > 0, np.where(rng.random(labels.shape) < 0.3, 2, 1), 0).astype(np.int8)
-    split = folder / "split.h5"
-    write_selection(split, selection, mean=np.zeros(10), stddev=np.ones(10))
-    wrong = folder / "wrong.h5"
-    write_selection(wrong, selection[:, :-1], mean=np.zeros(10), stddev=np.ones(10))
-    return folder, scene, split, wrong, data, labels, selection
+    return (folder, *write_scene_and_splits(folder, 30, 36, 10, 4))
 
 
 def test_ap_writes_features_and_scaled_libsvm(scene_and_split, ran):
