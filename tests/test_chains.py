@@ -129,7 +129,7 @@ def test_class_overlap_weights_the_pair_costs_of_chains():
     by_pairs = {chain.pairs: chain.cost for chain in chains}
     assert by_pairs[((0, 1),)] == pytest.approx(6 * costs[0])
     assert by_pairs[((0, 2), (1, 2))] == pytest.approx(6 * (costs[1] + costs[2]))
-    # class_overlap compares at most 32 samples a class, OVERLAP_SAMPLES in all.
+    # class_overlap compares at most OVERLAP_PER_CLASS samples a class, OVERLAP_SAMPLES in all.
     many = np.repeat(np.arange(200), 3)
     assert class_overlap(rng.normal(size=(600, 2)), many, n_samples=100).shape == (200, 200)
 

@@ -12,7 +12,7 @@ from scipy.spatial.distance import cdist
 
 from . import _onevsone
 
-OVERLAP_WEIGHT = 100.0
+OVERLAP_WEIGHT = 230.0
 """Cost per kernel entry of a pair of fully overlapping classes, relative to a pair of separate ones, minus 1.
 
 The SMO of two separate classes stops after a few iterations (and larger C
@@ -20,12 +20,22 @@ reuse the solution); two classes that overlap need many more, with many
 multipliers at their bound.  A least-squares fit of the per-task CPU seconds
 of a full-size seed-problem grid on 80 ranks' chains, seconds = u * (n_a +
 n_b)^2 + v * (n_a + n_b)^2 * overlap summed over a task's pairs, gave v / u
-from 99 to 120 for the five gammas in a run with this weight (51 to 78 with
-30, 86 to 117 with 60; docs/benchmarks.md).
+from 202 to 258 for the five gammas with the overlap of 64 points a class
+(R^2 0.55 to 0.92), 91 to 129 with 32 points a class (R^2 0.47 to 0.92;
+docs/benchmarks.md).
 """
 
-OVERLAP_SAMPLES = 2048
-"""Samples (over all classes) that :func:`class_overlap` compares: at most 32 per class."""
+OVERLAP_PER_CLASS = 64
+"""Points a class that :func:`class_overlap` compares, at most.
+
+Measured on a full-size 80-rank run: with 32 points a class the estimate
+missed large classes whose high-C solves are long (their overlap read
+near 0), and the chains replayed at 67.4 % efficiency; with 64 points,
+ordered by the new estimate, the same chains replay at 91.5 % (docs/benchmarks.md).
+"""
+
+OVERLAP_SAMPLES = 4096
+"""Samples (over all classes) that :func:`class_overlap` compares: at most :data:`OVERLAP_PER_CLASS` a class."""
 
 
 def class_overlap(X, y, n_samples=OVERLAP_SAMPLES, random_state=0):
@@ -35,8 +45,8 @@ def class_overlap(X, y, n_samples=OVERLAP_SAMPLES, random_state=0):
     its nearest sampled point of b is nearer than its nearest (other) sampled
     point of a.  The overlap of a and b is the mean of the two classes' shares
     of such points.  A fixed sample (``random_state``) of at most ``n_samples``
-    points, 32 per class at most, keeps it to milliseconds; it only steers
-    scheduling, never results.
+    points, :data:`OVERLAP_PER_CLASS` a class at most, keeps it to about 0.3 s
+    at full size; it only steers scheduling, never results.
 
     Parameters
     ----------
@@ -51,7 +61,7 @@ def class_overlap(X, y, n_samples=OVERLAP_SAMPLES, random_state=0):
         Symmetric, in [0, 1], 0 on the diagonal; classes in sorted order.
     """
     classes = np.unique(y)
-    per_class = max(2, min(32, n_samples // len(classes)))
+    per_class = max(2, min(OVERLAP_PER_CLASS, n_samples // len(classes)))
     rng = np.random.default_rng(random_state)
     picks = []
     for label in classes:
