@@ -386,8 +386,10 @@ def choose_groups(problem, n_gammas, n_costs, n_ranks, n_parts=None):
     (:meth:`pisvm.grid.engine.Problem.pairs_cost`): the tiles of large or
     overlapping classes are smaller, so fewer chains need splitting by folds
     (which builds all of their pair blocks again).  Measured on the seed problem at
-    scale 0.2 for 80 ranks: 1.15 to 1.25 times one rank's work, against 1.34 with
-    blocks of equal numbers of classes (docs/benchmarks.md).
+    scale 0.2 for 80 ranks: 1.15 to 1.25 times one rank's work with the overlap
+    of 32 points a class, 1.29 with 64 (whose estimate orders the chains better:
+    replayed at 81 % efficiency against 70 %), against 1.34 with blocks of
+    equal numbers of classes (docs/benchmarks.md).
 
     Parameters
     ----------
