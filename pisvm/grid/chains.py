@@ -334,14 +334,8 @@ class _FoldView:
             self.rows, self.y = np.ascontiguousarray(X[held_out]), problem.y[held_out]
             self.train = {c: X[m[problem.fold[m] != fold]] for c, m in members.items()}
         self.classes = problem.classes(fold)
-        present = np.searchsorted(problem.classes(TEST_FOLD), self.classes)  # the fold's classes, as indices
-        n = len(present)
-        first, second = np.asarray(pairs, dtype=np.int64).reshape(-1, 2).T
-        i, j = np.searchsorted(present, first), np.searchsorted(present, second)
-        padded = np.append(present, -1)  # position n: no class
-        found = (padded[i] == first) & (padded[j] == second)
-        self.number = np.where(found, i * n - i * (i + 1) // 2 + j - i - 1, -1)
-        self.n_pairs = n * (n - 1) // 2
+        self.number = _fold_pair_numbers(problem, fold, pairs)
+        self.n_pairs = len(self.classes) * (len(self.classes) - 1) // 2
 
 
 def class_groups(n_classes, n_blocks, weights=None):
@@ -510,10 +504,34 @@ def split_by_folds(chain, n_parts):
     return parts
 
 
+def _fold_pair_numbers(problem, fold, pairs):
+    """Each pair's index in :func:`pisvm.svm.onevsone.class_pairs` order of a fold's classes.
+
+    Parameters
+    ----------
+    problem : pisvm.grid.engine.Problem
+    fold : int
+    pairs : sequence of (int, int)
+        Pairs of indices into ``problem.classes(TEST_FOLD)``, first < second.
+
+    Returns
+    -------
+    ndarray of shape (len(pairs),), int64
+        -1 where the fold's training samples lack one of the pair's classes.
+    """
+    present = np.searchsorted(problem.classes(TEST_FOLD), problem.classes(fold))  # the fold's classes, as indices
+    n = len(present)
+    first, second = np.asarray(pairs, dtype=np.int64).reshape(-1, 2).T
+    i, j = np.searchsorted(present, first), np.searchsorted(present, second)
+    padded = np.append(present, -1)  # position n: no class
+    found = (padded[i] == first) & (padded[j] == second)
+    return np.where(found, i * n - i * (i + 1) // 2 + j - i - 1, -1)
+
+
 def _pair_numbering(problem, fold):
     """``{(a, b): index}``: a fold's pair numbers of the global class pairs it trains."""
-    present = np.searchsorted(problem.classes(TEST_FOLD), problem.classes(fold))
-    return {(int(present[i]), int(present[j])): p for p, (i, j) in enumerate(class_pairs(len(present)))}
+    pairs = class_pairs(len(problem.classes(TEST_FOLD)))
+    return {pair: int(number) for pair, number in zip(pairs, _fold_pair_numbers(problem, fold, pairs)) if number >= 0}
 
 
 def compute_chain(chain, problem, solver):
