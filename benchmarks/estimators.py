@@ -65,8 +65,11 @@ def bench_grid(scale, n_folds, seed, reference=True, repeat=3):
     line = f"GridSearchSVC(SVC(), n_jobs=2):  {t_2:8.1f} s"
     if reference:
         worst = 100 * np.abs(ours.cv_results_["mean_test_score"] - baseline.cv_results_["mean_test_score"]).max()
+        splits = [f"split{k}_test_score" for k in range(n_folds)]
+        n_equal = sum(int(np.sum(ours.cv_results_[key] == baseline.cv_results_[key])) for key in splits)
         line += (f"   ratio = t_gridsearchcv / t_pisvm = {t_ref / t_2:.2f} (target >= 4); largest mean_test_score "
-                 f"difference {worst:.3f} points (bar 0.2); same best parameters: "
+                 f"difference {worst:.3f} points (bar 0.2); split scores equal: {n_equal} of "
+                 f"{len(splits) * len(ours.cv_results_['params'])}; same best parameters: "
                  f"{ours.best_params_ == baseline.best_params_} ({ours.best_params_})")
     print(line, flush=True)
     threads_speed_up(X, y, grid, n_folds, seed, repeat, table(ours))
@@ -106,7 +109,9 @@ def bench_fold(scale, seed):
     n_differ = int(np.sum(ours_labels != reference_labels))
     print(f"fit:     sklearn.svm.SVC {t_fit_ref:7.2f} s   pisvm.SVC {t_fit:7.2f} s   ratio = {t_fit_ref / t_fit:.2f} "
           f"(target >= 1); pisvm.SVC(n_jobs=2) {t_fit_2:7.2f} s   ratio = {t_fit_ref / t_fit_2:.2f}; "
-          f"{len(ours.support_)} support vectors (sklearn {len(reference.support_)}); "
+          f"{len(ours.support_)} support vectors (sklearn {len(reference.support_)}); dual_coef_ and intercept_ "
+          f"identical to sklearn's: {np.array_equal(ours.dual_coef_, reference.dual_coef_)} and "
+          f"{np.array_equal(ours.intercept_, reference.intercept_)}; "
           f"n_jobs=1 and 2 models equal: {np.array_equal(ours.dual_coef_, threaded.dual_coef_)}")
     print(f"predict: sklearn.svm.SVC {t_predict_ref:7.3f} s   pisvm.SVC {t_predict:7.3f} s   "
           f"ratio = {t_predict_ref / t_predict:.1f} (target >= 5); labels identical to sklearn's: {n_differ == 0} "

@@ -120,7 +120,7 @@ def main(argv=None):
             signs = np.where((y_pair[index] == a) != flipped, 1, -1).astype(np.int8)
             X_fit, y_fit = X_pair[index], np.where(signs > 0, a, b)
             for gamma, C in SETTINGS:
-                t_block, K = cpu_seconds(args.repeat, rbf_kernel, X_pair, X_pair, gamma)
+                t_block, K = cpu_seconds(args.repeat, rbf_kernel, X_pair, X_pair, gamma, float32=True)
                 t_pisvm, solution = cpu_seconds(args.repeat, solve_binary, K, index, signs, C, C, tol=args.tol)
                 t_no_copy, _ = cpu_seconds(args.repeat, solve_binary, K, index, signs, C, C, tol=args.tol,
                                            cache_mb=0)

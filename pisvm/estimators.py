@@ -71,7 +71,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         (``solver="libsvm"``), or the pisvm SMO's compact copy of the active
         sub-block once shrinking has made it small enough (``cache_mb`` of
         :func:`pisvm.svm.solver.solve_rbf`; the kernel rows themselves are held
-        in full, float64).
+        in full, as float64).
     class_weight : dict or "balanced", default None
         ``{label: weight}``: class ``label`` gets ``C * weight``; "balanced"
         weighs classes by ``n_samples / (n_classes * count)``.
@@ -120,9 +120,12 @@ class SVC(ClassifierMixin, BaseEstimator):
     -----
     The gamma used (after "scale" or "auto") is ``_gamma``, as in
     ``sklearn.svm.SVC``.  Sparse input is refused (the pisvm solver works on
-    dense kernel blocks).  With the default solver, the support vectors,
-    coefficients and intercepts equal LIBSVM's within the solver tolerance
-    (the same SMO, on float64 kernel values where LIBSVM caches float32 ones).
+    dense kernel blocks).  With the default solver the support vectors,
+    coefficients and intercepts are LIBSVM's: the SMO takes LIBSVM's steps on
+    kernel values rounded to float32 as LIBSVM's cache holds them (a value
+    can differ in its last float32 bit where the two sums of a distance round
+    across a tie, which is rare and has not changed a step in our
+    measurements).
 
     Examples
     --------
@@ -582,9 +585,11 @@ class GridSearchSVC(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     The table is the same for any ``n_jobs`` and any number of ranks: pair
     decision values near 0 are recomputed in a fixed order
     (:mod:`pisvm.grid.chains`).  With ``SVC(solver="libsvm")`` every score equals
-    ``GridSearchCV(sklearn.svm.SVC(), ...)``'s on the same folds; with the
-    default solver scores agree within the solver tolerance (tested within
-    0.2 points).
+    ``GridSearchCV(sklearn.svm.SVC(), ...)``'s on the same folds.  With the
+    default solver the SMO takes LIBSVM's steps too (:class:`SVC`), so the
+    scores are equal as well, except where the C shortcut reuses a solution
+    that LIBSVM, solving again from zero, ends elsewhere within its
+    tolerance (tested within 0.2 points).
     """
 
     _parameter_constraints: dict = {

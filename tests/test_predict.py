@@ -112,10 +112,11 @@ def test_train_with_the_grids_solver_on_one_and_two_ranks(files, capsys):
         assert "solver pisvm" in err
     assert (folder / "p1.model").read_bytes() == (folder / "p2.model").read_bytes()
     mine, reference = read_model(folder / "p1.model"), read_model(folder / "reference.model")
-    # The same optimum as LIBSVM's within its tolerance: support vectors, offsets and labels.
-    assert np.abs(mine.n_support - reference.n_support).sum() <= 2
-    np.testing.assert_allclose(mine.rho, reference.rho, atol=1e-2)
-    assert np.mean(mine.predict(X[500:]) == reference.predict(X[500:])) >= 0.995
+    # LIBSVM's model: the SMO takes LIBSVM's steps on the same float32 kernel values (the files differ
+    # only where LIBSVM's coefficients are -0).
+    for name in ("labels", "n_support", "support_vectors", "dual_coef", "rho"):
+        assert np.array_equal(getattr(mine, name), getattr(reference, name)), name
+    assert np.array_equal(mine.predict(X[500:]), reference.predict(X[500:]))
 
 
 def test_train_refuses_the_grids_solver_for_other_kernels(files, capsys):

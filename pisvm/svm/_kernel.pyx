@@ -27,7 +27,7 @@ def rbf_values_into(const double[::1] squared, double[::1] out, double gamma, do
 
 
 def rbf_rows(double[:, ::1] dots, const double[::1] x_norms, const double[::1] sv_norms, double gamma,
-             double log_floor):
+             double log_floor, bint float32=False):
     """Turn dot products into RBF kernel values in place.
 
     ``dots[r, s] <- exp(-gamma * max(x_norms[r] + sv_norms[s] - 2 dots[r, s], 0))``, row by row in
@@ -46,6 +46,9 @@ def rbf_rows(double[:, ::1] dots, const double[::1] x_norms, const double[::1] s
     gamma : float
     log_floor : float
         Smallest exponent kept; below it the kernel value is 0.
+    float32 : bool, default False
+        Round every value to the nearest float32 (kept as float64): the
+        precision of LIBSVM's kernel cache, which the SMO's blocks take.
     """
     cdef Py_ssize_t r, s, n_rows = dots.shape[0], n_sv = dots.shape[1]
     cdef double d, xr
@@ -58,3 +61,6 @@ def rbf_rows(double[:, ::1] dots, const double[::1] x_norms, const double[::1] s
                 d = xr + sv_norms[s] - 2.0 * dots[r, s]
                 dots[r, s] = d if d > 0.0 else 0.0
             rbf_values(n_sv, &dots[r, 0], &dots[r, 0], gamma, log_floor)
+            if float32:
+                for s in range(n_sv):
+                    dots[r, s] = <float> dots[r, s]

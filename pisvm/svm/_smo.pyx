@@ -16,13 +16,14 @@ when the violation falls under ``10 * eps``) and stopping rule
 
 What differs from LIBSVM is the storage, not the arithmetic:
 
-- There is no kernel cache: the caller's block holds every kernel value in
-  float64, and the two columns ``Q_i`` and ``Q_j`` of an iteration are read
-  straight from the block rows ``K[index_i]`` and ``K[index_j]`` through
-  ``bi`` (the block position of each variable, permuted with the active set
-  the way LIBSVM permutes its cache).  LIBSVM caches float32 values, so its
-  iterates round differently and its iteration counts differ by a few
-  percent.
+- There is no kernel cache: the caller's block holds every kernel value, and
+  the two columns ``Q_i`` and ``Q_j`` of an iteration are read straight from
+  the block rows ``K[index_i]`` and ``K[index_j]`` through ``bi`` (the block
+  position of each variable, permuted with the active set the way LIBSVM
+  permutes its cache).  The block's values are LIBSVM's cached ones: float32
+  values (held in float64), so every step is LIBSVM's, bit for bit (the
+  callers round: :func:`pisvm.svm.solver.rbf_kernel` with ``float32=True``,
+  and :func:`_compute_row`).
 - Once shrinking has made the active set small (and ``cache_bytes``
   permitting), the active sub-block is copied into ``compact`` and kept in
   active-set order (:func:`_compact_move`), so the loops read contiguous
@@ -49,6 +50,8 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_THREAD_CPUTIME_ID, clock_gettime, timespec
+
+from scipy.linalg.cython_blas cimport ddot
 
 from pisvm._prefetch cimport prefetch
 
@@ -112,7 +115,7 @@ cdef struct Smo:
     # Rows computed on demand (RBF kernel): ready[r] once row r of K is written.
     uint8_t *ready        # NULL: every row of K is given
     const double *X       # (n_block, n_features) samples, row-major
-    const double *sqnorm  # |x|^2 of each sample
+    double *sqnorm        # |x|^2 of each sample
     Py_ssize_t n_features
     double gamma
     Py_ssize_t l          # number of variables
@@ -145,21 +148,34 @@ cdef struct Smo:
     Py_ssize_t n_iter     # iterations so far
 
 
+cdef inline double _dot(Smo *s, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    """``x_a . x_b`` by BLAS ``ddot``: the function scikit-learn's LIBSVM calls, so the same sum to the bit."""
+    cdef int n = <int> s.n_features, one = 1
+    return ddot(&n, <double *> s.X + a * s.n_features, &one, <double *> s.X + b * s.n_features, &one)
+
+
+cdef void _squared_norms(Smo *s) noexcept nogil:
+    """``sqnorm[k] = x_k . x_k`` (LIBSVM's ``x_square``)."""
+    cdef Py_ssize_t k
+    for k in range(s.n_block):
+        s.sqnorm[k] = _dot(s, k, k)
+
+
 cdef void _compute_row(Smo *s, Py_ssize_t r) noexcept nogil:
-    """Write row ``r`` of the RBF block: ``exp(-gamma |x_r - x_t|^2)``, exact 1 on the diagonal."""
+    """Write row ``r`` of the RBF block: LIBSVM's kernel values, as its cache holds them.
+
+    ``exp(-gamma (|x_r|^2 + |x_t|^2 - 2 x_r . x_t))`` with scikit-learn's LIBSVM's
+    dot products (:func:`_dot`) and the C library's ``exp``, rounded to float32
+    (``Qfloat``, the type of LIBSVM's cache): the very values LIBSVM's SMO
+    reads, so the SMO below takes its steps bit for bit.  The diagonal is an
+    exact 1 (LIBSVM's ``QD``).
+    """
     cdef double *row = s.K + r * s.n_block
-    cdef const double *xr = s.X + r * s.n_features
-    cdef const double *xt
-    cdef Py_ssize_t t, f
-    cdef double dot, squared, exponent
+    cdef Py_ssize_t t
+    cdef double exponent
     for t in range(s.n_block):
-        xt = s.X + t * s.n_features
-        dot = 0.0
-        for f in range(s.n_features):
-            dot = dot + xr[f] * xt[f]
-        squared = s.sqnorm[r] + s.sqnorm[t] - 2.0 * dot
-        exponent = -s.gamma * (squared if squared > 0 else 0.0)
-        row[t] = exp(exponent) if exponent >= _LOG_KERNEL_FLOOR else 0.0
+        exponent = -s.gamma * (s.sqnorm[r] + s.sqnorm[t] - 2.0 * _dot(s, r, t))
+        row[t] = <float> exp(exponent) if exponent >= _LOG_KERNEL_FLOOR else 0.0
     row[r] = 1.0
     s.ready[r] = 1
 
@@ -638,7 +654,7 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
           const double[::1] C, double eps, bint shrinking, Py_ssize_t max_iter,
           double[::1] alpha, double[::1] work, int32_t[::1] bi, int64_t[::1] origin,
           int8_t[::1] y_work, uint8_t[::1] flag, Py_ssize_t cache_bytes,
-          uint8_t[::1] ready, const double[::1] X, const double[::1] sqnorm, Py_ssize_t n_features, double gamma):
+          uint8_t[::1] ready, const double[::1] X, double[::1] sqnorm, Py_ssize_t n_features, double gamma):
     """Solve the binary C-SVC dual on ``K[index][:, index]``; ``alpha`` is written in place.
 
     Parameters
@@ -675,7 +691,7 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
     X : memoryview of shape (n_block * n_features,), float64
         The samples, flattened row-major (unused when ``ready`` is empty).
     sqnorm : memoryview of shape (n_block,), float64
-        Their squared norms.
+        Scratch space: their squared norms are written here.
     n_features : int
     gamma : float
 
@@ -706,6 +722,7 @@ def solve(const double[::1] K, Py_ssize_t n_block, const int32_t[::1] index, con
             s.sqnorm = &sqnorm[0]
             s.n_features = n_features
             s.gamma = gamma
+            _squared_norms(&s)
         for k in range(l):
             s.bi[k] = index[k]
             s.y[k] = y[k]

@@ -33,7 +33,7 @@ def libsvm_max_iter(n_train):
     return _smo.libsvm_max_iter(n_train)
 
 
-def rbf_kernel(A, B, gamma, norms_a=None, norms_b=None):
+def rbf_kernel(A, B, gamma, norms_a=None, norms_b=None, float32=False):
     """RBF kernel values ``exp(-gamma |a - b|^2)`` between the rows of ``A`` and ``B``.
 
     One BLAS product ``A @ B.T`` (one SYRK when ``B`` is ``A``), then one
@@ -42,6 +42,13 @@ def rbf_kernel(A, B, gamma, norms_a=None, norms_b=None):
     rounding can make it slightly negative) and that into the kernel value.
     Values below ``exp(LOG_KERNEL_FLOOR)`` (about 1e-200) are exact zeros; when
     ``B`` is ``A`` the block is symmetric and its diagonal exactly 1.
+
+    The SMO's blocks are rounded to float32 (``float32=True``), the precision
+    of LIBSVM's kernel cache: the SMO then takes LIBSVM's steps bit for bit
+    (a value can differ in its last float32 bit where LIBSVM's double, summed
+    in another order, sits on a rounding tie; rare, and measured not to change
+    the steps).  The decision values (the predictor, the folds' scores) keep
+    float64, as LIBSVM's do.
 
     Parameters
     ----------
@@ -54,6 +61,8 @@ def rbf_kernel(A, B, gamma, norms_a=None, norms_b=None):
         predictor passes the norms of whole rows when a sample has features
         the model has not (they are 0 in its support vectors but count in
         the distance, as in LIBSVM).
+    float32 : bool, default False
+        Round every value to the nearest float32 (returned as float64).
 
     Returns
     -------
@@ -72,7 +81,7 @@ def rbf_kernel(A, B, gamma, norms_a=None, norms_b=None):
     if norms_b is None:
         norms_b = norms_a if same else np.einsum("ij,ij->i", B, B)
     K = np.ascontiguousarray(A @ B.T)  # A @ A.T is one SYRK
-    _kernel.rbf_rows(K, norms_a, norms_b, gamma, LOG_KERNEL_FLOOR)
+    _kernel.rbf_rows(K, norms_a, norms_b, gamma, LOG_KERNEL_FLOOR, float32)
     if same:
         np.fill_diagonal(K, 1.0)
     return K
@@ -131,7 +140,7 @@ class PairBlocks:
     def _own(self, c):
         if c not in self.own:
             own = self.X[self.members[c]]
-            self.own[c] = rbf_kernel(own, own, self.gamma)
+            self.own[c] = rbf_kernel(own, own, self.gamma, float32=True)
         return self.own[c]
 
     def next_block(self):
@@ -141,7 +150,7 @@ class PairBlocks:
         K = np.empty((n_a + n_b, n_a + n_b))
         K[:n_a, :n_a] = self._own(a)
         K[n_a:, n_a:] = self._own(b)
-        cross = rbf_kernel(self.X[self.members[a]], self.X[self.members[b]], self.gamma)
+        cross = rbf_kernel(self.X[self.members[a]], self.X[self.members[b]], self.gamma, float32=True)
         K[:n_a, n_a:] = cross
         K[n_a:, :n_a] = cross.T
         for c in (a, b):
@@ -308,8 +317,10 @@ def solve_rbf(X, y, C_pos, C_neg, gamma, tol=1e-3, shrinking=True, max_iter=None
     (in Cython, without the GIL) only when the SMO first reads it, the way
     LIBSVM computes kernel columns: one fit pays for the rows it uses, not for
     the whole block.  The block's memory is reserved and only the computed
-    rows are touched.  Kernel values can differ from :func:`rbf_kernel`'s in
-    the last bits (another summation order).
+    rows are touched.  The rows hold LIBSVM's cached values bit for bit: its
+    formula with the BLAS ``ddot`` that scikit-learn's LIBSVM calls, rounded to
+    float32, so the SMO takes the steps of ``sklearn.svm.SVC``'s fit.
+    (:func:`rbf_kernel`'s sums come from a BLAS product: another order.)
 
     Parameters
     ----------
@@ -333,7 +344,7 @@ def solve_rbf(X, y, C_pos, C_neg, gamma, tol=1e-3, shrinking=True, max_iter=None
     if not gamma > 0 or not np.isfinite(gamma):
         raise ValueError(f"gamma == {gamma}, must be > 0 and finite")
     n = len(X)
-    rows = (np.zeros(n, np.uint8), X.reshape(-1), np.einsum("ij,ij->i", X, X), X.shape[1], float(gamma))
+    rows = (np.zeros(n, np.uint8), X.reshape(-1), np.empty(n), X.shape[1], float(gamma))
     return _solve(np.empty((n, n)), np.arange(n), y, C_pos, C_neg, tol, shrinking, max_iter, cache_mb, rows)
 
 
