@@ -43,11 +43,15 @@ def _blobs(n_per_class, n_classes, n_features, scale, seed):
 
 
 def _assert_accuracy_bar(problem, gammas, costs):
-    """Every cell within 0.2 points of LIBSVM on the same folds, same best cell, test accuracy within 0.2 points."""
+    """Every cell within 0.2 points of LIBSVM on the same folds (here equal), the same best cell and test accuracy."""
     ours = grid_search(problem, gammas, costs, PisvmSolver(), progress=False)
     reference = grid_search(problem, gammas, costs, UnitSolver(LibsvmBackend()), progress=False)
     worst = max(abs(a["accuracy"] - b["accuracy"]) for a, b in zip(ours["cells"], reference["cells"]))
     assert 100 * worst <= BAR_POINTS, worst
+    # The SMO takes LIBSVM's steps on float32 kernel values, as LIBSVM's cache holds them: on these problems
+    # every fold's accuracy is LIBSVM's (the bar above is the promise where a C shortcut or a float32 tie
+    # of the two sums ends a solve elsewhere within the tolerance).
+    assert [a["fold_accuracies"] for a in ours["cells"]] == [b["fold_accuracies"] for b in reference["cells"]]
     assert (ours["best"]["gamma"], ours["best"]["C"]) == (reference["best"]["gamma"], reference["best"]["C"])
     difference = ours["test"]["overall_accuracy"] - reference["test"]["overall_accuracy"]
     assert 100 * abs(difference) <= BAR_POINTS
