@@ -446,21 +446,27 @@ def make_chains(problem, gammas, costs, folds, groups, done=None, n_ranks=1):
     all_classes = problem.classes(TEST_FOLD)
     pair_cost = dict(zip(class_pairs(len(all_classes)), problem.pairs_cost(TEST_FOLD).tolist()))
     numbering = {fold: _pair_numbering(problem, fold) for fold in folds}
+    # A group's pairs in each fold, and their cost: the same for every gamma and C.
+    in_fold = [{fold: tuple(pair for pair in group if pair in numbering[fold]) for fold in folds} for group in groups]
+    fold_cost = [{fold: sum(pair_cost[pair] for pair in pairs) for fold, pairs in by_fold.items()}
+                 for by_fold in in_fold]
     chains = []
     for gamma in gammas:
-        for group in groups:
+        for g, group in enumerate(groups):
             tasks, cost, used = [], 0.0, set()
             for fold in folds:
                 for C in costs:
-                    finished = done((gamma, C, fold)) if done else set()
+                    finished = done((gamma, C, fold)) if done else ()
                     if finished == "all":
                         continue
-                    record = tuple(pair for pair in group
-                                   if pair in numbering[fold] and numbering[fold][pair] not in finished)
+                    record, record_cost = in_fold[g][fold], fold_cost[g][fold]
+                    if finished:
+                        record = tuple(pair for pair in record if numbering[fold][pair] not in finished)
+                        record_cost = sum(pair_cost[pair] for pair in record)
                     if record:
                         tasks.append((fold, C, record))
                         used.update(record)
-                        cost += sum(pair_cost[pair] for pair in record)
+                        cost += record_cost
             if tasks:
                 chains.append(Chain(gamma, tuple(p for p in group if p in used), tuple(tasks), cost))
     if n_ranks > 1 and chains:
