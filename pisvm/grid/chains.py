@@ -182,7 +182,8 @@ class PisvmSolver:
             K, block_fold, n_a, task_fold, task_C, weights, tol=self.tol, shrinking=self.shrinking,
             cache_mb=self.cache_mb, shortcut=self.shortcut)
         solved = np.flatnonzero([coef is not None for coef in coefs])
-        solutions = [Solution(coefs[t], float(rho[t]), int(n_iter[t]), bool(free[t])) for t in solved.tolist()]
+        solutions = [Solution(coefs[t], r, n, f) for t, r, n, f in
+                     zip(solved.tolist(), rho[solved].tolist(), n_iter[solved].tolist(), free[solved].tolist())]
         which = np.zeros(len(coefs), dtype=np.int64)
         which[solved] = 1
         return solutions, np.cumsum(which) - 1, seconds

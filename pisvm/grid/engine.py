@@ -155,7 +155,8 @@ def make_record(task, n_test, *, seconds, start, end, correct=None, predicted=No
         if predicted is not None:
             record["predicted"] = predicted
     else:
-        record.update(pairs=[int(p) for p in pairs], wins=pack_bools(np.reshape(wins, (len(pairs), n_test))))
+        record.update(pairs=np.asarray(pairs, dtype=np.int64).tolist(),
+                      wins=pack_bools(np.reshape(wins, (len(pairs), n_test))))
     record.update(solver_stats)
     record.update(seconds=float(seconds), start=start, end=end, host=socket.gethostname())
     return record

@@ -305,7 +305,8 @@ def solve_folds(K, block_fold, n_pos, task_fold, task_C, weights, tol=1e-3, shri
             n >= libsvm_max_iter(size) for n, size in zip(n_iter.tolist(), sizes.tolist())):
         warnings.warn(f"the SMO stopped at LIBSVM's iteration limit before reaching tol == {tol}",
                       ConvergenceWarning, stacklevel=2)
-    coefs = [None if repeated[t] else coef[starts[t]:starts[t] + sizes[t]] for t in range(n_tasks)]
+    coefs = [None if again else coef[start:start + size]
+             for again, start, size in zip(repeated.tolist(), starts.tolist(), sizes.tolist())]
     return coefs, rho, n_iter, free.astype(bool), seconds
 
 
