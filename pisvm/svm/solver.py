@@ -5,7 +5,9 @@ A kernel block holds the kernel values of every pair of a set of samples
 every fold and every C of a (gamma, class pair).  :func:`solve_binary` solves
 the binary C-SVC dual of a subset of the block's samples (a fold's training
 samples) the way LIBSVM's ``Solver`` does, reading the kernel values from the
-block instead of computing and caching them, without the GIL.
+block instead of computing and caching them, without the GIL.  The training
+blocks hold float32 values, as LIBSVM's cache does, so the SMO's steps are
+LIBSVM's.
 """
 
 import warnings
@@ -216,6 +218,8 @@ def solve_binary(K, index, y, C_pos, C_neg, tol=1e-3, shrinking=True, max_iter=N
     ----------
     K : ndarray of shape (n_block, n_block), float64, C-contiguous
         Kernel block (symmetric); not copied when already float64 and C-contiguous.
+        With values rounded to float32 (``rbf_kernel(..., float32=True)``, as
+        LIBSVM caches them) the SMO takes LIBSVM's steps on them, bit for bit.
     index : array-like of shape (n_train,), int
         Positions in the block of the training samples, in LIBSVM's sample order
         (the order decides ties in the working-set selection).
