@@ -121,11 +121,10 @@ class SVC(ClassifierMixin, BaseEstimator):
     The gamma used (after "scale" or "auto") is ``_gamma``, as in
     ``sklearn.svm.SVC``.  Sparse input is refused (the pisvm solver works on
     dense kernel blocks).  With the default solver the support vectors,
-    coefficients and intercepts are LIBSVM's: the SMO takes LIBSVM's steps on
-    kernel values rounded to float32 as LIBSVM's cache holds them (a value
-    can differ in its last float32 bit where the two sums of a distance round
-    across a tie, which is rare and has not changed a step in our
-    measurements).
+    coefficients and intercepts are LIBSVM's, bit for bit: the SMO takes
+    LIBSVM's steps on LIBSVM's own kernel values (its formula, with the BLAS
+    ``ddot`` that scikit-learn's LIBSVM calls, rounded to float32 as its cache
+    holds them; :func:`pisvm.svm.solver.solve_rbf`).
 
     Examples
     --------
