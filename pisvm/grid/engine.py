@@ -243,11 +243,11 @@ class TaskResults:
         covered.update(record["pairs"])
         if len(covered) == n_classes * (n_classes - 1) // 2:
             n_test = record["n_test"]
-            a_wins = np.empty((n_test, len(covered)), dtype=bool)
+            by_pair = np.empty((len(covered), n_test), dtype=bool)  # whole rows: no strided scatter
             for part in self.records[task]:
                 if part["pairs"] is not None:
-                    a_wins[:, part["pairs"]] = unpack_bools(part["wins"], len(part["pairs"]), n_test).T
-            class_index = vote(a_wins, n_classes)
+                    by_pair[part["pairs"]] = unpack_bools(part["wins"], len(part["pairs"]), n_test)
+            class_index = vote(by_pair.T, n_classes)
             y_true = self.problem.held_out_labels(task[2])
             predicted = self.problem.classes(task[2])[class_index]
             correct = int(np.sum(predicted == y_true)) if y_true is not None else None

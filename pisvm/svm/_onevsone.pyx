@@ -6,13 +6,14 @@ from libc.stdint cimport int64_t, uint8_t
 import numpy as np
 
 
-def vote(const uint8_t[:, ::1] a_wins, Py_ssize_t n_classes):
+def vote(const uint8_t[:, :] a_wins, Py_ssize_t n_classes):
     """Class index with most votes per row, ties to the lowest index, without the GIL.
 
     Parameters
     ----------
-    a_wins : ndarray of shape (n_rows, n_pairs), uint8, C-contiguous
+    a_wins : ndarray of shape (n_rows, n_pairs), uint8, any strides
         Nonzero where the first class of pair ``p`` (in ``class_pairs`` order) wins.
+        A transposed view of a (n_pairs, n_rows) array is read in place, not copied.
     n_classes : int
 
     Returns

@@ -123,7 +123,7 @@ def vote(a_wins, n_classes):
     ndarray of shape (n_test,), dtype int64
         Index of the class with most votes; ties go to the lowest index.
     """
-    a_wins = np.ascontiguousarray(a_wins, dtype=bool)
+    a_wins = np.asarray(a_wins, dtype=bool)  # any strides: the compiled vote reads them in place
     n_pairs = n_classes * (n_classes - 1) // 2
     if a_wins.ndim != 2 or a_wins.shape[1] != n_pairs:
         raise ValueError(f"a_wins of shape {a_wins.shape}: need (n_test, {n_pairs}) for {n_classes} classes")

@@ -272,6 +272,7 @@ def solve_folds(K, block_fold, n_pos, task_fold, task_C, weights, tol=1e-3, shri
     ----------
     K : ndarray of shape (n_block, n_block), float64, C-contiguous
     block_fold : ndarray of shape (n_block,), int32
+        Fold of each block sample, >= 0.
     n_pos : int
     task_fold : ndarray of shape (n_tasks,), int32
     task_C : ndarray of shape (n_tasks,), float64
@@ -294,9 +295,8 @@ def solve_folds(K, block_fold, n_pos, task_fold, task_C, weights, tol=1e-3, shri
         CPU seconds of the thread on each task.
     """
     n_tasks = len(task_fold)
-    folds, per_fold = np.unique(block_fold, return_counts=True)
-    at = np.minimum(np.searchsorted(folds, task_fold), len(folds) - 1)
-    sizes = len(block_fold) - np.where(folds[at] == task_fold, per_fold[at], 0).astype(np.int64)
+    per_fold = np.bincount(block_fold, minlength=int(task_fold.max()) + 1 if n_tasks else 0)
+    sizes = len(block_fold) - np.where(task_fold >= 0, per_fold[np.maximum(task_fold, 0)], 0).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     coef = np.empty(int(sizes.sum()))
     rho, n_iter, seconds = np.zeros(n_tasks), np.zeros(n_tasks, np.int64), np.zeros(n_tasks)
