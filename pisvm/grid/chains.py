@@ -448,9 +448,10 @@ def make_chains(problem, gammas, costs, folds, groups, done=None, n_ranks=1):
     pair_cost = dict(zip(class_pairs(len(all_classes)), problem.pairs_cost(TEST_FOLD).tolist()))
     numbering = {fold: _pair_numbering(problem, fold) for fold in folds}
     # A group's pairs in each fold, and their cost: the same for every gamma and C.
-    in_fold = [{fold: tuple(pair for pair in group if pair in numbering[fold]) for fold in folds} for group in groups]
-    fold_cost = [{fold: sum(pair_cost[pair] for pair in pairs) for fold, pairs in by_fold.items()}
-                 for by_fold in in_fold]
+    in_fold = []
+    for group in groups:
+        by_fold = {fold: tuple(pair for pair in group if pair in numbering[fold]) for fold in folds}
+        in_fold.append({fold: (pairs, sum(pair_cost[pair] for pair in pairs)) for fold, pairs in by_fold.items()})
     chains = []
     for gamma in gammas:
         for g, group in enumerate(groups):
@@ -460,7 +461,7 @@ def make_chains(problem, gammas, costs, folds, groups, done=None, n_ranks=1):
                     finished = done((gamma, C, fold)) if done else ()
                     if finished == "all":
                         continue
-                    record, record_cost = in_fold[g][fold], fold_cost[g][fold]
+                    record, record_cost = in_fold[g][fold]
                     if finished:
                         record = tuple(pair for pair in record if numbering[fold][pair] not in finished)
                         record_cost = sum(pair_cost[pair] for pair in record)

@@ -49,8 +49,8 @@ def rbf_kernel(A, B, gamma, norms_a=None, norms_b=None, float32=False):
     of LIBSVM's kernel cache: the SMO then takes LIBSVM's steps bit for bit
     (a value can differ in its last float32 bit where LIBSVM's double, summed
     in another order, sits on a rounding tie: 8 of 20.7 million values on a
-    measured pair, which still took LIBSVM's steps).  The decision values (the predictor, the folds' scores) keep
-    float64, as LIBSVM's do.
+    measured pair, which still took LIBSVM's steps).  The decision values (the
+    predictor, the folds' scores) keep float64, as LIBSVM's do.
 
     Parameters
     ----------
